@@ -1,0 +1,62 @@
+# Makefile for oms, built with PGXS.
+#
+#   make && sudo make install     build and install into the server pg_config names
+#   make demo                     the whole flow on a private, throwaway cluster
+#   make test                     every suite on a throwaway cluster; ends "N passed, N failed"
+#   make stop                     stop the demo cluster
+#
+# demo and test install what they need (Debian packages) themselves, so they
+# work before pg_config exists; everything else needs PostgreSQL's PGXS.
+
+EXTENSION = oms
+EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big = oms
+OBJS = \
+	src/oms.o \
+	src/catalog.o \
+	src/guard.o \
+	src/ledger.o
+
+# The install script is assembled from one file per object group.
+SQL_SOURCES = $(sort $(wildcard src/sql/*.sql))
+DATA_built = src/$(EXTENSION)--$(EXTVERSION).sql
+DATA = $(wildcard src/upgrade/$(EXTENSION)--*--*.sql)
+
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --load-extension=plpgsql
+
+ISOLATION = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/isolation/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test/isolation
+
+EXTRA_CLEAN = $(DATA_built)
+
+# Warnings are errors; the -Wno-* are what PostgreSQL's own headers need.
+PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
+	-Wno-missing-field-initializers -Wno-cast-function-type
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(PGXS),)
+include $(PGXS)
+else
+all install installcheck:
+	@echo "pg_config not found: install postgresql-server-dev-15 (or run 'make demo' / 'make test', which do)" >&2
+	@exit 1
+endif
+
+$(DATA_built): $(SQL_SOURCES) $(EXTENSION).control
+	cat $(SQL_SOURCES) > $@
+
+.PHONY: demo test stop bench dist
+demo:
+	@test/demo/demo.sh
+test:
+	@test/tools/test.sh
+stop:
+	@test/tools/cluster.sh stop demo
+bench:
+	@test/bench/bench.sh
+
+dist:
+	git archive --format zip --prefix=$(EXTENSION)-$(EXTVERSION)/ -o $(EXTENSION)-$(EXTVERSION).zip HEAD

@@ -1,0 +1,126 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *	  Master-data lookups by business code, and the small SPI helpers every
+ *	  oms module shares (kept plans, checked return codes, argument checks).
+ *
+ *	  Callers are connected to SPI.  Every query names its tables with the
+ *	  schema, and plans are prepared once per backend and kept; PostgreSQL's
+ *	  plan cache revalidates them after DDL.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+
+#include "oms.h"
+
+/*
+ * Returns the kept plan in *cache, preparing it on first use.
+ */
+SPIPlanPtr
+oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*cache == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "oms: SPI_prepare failed for \"%s\": %s",
+				 sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "oms: SPI_keepplan failed");
+		*cache = plan;
+	}
+	return *cache;
+}
+
+/*
+ * Raises an internal error unless an SPI call returned what was expected.
+ */
+void
+oms_check_spi(int rc, int expected, const char *what)
+{
+	if (rc != expected)
+		elog(ERROR, "oms: %s failed: %s", what, SPI_result_code_string(rc));
+}
+
+/*
+ * Returns text argument argno, which must not be NULL.
+ */
+text *
+oms_arg_text(FunctionCallInfo fcinfo, int argno, const char *argname)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", argname)));
+	return PG_GETARG_TEXT_PP(argno);
+}
+
+/*
+ * Returns integer argument argno, which must not be NULL.
+ */
+int32
+oms_arg_int32(FunctionCallInfo fcinfo, int argno, const char *argname)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", argname)));
+	return PG_GETARG_INT32(argno);
+}
+
+/* The master-data tables looked up by code, indexed by OmsMaster. */
+typedef struct MasterTable
+{
+	const char *noun;
+	const char *table;
+	int			errcode;
+	SPIPlanPtr	plan;
+} MasterTable;
+
+static MasterTable masters[] = {
+	[OMS_SKU] = {"sku", "oms.sku", ERRCODE_OMS_UNKNOWN_SKU},
+	[OMS_LOCATION] = {"location", "oms.location", ERRCODE_OMS_UNKNOWN_LOCATION},
+	[OMS_CHANNEL] = {"channel", "oms.channel", ERRCODE_OMS_UNKNOWN_CHANNEL},
+};
+
+/*
+ * Finds a SKU, location or channel by its code; an unknown code is an error.
+ */
+OmsRef
+oms_lookup(OmsMaster kind, text *code)
+{
+	MasterTable *m = &masters[kind];
+	Datum		values[1] = {PointerGetDatum(code)};
+	OmsRef		ref;
+	bool		isnull;
+	int			rc;
+
+	if (m->plan == NULL)
+	{
+		char	   *sql = psprintf("SELECT id, active FROM %s WHERE code = $1", m->table);
+		Oid			argtypes[1] = {TEXTOID};
+
+		oms_prepare(&m->plan, sql, 1, argtypes);
+		pfree(sql);
+	}
+
+	rc = SPI_execute_plan(m->plan, values, NULL, true, 1);
+	oms_check_spi(rc, SPI_OK_SELECT, "master-data lookup");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(m->errcode),
+				 errmsg("unknown %s \"%s\"", m->noun, text_to_cstring(code)),
+				 errhint("Check the code against %s.", m->table)));
+
+	ref.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										 SPI_tuptable->tupdesc, 1, &isnull));
+	ref.active = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+											SPI_tuptable->tupdesc, 2, &isnull));
+	ref.code = text_to_cstring(code);
+	return ref;
+}

@@ -1,0 +1,357 @@
+/*-------------------------------------------------------------------------
+ *
+ * ledger.c
+ *	  Ledgered stock: receipts, adjustments and cycle counts change on_hand
+ *	  and append to oms.stock_movement in one step, under the stock row's
+ *	  lock; per-channel availability reads the result.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+
+#include "oms.h"
+
+PG_FUNCTION_INFO_V1(oms_receive_stock);
+PG_FUNCTION_INFO_V1(oms_adjust_stock);
+PG_FUNCTION_INFO_V1(oms_count_stock);
+PG_FUNCTION_INFO_V1(oms_set_safety_stock);
+PG_FUNCTION_INFO_V1(oms_available);
+
+/* One SKU at one location, as the caller named them. */
+typedef struct StockKey
+{
+	OmsRef		sku;
+	OmsRef		location;
+} StockKey;
+
+/* How a movement sets the new on_hand. */
+typedef enum MoveMode
+{
+	MOVE_BY_DELTA,				/* on_hand + value */
+	MOVE_TO_COUNT				/* value */
+} MoveMode;
+
+/*
+ * Looks up the SKU and location named by arguments 0 and 1.
+ */
+static StockKey
+stock_key(FunctionCallInfo fcinfo)
+{
+	StockKey	key;
+
+	key.sku = oms_lookup(OMS_SKU, oms_arg_text(fcinfo, 0, "sku"));
+	key.location = oms_lookup(OMS_LOCATION, oms_arg_text(fcinfo, 1, "location"));
+	return key;
+}
+
+/*
+ * Locks the stock row of key and returns its on_hand and reserved; a missing
+ * row is created when create is true and reads as zero otherwise.
+ */
+static void
+lock_stock(StockKey *key, bool create, int32 *on_hand, int32 *reserved)
+{
+	static SPIPlanPtr select_plan = NULL;
+	static SPIPlanPtr insert_plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		values[2] = {Int64GetDatum(key->sku.id), Int64GetDatum(key->location.id)};
+	bool		isnull;
+	int			rc;
+
+	oms_prepare(&select_plan,
+				"SELECT on_hand, reserved FROM oms.stock"
+				" WHERE sku_id = $1 AND location_id = $2 FOR UPDATE",
+				2, argtypes);
+	rc = SPI_execute_plan(select_plan, values, NULL, false, 1);
+	oms_check_spi(rc, SPI_OK_SELECT, "locking the stock row");
+
+	if (SPI_processed == 0 && create)
+	{
+		/* A racing first receipt may insert it too: then lock theirs. */
+		oms_prepare(&insert_plan,
+					"INSERT INTO oms.stock (sku_id, location_id) VALUES ($1, $2)"
+					" ON CONFLICT DO NOTHING",
+					2, argtypes);
+		rc = SPI_execute_plan(insert_plan, values, NULL, false, 0);
+		oms_check_spi(rc, SPI_OK_INSERT, "creating the stock row");
+		rc = SPI_execute_plan(select_plan, values, NULL, false, 1);
+		oms_check_spi(rc, SPI_OK_SELECT, "locking the stock row");
+	}
+
+	if (SPI_processed == 0)
+	{
+		*on_hand = 0;
+		*reserved = 0;
+		return;
+	}
+	*on_hand = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	*reserved = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+}
+
+/*
+ * Appends a movement to the ledger and applies it to the locked stock row.
+ */
+static void
+write_movement(StockKey *key, const char *kind, int32 quantity, int32 on_hand_after,
+			   text *reason, text *reference)
+{
+	static SPIPlanPtr update_plan = NULL;
+	static SPIPlanPtr insert_plan = NULL;
+	Oid			update_types[3] = {INT8OID, INT8OID, INT4OID};
+	Oid			insert_types[8] = {INT8OID, INT8OID, TEXTOID, INT4OID, INT4OID,
+								   TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[8];
+	char		nulls[8];
+	int			rc;
+
+	oms_prepare(&update_plan,
+				"UPDATE oms.stock SET on_hand = $3, updated_at = now()"
+				" WHERE sku_id = $1 AND location_id = $2",
+				3, update_types);
+	values[0] = Int64GetDatum(key->sku.id);
+	values[1] = Int64GetDatum(key->location.id);
+	values[2] = Int32GetDatum(on_hand_after);
+	rc = oms_execute_trusted(update_plan, values, NULL, 0);
+	oms_check_spi(rc, SPI_OK_UPDATE, "updating on_hand");
+
+	oms_prepare(&insert_plan,
+				"INSERT INTO oms.stock_movement"
+				" (sku_id, location_id, kind, quantity, on_hand_after, reason, reference, created_by)"
+				" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+				8, insert_types);
+	memset(nulls, ' ', sizeof(nulls));
+	values[2] = CStringGetTextDatum(kind);
+	values[3] = Int32GetDatum(quantity);
+	values[4] = Int32GetDatum(on_hand_after);
+	values[5] = PointerGetDatum(reason);
+	nulls[5] = reason ? ' ' : 'n';
+	values[6] = PointerGetDatum(reference);
+	nulls[6] = reference ? ' ' : 'n';
+	/* The role that called us, not the owner SECURITY DEFINER runs as. */
+	values[7] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
+	rc = SPI_execute_plan(insert_plan, values, nulls, false, 0);
+	oms_check_spi(rc, SPI_OK_INSERT, "writing the stock ledger");
+}
+
+/*
+ * Moves on_hand of key by value (or to value, for a count) and records it in
+ * the ledger as kind; returns the new on_hand.
+ */
+static int32
+move_stock(StockKey *key, const char *kind, MoveMode mode, int32 value, text *reason)
+{
+	int32		on_hand;
+	int32		reserved;
+	int64		after;
+
+	/* Only a change that can add units may create the row. */
+	lock_stock(key, mode == MOVE_TO_COUNT || value > 0, &on_hand, &reserved);
+	after = (mode == MOVE_TO_COUNT) ? value : (int64) on_hand + value;
+
+	if (after > PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_STOCK_OVERFLOW),
+				 errmsg("on_hand of sku \"%s\" at location \"%s\" would exceed %d",
+						key->sku.code, key->location.code, PG_INT32_MAX),
+				 errdetail("on_hand is %d; the change is %+d.", on_hand, value)));
+	if (after < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_NEGATIVE_STOCK),
+				 errmsg("on_hand of sku \"%s\" at location \"%s\" cannot go below 0",
+						key->sku.code, key->location.code),
+				 errdetail("on_hand is %d; the change is %+d.", on_hand, value)));
+	if (after < reserved)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_BELOW_RESERVED),
+				 errmsg("on_hand of sku \"%s\" at location \"%s\" cannot go below its %d reserved units",
+						key->sku.code, key->location.code, reserved),
+				 errdetail("on_hand is %d; it would become " INT64_FORMAT ".", on_hand, after),
+				 errhint("Cancel or reroute the orders holding those units first.")));
+
+	write_movement(key, kind, (int32) (after - on_hand), (int32) after, reason, NULL);
+	return (int32) after;
+}
+
+/*
+ * Returns the optional text argument argno, or NULL.
+ */
+static text *
+optional_text(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? NULL : PG_GETARG_TEXT_PP(argno);
+}
+
+/*
+ * oms.receive_stock(sku, location, qty, reason): adds qty units.
+ */
+Datum
+oms_receive_stock(PG_FUNCTION_ARGS)
+{
+	int32		qty = oms_arg_int32(fcinfo, 2, "qty");
+	StockKey	key;
+	int32		on_hand;
+
+	if (qty <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_INVALID_QUANTITY),
+				 errmsg("qty must be positive, not %d", qty),
+				 errhint("Record lost or damaged units with oms.adjust_stock.")));
+
+	SPI_connect();
+	key = stock_key(fcinfo);
+	on_hand = move_stock(&key, "receipt", MOVE_BY_DELTA, qty, optional_text(fcinfo, 3));
+	SPI_finish();
+	PG_RETURN_INT32(on_hand);
+}
+
+/*
+ * oms.adjust_stock(sku, location, delta, reason): changes on_hand by delta.
+ */
+Datum
+oms_adjust_stock(PG_FUNCTION_ARGS)
+{
+	int32		delta = oms_arg_int32(fcinfo, 2, "delta");
+	text	   *reason = optional_text(fcinfo, 3);
+	StockKey	key;
+	int32		on_hand;
+
+	if (delta == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_INVALID_QUANTITY),
+				 errmsg("delta must not be 0")));
+	if (reason == NULL || VARSIZE_ANY_EXHDR(reason) == 0 ||
+		strspn(text_to_cstring(reason), " \t\r\n") == VARSIZE_ANY_EXHDR(reason))
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_REASON_REQUIRED),
+				 errmsg("an adjustment needs a reason"),
+				 errhint("Say why on_hand changes, e.g. 'damaged in transit'.")));
+
+	SPI_connect();
+	key = stock_key(fcinfo);
+	on_hand = move_stock(&key, "adjustment", MOVE_BY_DELTA, delta, reason);
+	SPI_finish();
+	PG_RETURN_INT32(on_hand);
+}
+
+/*
+ * oms.count_stock(sku, location, counted, reason): sets on_hand to a count.
+ */
+Datum
+oms_count_stock(PG_FUNCTION_ARGS)
+{
+	int32		counted = oms_arg_int32(fcinfo, 2, "counted");
+	StockKey	key;
+	int32		on_hand;
+
+	if (counted < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_INVALID_QUANTITY),
+				 errmsg("counted must not be negative, not %d", counted)));
+
+	SPI_connect();
+	key = stock_key(fcinfo);
+	on_hand = move_stock(&key, "count", MOVE_TO_COUNT, counted, optional_text(fcinfo, 3));
+	SPI_finish();
+	PG_RETURN_INT32(on_hand);
+}
+
+/*
+ * oms.set_safety_stock(sku, location, units): units no channel is promised.
+ */
+Datum
+oms_set_safety_stock(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	int32		units = oms_arg_int32(fcinfo, 2, "units");
+	Oid			argtypes[3] = {INT8OID, INT8OID, INT4OID};
+	Datum		values[3];
+	StockKey	key;
+	int			rc;
+
+	if (units < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_INVALID_QUANTITY),
+				 errmsg("units must not be negative, not %d", units)));
+
+	SPI_connect();
+	key = stock_key(fcinfo);
+	oms_prepare(&plan,
+				"INSERT INTO oms.stock AS s (sku_id, location_id, safety_stock) VALUES ($1, $2, $3)"
+				" ON CONFLICT (sku_id, location_id)"
+				" DO UPDATE SET safety_stock = excluded.safety_stock, updated_at = now()",
+				3, argtypes);
+	values[0] = Int64GetDatum(key.sku.id);
+	values[1] = Int64GetDatum(key.location.id);
+	values[2] = Int32GetDatum(units);
+	rc = SPI_execute_plan(plan, values, NULL, false, 0);
+	oms_check_spi(rc, SPI_OK_INSERT, "setting safety stock");
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * oms.available(sku, channel): units that can be promised to channel.
+ */
+Datum
+oms_available(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+	OmsRef		sku;
+	int64		units = 0;
+	bool		isnull;
+	int			rc;
+
+	SPI_connect();
+	sku = oms_lookup(OMS_SKU, oms_arg_text(fcinfo, 0, "sku"));
+	values[0] = Int64GetDatum(sku.id);
+	if (PG_ARGISNULL(1))
+	{
+		values[1] = (Datum) 0;
+		nulls[1] = 'n';
+	}
+	else
+	{
+		OmsRef		channel = oms_lookup(OMS_CHANNEL, PG_GETARG_TEXT_PP(1));
+
+		values[1] = Int64GetDatum(channel.id);
+		if (!channel.active)
+			sku.active = false;	/* an inactive channel is promised nothing */
+	}
+
+	/*
+	 * A channel may use the locations listed for it in oms.channel_location,
+	 * or every location when none are listed.
+	 */
+	oms_prepare(&plan,
+				"SELECT coalesce(sum(greatest(st.on_hand - st.reserved - st.safety_stock"
+				"                             - coalesce(cl.safety_stock, c.safety_stock, 0), 0)), 0)::bigint"
+				"  FROM oms.stock st"
+				"  JOIN oms.location l ON l.id = st.location_id AND l.active"
+				"  LEFT JOIN oms.channel c ON c.id = $2"
+				"  LEFT JOIN oms.channel_location cl ON cl.channel_id = $2 AND cl.location_id = st.location_id"
+				" WHERE st.sku_id = $1"
+				"   AND ($2 IS NULL OR cl.channel_id IS NOT NULL"
+				"        OR NOT EXISTS (SELECT 1 FROM oms.channel_location x WHERE x.channel_id = $2))",
+				2, argtypes);
+	if (sku.active)
+	{
+		rc = SPI_execute_plan(plan, values, nulls, true, 1);
+		oms_check_spi(rc, SPI_OK_SELECT, "computing availability");
+		units = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+
+	if (units > PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("available units of sku \"%s\" exceed %d", sku.code, PG_INT32_MAX)));
+	PG_RETURN_INT32((int32) units);
+}

@@ -1,0 +1,57 @@
+--
+-- Privileges.  Nothing is granted to PUBLIC; a DBA grants roles with
+-- oms.grant_admin, oms.grant_app and oms.grant_reporting (README, "Roles").
+--
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA oms FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA oms FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA oms FROM PUBLIC;
+
+CREATE FUNCTION oms.grant_reporting(role name) RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v record;
+BEGIN
+    EXECUTE format('GRANT USAGE ON SCHEMA oms TO %I', role);
+    FOR v IN SELECT c.oid::regclass AS view
+               FROM pg_class c
+              WHERE c.relnamespace = 'oms'::regnamespace AND c.relkind IN ('v', 'm')
+    LOOP
+        EXECUTE format('GRANT SELECT ON %s TO %I', v.view, role);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION oms.grant_reporting(name) IS
+    'Lets a role read the oms reporting views (oms.v_*) and nothing else.';
+
+CREATE FUNCTION oms.grant_app(role name) RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM oms.grant_reporting(role);
+    EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA oms TO %I', role);
+    EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA oms TO %I', role);
+    EXECUTE format('REVOKE EXECUTE ON FUNCTION oms.grant_reporting(name), oms.grant_app(name), '
+                   'oms.grant_admin(name) FROM %I', role);
+END
+$$;
+COMMENT ON FUNCTION oms.grant_app(name) IS
+    'Lets a role call every oms function and read every oms table and view; it still writes nothing directly.';
+
+CREATE FUNCTION oms.grant_admin(role name) RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM oms.grant_app(role);
+    EXECUTE format('GRANT INSERT, UPDATE, DELETE ON oms.channel, oms.location, oms.channel_location, oms.sku TO %I', role);
+    EXECUTE format('GRANT USAGE ON oms.channel_id_seq, oms.location_id_seq, oms.sku_id_seq TO %I', role);
+END
+$$;
+COMMENT ON FUNCTION oms.grant_admin(name) IS
+    'Lets a role do what oms.grant_app allows and also maintain master data (channels, locations, SKUs).';
+
+REVOKE ALL ON FUNCTION oms.grant_reporting(name), oms.grant_app(name), oms.grant_admin(name) FROM PUBLIC;

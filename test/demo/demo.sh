@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# test/demo/demo.sh — `make demo`: installs what is missing, builds and installs
+# oms, starts a private throwaway cluster, loads a sample shop and walks through
+# what oms keeps.  The cluster keeps running for you to explore; `make stop`
+# stops it.
+. "$(dirname "$0")/../tools/lib.sh"
+DEMO=$OMS_ROOT/test/demo
+
+ensure_packages
+build_and_install
+cluster_start demo "${OMS_DEMO_PORT:-5499}"
+
+step "creating database oms_demo and the extension"
+psql_q -c 'CREATE DATABASE oms_demo'
+export PGDATABASE=oms_demo
+psql_q -c 'CREATE EXTENSION oms'
+
+step "loading the sample shop: 5 channels, 7 locations, 58 SKUs, opening stock through the ledger"
+psql_q -f "$DEMO/sample.sql" >/dev/null
+
+psql_q -f "$DEMO/show.sql"
+
+cat <<EOT
+
+==> the demo cluster is still running
+    connect:  psql -h $PGHOST -p $PGPORT -U postgres oms_demo
+    stop:     make stop
+EOT

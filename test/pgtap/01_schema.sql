@@ -1,0 +1,69 @@
+-- The schema: tables, keys, constraints, and what pg_dump keeps.
+BEGIN;
+SELECT plan(24);
+
+SELECT has_schema('oms');
+SELECT tables_are('oms', ARRAY['channel', 'location', 'channel_location', 'sku', 'stock', 'stock_movement']);
+SELECT views_are('oms', ARRAY['v_stock']);
+SELECT col_type_is('oms', 'channel', 'id', 'bigint', 'ids are bigint');
+SELECT col_type_is('oms', 'location', 'id', 'bigint', 'ids are bigint');
+SELECT col_type_is('oms', 'sku', 'id', 'bigint', 'ids are bigint');
+SELECT col_type_is('oms', 'stock_movement', 'id', 'bigint', 'ids are bigint');
+SELECT col_is_pk('oms', 'stock', ARRAY['sku_id', 'location_id'], 'stock is keyed by sku and location');
+SELECT col_is_pk('oms', 'stock_movement', ARRAY['sku_id', 'id'], 'the ledger is keyed by sku first');
+SELECT col_is_pk('oms', 'channel_location', ARRAY['channel_id', 'location_id'], 'channel_location is keyed by channel and location');
+SELECT col_is_unique('oms', 'channel', ARRAY['code'], 'channel codes are unique');
+SELECT col_is_unique('oms', 'location', ARRAY['code'], 'location codes are unique');
+SELECT col_is_unique('oms', 'sku', ARRAY['code'], 'sku codes are unique');
+SELECT col_has_check('oms', 'stock', ARRAY['reserved', 'on_hand'], 'reserved is checked against on_hand');
+SELECT has_trigger('oms', 'stock', 'stock_guard', 'stock is guarded');
+SELECT has_trigger('oms', 'stock_movement', 'ledger_guard', 'the ledger is guarded');
+
+-- Every table and sequence is registered with pg_extension_config_dump.
+SELECT is_empty($$
+    SELECT c.oid::regclass::text
+      FROM pg_class c
+     WHERE c.relnamespace = 'oms'::regnamespace AND c.relkind IN ('r', 'S')
+       AND c.oid <> ALL ((SELECT extconfig FROM pg_extension WHERE extname = 'oms')::oid[])
+$$, 'every oms table and sequence is dumped by pg_dump');
+
+-- Every public object is documented.
+SELECT is_empty($$
+    SELECT c.relname FROM pg_class c
+     WHERE c.relnamespace = 'oms'::regnamespace AND c.relkind IN ('r', 'v', 'm')
+       AND obj_description(c.oid, 'pg_class') IS NULL
+$$, 'every table and view has a comment');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+     WHERE p.pronamespace = 'oms'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL
+$$, 'every function has a comment');
+
+-- Functions state their volatility, and every SECURITY DEFINER one pins search_path.
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+     WHERE p.pronamespace = 'oms'::regnamespace AND p.prosecdef
+       AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false)
+$$, 'SECURITY DEFINER functions pin search_path');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+     WHERE p.pronamespace = 'oms'::regnamespace AND p.prokind = 'f'
+       AND p.prorettype <> 'trigger'::regtype
+       AND NOT coalesce(p.proconfig::text LIKE '%search_path%', false)
+$$, 'every function pins search_path');
+SELECT is(
+    (SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
+      WHERE p.pronamespace = 'oms'::regnamespace AND p.prosecdef),
+    ARRAY['adjust_stock', 'available', 'count_stock', 'receive_stock', 'set_safety_stock'],
+    'SECURITY DEFINER only where a role must write what it may not write directly');
+SELECT is(
+    (SELECT provolatile FROM pg_proc WHERE oid = 'oms.available(text, text)'::regprocedure),
+    's'::"char", 'available() is STABLE');
+
+-- Nothing of oms is open to PUBLIC.
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+     WHERE p.pronamespace = 'oms'::regnamespace AND has_function_privilege('public', p.oid, 'EXECUTE')
+$$, 'PUBLIC may execute no oms function');
+
+SELECT * FROM finish();
+ROLLBACK;

@@ -1,0 +1,56 @@
+-- Roles: the application calls functions and writes no table; reporting reads
+-- views only; PUBLIC gets nothing.
+BEGIN;
+SELECT plan(20);
+
+CREATE ROLE oms_test_app;
+CREATE ROLE oms_test_bi;
+CREATE ROLE oms_test_admin;
+CREATE ROLE oms_test_nobody;
+SELECT lives_ok($$SELECT oms.grant_app('oms_test_app')$$, 'grant_app');
+SELECT lives_ok($$SELECT oms.grant_reporting('oms_test_bi')$$, 'grant_reporting');
+SELECT lives_ok($$SELECT oms.grant_admin('oms_test_admin')$$, 'grant_admin');
+
+INSERT INTO oms.location (code, name, kind, latitude, longitude) VALUES ('BER', 'Berlin', 'warehouse', 52.52, 13.405);
+INSERT INTO oms.sku (code, name) VALUES ('TEE', 'T-shirt');
+
+-- The application role.
+SET ROLE oms_test_app;
+SELECT is(oms.receive_stock('TEE', 'BER', 5, 'app receipt'), 5, 'the app role receives stock');
+SELECT is(oms.available('TEE'), 5, 'the app role reads availability');
+SELECT is((SELECT on_hand FROM oms.v_stock), 5, 'the app role reads v_stock');
+SELECT throws_ok($$UPDATE oms.stock SET safety_stock = 1$$, '42501', NULL, 'the app role cannot update stock');
+SELECT throws_ok($$INSERT INTO oms.stock_movement (sku_id, location_id, kind, quantity, on_hand_after, created_by)
+                   VALUES (1, 1, 'receipt', 1, 6, 'me')$$, '42501', NULL, 'the app role cannot write the ledger');
+SELECT throws_ok($$INSERT INTO oms.sku (code, name) VALUES ('X', 'X')$$, '42501', NULL,
+                 'the app role cannot write master data');
+SELECT throws_ok($$SELECT oms.grant_app('oms_test_nobody')$$, '42501', NULL, 'the app role cannot grant');
+RESET ROLE;
+SELECT is((SELECT created_by FROM oms.stock_movement), 'oms_test_app',
+          'the ledger records the calling role, not the function owner');
+
+-- The reporting role.
+SET ROLE oms_test_bi;
+SELECT is((SELECT count(*) FROM oms.v_stock), 1::bigint, 'the reporting role reads views');
+SELECT throws_ok($$SELECT * FROM oms.stock$$, '42501', NULL, 'the reporting role cannot read tables');
+SELECT throws_ok($$SELECT oms.available('TEE')$$, '42501', NULL, 'the reporting role cannot call functions');
+RESET ROLE;
+
+-- The admin role.
+SET ROLE oms_test_admin;
+SELECT lives_ok($$INSERT INTO oms.sku (code, name) VALUES ('CAP', 'Cap')$$, 'the admin role adds SKUs');
+SELECT lives_ok($$UPDATE oms.location SET priority = 5 WHERE code = 'BER'$$, 'the admin role edits locations');
+SELECT throws_ok($$DELETE FROM oms.stock_movement$$, '42501', NULL, 'the admin role cannot touch the ledger');
+RESET ROLE;
+
+-- A role nobody granted anything.
+SET ROLE oms_test_nobody;
+SELECT throws_ok($$SELECT oms.available('TEE')$$, '42501', NULL, 'an ungranted role cannot call oms');
+SELECT throws_ok($$SELECT * FROM oms.v_stock$$, '42501', NULL, 'an ungranted role cannot read oms');
+RESET ROLE;
+
+-- Even the table owner cannot bypass the ledger.
+SELECT throws_ok($$UPDATE oms.stock SET on_hand = 99$$, 'OM091', NULL, 'the owner cannot change on_hand directly');
+
+SELECT * FROM finish();
+ROLLBACK;
