@@ -16,7 +16,13 @@ OBJS = \
 	src/oms.o \
 	src/catalog.o \
 	src/guard.o \
-	src/ledger.o
+	src/ledger.o \
+	src/input.o \
+	src/route.o \
+	src/reserve.o \
+	src/order.o \
+	src/hold.o \
+	src/worker.o
 
 # The install script is assembled from one file per object group.
 SQL_SOURCES = $(sort $(wildcard src/sql/*.sql))

@@ -21,6 +21,7 @@ PG_FUNCTION_INFO_V1(oms_adjust_stock);
 PG_FUNCTION_INFO_V1(oms_count_stock);
 PG_FUNCTION_INFO_V1(oms_set_safety_stock);
 PG_FUNCTION_INFO_V1(oms_available);
+PG_FUNCTION_INFO_V1(oms_set_stock_slots);
 
 /* One SKU at one location, as the caller named them. */
 typedef struct StockKey
@@ -47,50 +48,6 @@ stock_key(FunctionCallInfo fcinfo)
 	key.sku = oms_lookup(OMS_SKU, oms_arg_text(fcinfo, 0, "sku"));
 	key.location = oms_lookup(OMS_LOCATION, oms_arg_text(fcinfo, 1, "location"));
 	return key;
-}
-
-/*
- * Locks the stock row of key and returns its on_hand and reserved; a missing
- * row is created when create is true and reads as zero otherwise.
- */
-static void
-lock_stock(StockKey *key, bool create, int32 *on_hand, int32 *reserved)
-{
-	static SPIPlanPtr select_plan = NULL;
-	static SPIPlanPtr insert_plan = NULL;
-	Oid			argtypes[2] = {INT8OID, INT8OID};
-	Datum		values[2] = {Int64GetDatum(key->sku.id), Int64GetDatum(key->location.id)};
-	bool		isnull;
-	int			rc;
-
-	oms_prepare(&select_plan,
-				"SELECT on_hand, reserved FROM oms.stock"
-				" WHERE sku_id = $1 AND location_id = $2 FOR UPDATE",
-				2, argtypes);
-	rc = SPI_execute_plan(select_plan, values, NULL, false, 1);
-	oms_check_spi(rc, SPI_OK_SELECT, "locking the stock row");
-
-	if (SPI_processed == 0 && create)
-	{
-		/* A racing first receipt may insert it too: then lock theirs. */
-		oms_prepare(&insert_plan,
-					"INSERT INTO oms.stock (sku_id, location_id) VALUES ($1, $2)"
-					" ON CONFLICT DO NOTHING",
-					2, argtypes);
-		rc = SPI_execute_plan(insert_plan, values, NULL, false, 0);
-		oms_check_spi(rc, SPI_OK_INSERT, "creating the stock row");
-		rc = SPI_execute_plan(select_plan, values, NULL, false, 1);
-		oms_check_spi(rc, SPI_OK_SELECT, "locking the stock row");
-	}
-
-	if (SPI_processed == 0)
-	{
-		*on_hand = 0;
-		*reserved = 0;
-		return;
-	}
-	*on_hand = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	*reserved = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 }
 
 /*
@@ -145,35 +102,41 @@ write_movement(StockKey *key, const char *kind, int32 quantity, int32 on_hand_af
 static int32
 move_stock(StockKey *key, const char *kind, MoveMode mode, int32 value, text *reason)
 {
-	int32		on_hand;
-	int32		reserved;
+	StockRow	row;
 	int64		after;
 
 	/* Only a change that can add units may create the row. */
-	lock_stock(key, mode == MOVE_TO_COUNT || value > 0, &on_hand, &reserved);
-	after = (mode == MOVE_TO_COUNT) ? value : (int64) on_hand + value;
+	oms_lock_stock(key->sku.id, key->location.id, mode == MOVE_TO_COUNT || value > 0, &row);
+	after = (mode == MOVE_TO_COUNT) ? value : (int64) row.on_hand + value;
+
+	/* Units set aside but idle (expired holds, unused slot quotas) give way. */
+	if (after < (int64) row.reserved + row.held + row.escrow)
+	{
+		oms_uncommit_stock(&row);
+		oms_write_stock(&row);
+	}
 
 	if (after > PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_STOCK_OVERFLOW),
 				 errmsg("on_hand of sku \"%s\" at location \"%s\" would exceed %d",
 						key->sku.code, key->location.code, PG_INT32_MAX),
-				 errdetail("on_hand is %d; the change is %+d.", on_hand, value)));
+				 errdetail("on_hand is %d; the change is %+d.", row.on_hand, value)));
 	if (after < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_NEGATIVE_STOCK),
 				 errmsg("on_hand of sku \"%s\" at location \"%s\" cannot go below 0",
 						key->sku.code, key->location.code),
-				 errdetail("on_hand is %d; the change is %+d.", on_hand, value)));
-	if (after < reserved)
+				 errdetail("on_hand is %d; the change is %+d.", row.on_hand, value)));
+	if (after < (int64) row.reserved + row.held + row.escrow)
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_BELOW_RESERVED),
-				 errmsg("on_hand of sku \"%s\" at location \"%s\" cannot go below its %d reserved units",
-						key->sku.code, key->location.code, reserved),
-				 errdetail("on_hand is %d; it would become " INT64_FORMAT ".", on_hand, after),
+				 errmsg("on_hand of sku \"%s\" at location \"%s\" cannot go below its %d reserved or held units",
+						key->sku.code, key->location.code, row.reserved + row.held + row.escrow),
+				 errdetail("on_hand is %d; it would become " INT64_FORMAT ".", row.on_hand, after),
 				 errhint("Cancel or reroute the orders holding those units first.")));
 
-	write_movement(key, kind, (int32) (after - on_hand), (int32) after, reason, NULL);
+	write_movement(key, kind, (int32) (after - row.on_hand), (int32) after, reason, NULL);
 	return (int32) after;
 }
 
@@ -331,13 +294,12 @@ oms_available(PG_FUNCTION_ARGS)
 	 * or every location when none are listed.
 	 */
 	oms_prepare(&plan,
-				"SELECT coalesce(sum(greatest(st.on_hand - st.reserved - st.safety_stock"
-				"                             - coalesce(cl.safety_stock, c.safety_stock, 0), 0)), 0)::bigint"
-				"  FROM oms.stock st"
-				"  JOIN oms.location l ON l.id = st.location_id AND l.active"
+				"SELECT coalesce(sum(greatest(lv.free - coalesce(cl.safety_stock, c.safety_stock, 0), 0)), 0)::bigint"
+				"  FROM oms.stock_level lv"
+				"  JOIN oms.location l ON l.id = lv.location_id AND l.active"
 				"  LEFT JOIN oms.channel c ON c.id = $2"
-				"  LEFT JOIN oms.channel_location cl ON cl.channel_id = $2 AND cl.location_id = st.location_id"
-				" WHERE st.sku_id = $1"
+				"  LEFT JOIN oms.channel_location cl ON cl.channel_id = $2 AND cl.location_id = lv.location_id"
+				" WHERE lv.sku_id = $1"
 				"   AND ($2 IS NULL OR cl.channel_id IS NOT NULL"
 				"        OR NOT EXISTS (SELECT 1 FROM oms.channel_location x WHERE x.channel_id = $2))",
 				2, argtypes);
@@ -354,4 +316,31 @@ oms_available(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("available units of sku \"%s\" exceed %d", sku.code, PG_INT32_MAX)));
 	PG_RETURN_INT32((int32) units);
+}
+
+/*
+ * oms.set_stock_slots(sku, location, slots): spreads a stock row over slots
+ * (0 gathers its free units back into the row).
+ */
+Datum
+oms_set_stock_slots(PG_FUNCTION_ARGS)
+{
+	int32		slots = oms_arg_int32(fcinfo, 2, "slots");
+	StockKey	key;
+	StockRow	row;
+
+	if (slots < 0 || slots > OMS_MAX_SLOTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_INVALID_QUANTITY),
+				 errmsg("slots must be from 0 to %d, not %d", OMS_MAX_SLOTS, slots)));
+
+	SPI_connect();
+	key = stock_key(fcinfo);
+	oms_lock_stock(key.sku.id, key.location.id, true, &row);
+	oms_uncommit_stock(&row);
+	row.slots = 0;
+	oms_spread_stock(&row, slots);
+	oms_write_stock(&row);
+	SPI_finish();
+	PG_RETURN_VOID();
 }

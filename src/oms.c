@@ -1,17 +1,21 @@
 /*-------------------------------------------------------------------------
  *
  * oms.c
- *	  Module entry point of oms, an order management system inside PostgreSQL.
+ *	  Module entry point of oms, an order management system inside PostgreSQL:
+ *	  settings, and the background worker when oms is preloaded.
  *
- *	  The work is split by concern: catalog.c looks up master data, ledger.c
- *	  changes stock through the ledger, guard.c keeps stock and ledger tables
- *	  from being written any other way.
+ *	  The work is split by concern: catalog.c looks up master data, input.c
+ *	  reads JSON input, ledger.c changes stock through the ledger, route.c
+ *	  chooses locations, reserve.c takes and returns units, order.c and
+ *	  hold.c are the order and hold API, guard.c keeps the tables from being
+ *	  written around oms, worker.c expires holds in the background.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include "oms.h"
@@ -20,11 +24,52 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
+/* Settings (README, "Settings"). */
+int			oms_hot_stock_wait = 5;
+int			oms_hot_stock_slots = 16;
+int			oms_expire_holds_interval = 60;
+char	   *oms_database = NULL;
+
 /*
- * Sets oms up when the library is loaded.
+ * Defines the settings and, when oms is in shared_preload_libraries,
+ * registers the background worker.
  */
 void
 _PG_init(void)
 {
+	DefineCustomIntVariable("oms.hot_stock_wait",
+							"Wait for a stock row's lock, in milliseconds, after which the row spreads over slots.",
+							"-1 never spreads rows by itself; oms.set_stock_slots still does.",
+							&oms_hot_stock_wait,
+							5, -1, 60000,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("oms.hot_stock_slots",
+							"Number of slots a hot stock row spreads over.",
+							NULL,
+							&oms_hot_stock_slots,
+							16, 0, OMS_MAX_SLOTS,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
+	if (process_shared_preload_libraries_in_progress)
+	{
+		DefineCustomIntVariable("oms.expire_holds_interval",
+								"Seconds between runs of oms.expire_holds() by the background worker.",
+								"0 disables the worker.",
+								&oms_expire_holds_interval,
+								60, 0, 86400,
+								PGC_SIGHUP, GUC_UNIT_S,
+								NULL, NULL, NULL);
+		DefineCustomStringVariable("oms.database",
+								   "Database the oms background worker connects to.",
+								   NULL,
+								   &oms_database,
+								   "postgres",
+								   PGC_POSTMASTER, 0,
+								   NULL, NULL, NULL);
+		oms_register_worker();
+	}
+
 	MarkGUCPrefixReserved("oms");
 }

@@ -11,6 +11,7 @@
 
 #include "fmgr.h"
 #include "executor/spi.h"
+#include "utils/jsonb.h"
 
 #include "compat.h"
 
@@ -21,11 +22,28 @@
 #define ERRCODE_OMS_UNKNOWN_SKU				MAKE_SQLSTATE('O','M','0','0','1')
 #define ERRCODE_OMS_UNKNOWN_LOCATION		MAKE_SQLSTATE('O','M','0','0','2')
 #define ERRCODE_OMS_UNKNOWN_CHANNEL			MAKE_SQLSTATE('O','M','0','0','3')
+#define ERRCODE_OMS_INACTIVE_SKU			MAKE_SQLSTATE('O','M','0','0','4')
+#define ERRCODE_OMS_INACTIVE_CHANNEL		MAKE_SQLSTATE('O','M','0','0','5')
+#define ERRCODE_OMS_INACTIVE_LOCATION		MAKE_SQLSTATE('O','M','0','0','6')
 #define ERRCODE_OMS_INVALID_QUANTITY		MAKE_SQLSTATE('O','M','0','1','0')
 #define ERRCODE_OMS_STOCK_OVERFLOW			MAKE_SQLSTATE('O','M','0','1','1')
 #define ERRCODE_OMS_NEGATIVE_STOCK			MAKE_SQLSTATE('O','M','0','1','2')
 #define ERRCODE_OMS_BELOW_RESERVED			MAKE_SQLSTATE('O','M','0','1','3')
 #define ERRCODE_OMS_REASON_REQUIRED			MAKE_SQLSTATE('O','M','0','1','4')
+#define ERRCODE_OMS_INVALID_LINES			MAKE_SQLSTATE('O','M','0','2','0')
+#define ERRCODE_OMS_INVALID_SHIP_TO			MAKE_SQLSTATE('O','M','0','2','1')
+#define ERRCODE_OMS_INVALID_OPTIONS			MAKE_SQLSTATE('O','M','0','2','2')
+#define ERRCODE_OMS_DUPLICATE_SKU			MAKE_SQLSTATE('O','M','0','2','3')
+#define ERRCODE_OMS_INVALID_PRICE			MAKE_SQLSTATE('O','M','0','2','4')
+#define ERRCODE_OMS_INVALID_REFERENCE		MAKE_SQLSTATE('O','M','0','2','5')
+#define ERRCODE_OMS_INSUFFICIENT_STOCK		MAKE_SQLSTATE('O','M','0','3','0')
+#define ERRCODE_OMS_IDEMPOTENCY_CONFLICT	MAKE_SQLSTATE('O','M','0','3','1')
+#define ERRCODE_OMS_UNKNOWN_ORDER			MAKE_SQLSTATE('O','M','0','4','0')
+#define ERRCODE_OMS_ORDER_NOT_CANCELLABLE	MAKE_SQLSTATE('O','M','0','4','1')
+#define ERRCODE_OMS_UNKNOWN_LINE			MAKE_SQLSTATE('O','M','0','4','2')
+#define ERRCODE_OMS_CANCEL_EXCEEDS_OPEN		MAKE_SQLSTATE('O','M','0','4','3')
+#define ERRCODE_OMS_HOLD_CHANNEL_MISMATCH	MAKE_SQLSTATE('O','M','0','5','0')
+#define ERRCODE_OMS_INVALID_TTL				MAKE_SQLSTATE('O','M','0','5','1')
 #define ERRCODE_OMS_LEDGER_APPEND_ONLY		MAKE_SQLSTATE('O','M','0','9','0')
 #define ERRCODE_OMS_STOCK_WRITE_DENIED		MAKE_SQLSTATE('O','M','0','9','1')
 
@@ -53,6 +71,125 @@ extern SPIPlanPtr oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid
 extern void oms_check_spi(int rc, int expected, const char *what);
 extern text *oms_arg_text(FunctionCallInfo fcinfo, int argno, const char *argname);
 extern int32 oms_arg_int32(FunctionCallInfo fcinfo, int argno, const char *argname);
+
+/* oms.c: settings. */
+extern int	oms_hot_stock_wait;
+extern int	oms_hot_stock_slots;
+extern int	oms_expire_holds_interval;
+extern char *oms_database;
+
+/* worker.c: the background worker. */
+extern void oms_register_worker(void);
+
+/* A locked row of oms.stock. */
+typedef struct StockRow
+{
+	int64		sku_id;
+	int64		location_id;
+	int32		on_hand;
+	int32		reserved;
+	int32		held;
+	int32		escrow;
+	int32		safety_stock;
+	int32		slots;
+} StockRow;
+
+/* Most slots a stock row spreads over (oms.stock_slots_check). */
+#define OMS_MAX_SLOTS 256
+
+/* The stock row itself, as opposed to one of its slots. */
+#define OMS_NO_SLOT (-1)
+
+/* reserve.c: units of one stock row, under its lock. */
+extern bool oms_lock_stock(int64 sku_id, int64 location_id, bool create, StockRow *row);
+extern void oms_write_stock(StockRow *row);
+extern void oms_uncommit_stock(StockRow *row);
+extern bool oms_take_stock(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety,
+						   int32 slots, bool hold, int32 *slot, int32 *free);
+extern void oms_return_stock(int64 sku_id, int64 location_id, int32 slot, int32 qty, bool hold);
+extern void oms_spread_stock(StockRow *row, int32 slots);
+
+/* Units a hold has set aside at one stock row. */
+typedef struct HeldUnits
+{
+	const char *hold_ref;
+	int64		sku_id;
+	int64		location_id;
+	int32		qty;
+} HeldUnits;
+
+/* One line of an order or hold, as given and as placed. */
+typedef struct OrderLine
+{
+	int32		line_no;
+	char	   *sku;
+	int64		sku_id;
+	int32		qty;
+	Datum		unit_price;		/* numeric */
+	int32		placed;			/* units reserved (or held) */
+} OrderLine;
+
+/* An order (or a hold) to route and reserve. */
+typedef struct OrderRequest
+{
+	OmsRef		channel;
+	int			nlines;
+	OrderLine  *lines;
+	bool		has_point;		/* ship_to has coordinates */
+	double		latitude;
+	double		longitude;
+	bool		allow_backorder;
+	bool		allow_split;
+	char	   *hold_ref;
+	int64		pickup_location_id; /* 0: ship */
+	int32		max_shipments;	/* 0: no cap */
+	int			nexclude;
+	int64	   *exclude;		/* location ids */
+	char	   *currency;
+	Datum		customer;		/* jsonb, or 0 */
+} OrderRequest;
+
+/* Units of one line to take at one location. */
+typedef struct Allocation
+{
+	int			line;			/* index into OrderRequest.lines */
+	int64		sku_id;
+	int64		location_id;
+	int32		qty;
+	int32		channel_safety;
+	int32		slots;			/* hint for oms_take_stock */
+	int32		slot;			/* where the units came from */
+} Allocation;
+
+/* Where an order's units come from. */
+typedef struct RoutePlan
+{
+	int			nallocs;
+	Allocation *allocs;
+	int			short_line;		/* a line that cannot be filled, or -1 */
+	int32		short_available;	/* units of it that could be */
+} RoutePlan;
+
+/* input.c: JSON input of orders and holds. */
+extern void oms_parse_lines(Jsonb *lines, bool prices, OrderRequest *req);
+extern void oms_parse_ship_to(Jsonb *ship_to, OrderRequest *req);
+extern void oms_parse_options(Jsonb *options, OrderRequest *req);
+extern char *oms_arg_reference(FunctionCallInfo fcinfo, int argno, const char *argname);
+
+/* route.c: choosing locations. */
+extern RoutePlan *oms_route(OrderRequest *req);
+extern int	oms_compare_allocations(const void *a, const void *b);
+
+/* reserve.c: routing and reserving a whole order or hold. */
+extern RoutePlan *oms_reserve(OrderRequest *req, bool hold, HeldUnits *release, int nrelease);
+extern int	oms_compare_held(const void *a, const void *b);
+extern void oms_release_hold_line(const char *hold_ref, int64 sku_id, int64 location_id);
+
+/* order.c: shared with hold.c. */
+extern OmsRef oms_active_channel(text *code);
+extern void oms_resolve_skus(OrderRequest *req);
+extern HeldUnits *oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists);
+extern void oms_delete_hold(const char *hold_ref);
 
 /* guard.c: writes the guard triggers let through. */
 extern int	oms_execute_trusted(SPIPlanPtr plan, Datum *values, const char *nulls, long tcount);

@@ -13,17 +13,47 @@ CREATE TABLE oms.stock (
     location_id     bigint NOT NULL REFERENCES oms.location (id),
     on_hand         integer NOT NULL DEFAULT 0,
     reserved        integer NOT NULL DEFAULT 0,
+    held            integer NOT NULL DEFAULT 0,
+    escrow          integer NOT NULL DEFAULT 0,
     safety_stock    integer NOT NULL DEFAULT 0,
+    slots           integer NOT NULL DEFAULT 0,
     updated_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (sku_id, location_id),
     CONSTRAINT stock_reserved_check CHECK (0 <= reserved AND reserved <= on_hand),
-    CONSTRAINT stock_safety_stock_check CHECK (safety_stock >= 0)
+    CONSTRAINT stock_committed_check
+        CHECK (held >= 0 AND escrow >= 0 AND reserved + held + escrow <= on_hand),
+    CONSTRAINT stock_safety_stock_check CHECK (safety_stock >= 0),
+    CONSTRAINT stock_slots_check CHECK (slots BETWEEN 0 AND 256)
 );
 CREATE INDEX stock_location_idx ON oms.stock (location_id);
-COMMENT ON TABLE oms.stock IS 'Units of one SKU at one location. Changed only through the oms functions.';
+COMMENT ON TABLE oms.stock IS 'Units of one SKU at one location. Changed only through the oms functions; read oms.v_stock.';
 COMMENT ON COLUMN oms.stock.on_hand IS 'Units physically at the location: the sum of its oms.stock_movement rows.';
-COMMENT ON COLUMN oms.stock.reserved IS 'Units of on_hand promised to orders and not yet shipped.';
+COMMENT ON COLUMN oms.stock.reserved IS 'Units of on_hand reserved for orders through this row (a hot row reserves most units through its oms.stock_slot rows instead).';
+COMMENT ON COLUMN oms.stock.held IS 'Units held for carts and checkouts by oms.hold_stock, expired holds included until they are cleaned up.';
+COMMENT ON COLUMN oms.stock.escrow IS 'Units handed to the row''s oms.stock_slot rows: the sum of their quotas.';
 COMMENT ON COLUMN oms.stock.safety_stock IS 'Units never promised to any channel (set with oms.set_safety_stock).';
+COMMENT ON COLUMN oms.stock.slots IS 'Number of oms.stock_slot rows spreading this row''s units (0: not hot); set automatically under contention or with oms.set_stock_slots.';
+
+--
+-- Hot rows.  A stock row that many sessions reserve from at once hands its
+-- free units to slots: each slot has a quota and reserves up to it under its
+-- own row lock, so concurrent reservations rarely wait for one another.  The
+-- sum of the quotas is the row's escrow, counted against on_hand like
+-- reserved, so slots can never promise more than the row has.
+--
+CREATE TABLE oms.stock_slot (
+    sku_id          bigint NOT NULL,
+    location_id     bigint NOT NULL,
+    slot            integer NOT NULL,
+    quota           integer NOT NULL DEFAULT 0,
+    reserved        integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (sku_id, location_id, slot),
+    FOREIGN KEY (sku_id, location_id) REFERENCES oms.stock (sku_id, location_id),
+    CONSTRAINT stock_slot_reserved_check CHECK (0 <= reserved AND reserved <= quota)
+);
+COMMENT ON TABLE oms.stock_slot IS 'Units of a hot stock row spread over slots that reserve independently; see oms.stock.slots.';
+COMMENT ON COLUMN oms.stock_slot.quota IS 'Units of the stock row this slot may reserve.';
+COMMENT ON COLUMN oms.stock_slot.reserved IS 'Units reserved for orders through this slot.';
 
 CREATE SEQUENCE oms.stock_movement_id_seq AS bigint;
 CREATE TABLE oms.stock_movement (
@@ -61,15 +91,20 @@ COMMENT ON COLUMN oms.stock_movement.reference IS 'What caused the movement, e.g
 COMMENT ON COLUMN oms.stock_movement.created_by IS 'The role that called the oms function (not the function''s owner).';
 
 SELECT pg_catalog.pg_extension_config_dump('oms.stock', '');
+SELECT pg_catalog.pg_extension_config_dump('oms.stock_slot', '');
 SELECT pg_catalog.pg_extension_config_dump('oms.stock_movement', '');
 SELECT pg_catalog.pg_extension_config_dump('oms.stock_movement_id_seq', '');
 
 CREATE FUNCTION oms.stock_guard() RETURNS trigger
     LANGUAGE c AS 'MODULE_PATHNAME', 'oms_stock_guard';
-COMMENT ON FUNCTION oms.stock_guard() IS 'Trigger: refuses changes of on_hand and reserved made outside the oms functions.';
+COMMENT ON FUNCTION oms.stock_guard() IS 'Trigger: refuses changes of the unit columns named as its arguments, and deletes of rows that still count units, made outside the oms functions.';
 CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.stock
-    FOR EACH ROW EXECUTE FUNCTION oms.stock_guard();
+    FOR EACH ROW EXECUTE FUNCTION oms.stock_guard('on_hand', 'reserved', 'held', 'escrow');
 CREATE TRIGGER stock_guard_truncate BEFORE TRUNCATE ON oms.stock
+    FOR EACH STATEMENT EXECUTE FUNCTION oms.stock_guard();
+CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.stock_slot
+    FOR EACH ROW EXECUTE FUNCTION oms.stock_guard('quota', 'reserved');
+CREATE TRIGGER stock_guard_truncate BEFORE TRUNCATE ON oms.stock_slot
     FOR EACH STATEMENT EXECUTE FUNCTION oms.stock_guard();
 
 CREATE FUNCTION oms.ledger_guard() RETURNS trigger
@@ -122,15 +157,3 @@ CREATE FUNCTION oms.available(sku text, channel text DEFAULT NULL)
     AS 'MODULE_PATHNAME', 'oms_available';
 COMMENT ON FUNCTION oms.available(text, text) IS
     'Units of a SKU that can be promised to a channel (any channel when NULL): the sum over its eligible active locations of on_hand - reserved - safety stock, each never below 0.';
-
-CREATE VIEW oms.v_stock AS
-SELECT s.code AS sku,
-       l.code AS location,
-       st.on_hand,
-       st.reserved,
-       st.safety_stock,
-       GREATEST(st.on_hand - st.reserved - st.safety_stock, 0) AS available
-  FROM oms.stock st
-  JOIN oms.sku s ON s.id = st.sku_id
-  JOIN oms.location l ON l.id = st.location_id;
-COMMENT ON VIEW oms.v_stock IS 'Stock levels: one row per SKU and location; available is on_hand - reserved - safety_stock, never below 0.';

@@ -1,0 +1,643 @@
+/*-------------------------------------------------------------------------
+ *
+ * order.c
+ *	  Placing and cancelling orders: oms.place_order, oms.cancel_order and
+ *	  oms.cancel_line.
+ *
+ *	  place_order checks everything first, claims the channel's reference
+ *	  (so that a retry or a racing duplicate gets the same order), routes and
+ *	  reserves through reserve.c, then writes the order, its lines and its
+ *	  reservations.  Cancelling locks the order row first, so two sessions
+ *	  cancelling at once release each reservation exactly once.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "oms.h"
+
+PG_FUNCTION_INFO_V1(oms_place_order);
+PG_FUNCTION_INFO_V1(oms_cancel_order);
+PG_FUNCTION_INFO_V1(oms_cancel_line);
+
+/* Returns jsonb argument argno, or NULL. */
+static Jsonb *
+optional_jsonb(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? NULL : PG_GETARG_JSONB_P(argno);
+}
+
+/*
+ * Looks up the SKUs of req's lines; each must exist and be active.
+ */
+void
+oms_resolve_skus(OrderRequest *req)
+{
+	for (int i = 0; i < req->nlines; i++)
+	{
+		OmsRef		sku = oms_lookup(OMS_SKU, cstring_to_text(req->lines[i].sku));
+
+		if (!sku.active)
+			ereport(ERROR,
+					(errcode(ERRCODE_OMS_INACTIVE_SKU),
+					 errmsg("sku \"%s\" is not active", sku.code),
+					 errhint("An inactive SKU can be stocked but not sold.")));
+		req->lines[i].sku_id = sku.id;
+	}
+}
+
+/*
+ * Looks up a channel that may place orders.
+ */
+OmsRef
+oms_active_channel(text *code)
+{
+	OmsRef		channel = oms_lookup(OMS_CHANNEL, code);
+
+	if (!channel.active)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_INACTIVE_CHANNEL),
+				 errmsg("channel \"%s\" is not active", channel.code)));
+	return channel;
+}
+
+/*
+ * Claims (channel, external_ref) for a new order id.  Returns 0 when the
+ * claim is ours, or the order placed earlier under the same reference with
+ * the same payload; a different payload is an error.  A racing session that
+ * claims the same reference waits here until this transaction ends.
+ */
+static int64
+claim_reference(OrderRequest *req, char *external_ref, int64 order_id, Datum payload)
+{
+	static SPIPlanPtr claim_plan = NULL;
+	static SPIPlanPtr find_plan = NULL;
+	Oid			argtypes[4] = {INT8OID, TEXTOID, INT8OID, TEXTOID};
+	Datum		values[4];
+	bool		isnull;
+	int			rc;
+
+	values[0] = Int64GetDatum(req->channel.id);
+	values[1] = CStringGetTextDatum(external_ref);
+	values[2] = Int64GetDatum(order_id);
+	values[3] = payload;
+	oms_prepare(&claim_plan,
+				"INSERT INTO oms.order_ref (channel_id, external_ref, order_id, payload_hash)"
+				" VALUES ($1, $2, $3, md5($4)) ON CONFLICT DO NOTHING",
+				4, argtypes);
+	rc = oms_execute_trusted(claim_plan, values, NULL, 0);
+	oms_check_spi(rc, SPI_OK_INSERT, "claiming the order reference");
+	if (SPI_processed == 1)
+		return 0;
+
+	oms_prepare(&find_plan,
+				"SELECT order_id, payload_hash = md5($4) FROM oms.order_ref"
+				" WHERE channel_id = $1 AND external_ref = $2",
+				4, argtypes);
+	rc = SPI_execute_plan(find_plan, values, NULL, false, 1);
+	oms_check_spi(rc, SPI_OK_SELECT, "reading the order reference");
+	if (SPI_processed != 1)
+		elog(ERROR, "oms: order reference vanished");
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_IDEMPOTENCY_CONFLICT),
+				 errmsg("channel \"%s\" already placed order \"%s\" with different contents",
+						req->channel.code, external_ref),
+				 errdetail("The same external_ref returns the same order only for the same lines, ship_to and options."),
+				 errhint("Use a new external_ref for a new order.")));
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * Locks hold hold_ref and returns its lines; for an order or hold of req, a
+ * hold of another channel is an error.  A missing hold has no lines.
+ */
+HeldUnits *
+oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(hold_ref)};
+	HeldUnits  *held;
+	bool		isnull;
+	int			rc;
+
+	/* Lock the hold itself, then read its lines. */
+	oms_prepare(&plan,
+				"SELECT h.channel_id, l.sku_id, l.location_id, l.qty"
+				"  FROM (SELECT hold_ref, channel_id FROM oms.hold WHERE hold_ref = $1 FOR UPDATE) h"
+				"  LEFT JOIN oms.hold_line l ON l.hold_ref = h.hold_ref",
+				1, argtypes);
+	rc = SPI_execute_plan(plan, values, NULL, false, 0);
+	oms_check_spi(rc, SPI_OK_SELECT, "locking a hold");
+
+	*exists = SPI_processed > 0;
+	*nheld = 0;
+	held = palloc(sizeof(HeldUnits) * Max(SPI_processed, 1));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		if (req && DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)) != req->channel.id)
+			ereport(ERROR,
+					(errcode(ERRCODE_OMS_HOLD_CHANNEL_MISMATCH),
+					 errmsg("hold \"%s\" belongs to another channel than \"%s\"", hold_ref, req->channel.code)));
+		(void) SPI_getbinval(tup, desc, 2, &isnull);
+		if (isnull)
+			continue;			/* a hold whose lines all expired */
+		held[*nheld].hold_ref = hold_ref;
+		held[*nheld].sku_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		held[*nheld].location_id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		held[*nheld].qty = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
+		(*nheld)++;
+	}
+	return held;
+}
+
+/*
+ * Deletes a hold and its lines once their units were given back.
+ */
+void
+oms_delete_hold(const char *hold_ref)
+{
+	static SPIPlanPtr lines_plan = NULL;
+	static SPIPlanPtr hold_plan = NULL;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(hold_ref)};
+	int			rc;
+
+	oms_prepare(&lines_plan, "DELETE FROM oms.hold_line WHERE hold_ref = $1", 1, argtypes);
+	rc = oms_execute_trusted(lines_plan, values, NULL, 0);
+	oms_check_spi(rc, SPI_OK_DELETE, "deleting hold lines");
+	oms_prepare(&hold_plan, "DELETE FROM oms.hold WHERE hold_ref = $1", 1, argtypes);
+	rc = oms_execute_trusted(hold_plan, values, NULL, 0);
+	oms_check_spi(rc, SPI_OK_DELETE, "deleting a hold");
+}
+
+/*
+ * Writes a placed order: the order row, its lines and its reservations.
+ */
+static void
+write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *plan,
+			Jsonb *ship_to, Jsonb *options)
+{
+	static SPIPlanPtr order_plan = NULL;
+	static SPIPlanPtr lines_plan = NULL;
+	static SPIPlanPtr reservations_plan = NULL;
+	Oid			order_types[11] = {INT8OID, INT8OID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
+								   TEXTOID, JSONBOID, INT8OID, INT4ARRAYOID, NUMERICARRAYOID};
+	Oid			lines_types[6] = {INT8OID, INT4ARRAYOID, INT8ARRAYOID, INT4ARRAYOID,
+								  NUMERICARRAYOID, INT4ARRAYOID};
+	Oid			res_types[6] = {INT8OID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+								INT4ARRAYOID, INT4ARRAYOID};
+	Datum		values[11];
+	char		nulls[11];
+	int			n = req->nlines;
+	Datum	   *line_no = palloc(sizeof(Datum) * n);
+	Datum	   *sku = palloc(sizeof(Datum) * n);
+	Datum	   *qty = palloc(sizeof(Datum) * n);
+	Datum	   *price = palloc(sizeof(Datum) * n);
+	Datum	   *placed = palloc(sizeof(Datum) * n);
+	int			m = Max(plan->nallocs, 1);
+	Datum	   *r_line = palloc(sizeof(Datum) * m);
+	Datum	   *r_sku = palloc(sizeof(Datum) * m);
+	Datum	   *r_loc = palloc(sizeof(Datum) * m);
+	Datum	   *r_slot = palloc(sizeof(Datum) * m);
+	bool	   *r_slot_null = palloc(sizeof(bool) * m);
+	Datum	   *r_qty = palloc(sizeof(Datum) * m);
+	const char *status = "reserved";
+	int			dims[1];
+	int			lbs[1] = {1};
+	int			rc,
+				i;
+
+	for (i = 0; i < n; i++)
+	{
+		line_no[i] = Int32GetDatum(req->lines[i].line_no);
+		sku[i] = Int64GetDatum(req->lines[i].sku_id);
+		qty[i] = Int32GetDatum(req->lines[i].qty);
+		price[i] = req->lines[i].unit_price;
+		placed[i] = Int32GetDatum(req->lines[i].placed);
+		if (req->lines[i].placed < req->lines[i].qty)
+			status = "backordered";
+	}
+
+	oms_prepare(&order_plan,
+				"INSERT INTO oms.orders (order_id, channel_id, external_ref, status, customer, ship_to,"
+				"                        currency, options, pickup_location_id, units, total_amount)"
+				" SELECT $1, $2, $3, $4, $5, $6, coalesce($7, 'EUR'), $8, $9, sum(q), sum(q * p)"
+				"   FROM unnest($10, $11) AS u(q, p)",
+				11, order_types);
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum(order_id);
+	values[1] = Int64GetDatum(req->channel.id);
+	values[2] = CStringGetTextDatum(external_ref);
+	values[3] = CStringGetTextDatum(status);
+	values[4] = req->customer;
+	nulls[4] = req->customer ? ' ' : 'n';
+	values[5] = PointerGetDatum(ship_to);
+	nulls[5] = ship_to ? ' ' : 'n';
+	values[6] = req->currency ? CStringGetTextDatum(req->currency) : (Datum) 0;
+	nulls[6] = req->currency ? ' ' : 'n';
+	values[7] = options ? PointerGetDatum(options) : DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
+	values[8] = Int64GetDatum(req->pickup_location_id);
+	nulls[8] = req->pickup_location_id ? ' ' : 'n';
+	values[9] = PointerGetDatum(construct_array(qty, n, INT4OID, 4, true, TYPALIGN_INT));
+	values[10] = PointerGetDatum(construct_array(price, n, NUMERICOID, -1, false, TYPALIGN_INT));
+	rc = oms_execute_trusted(order_plan, values, nulls, 0);
+	oms_check_spi(rc, SPI_OK_INSERT, "writing the order");
+
+	oms_prepare(&lines_plan,
+				"INSERT INTO oms.order_lines (order_id, line_no, sku_id, qty, unit_price,"
+				"                             qty_reserved, qty_backordered)"
+				" SELECT $1, l, s, q, p, r, q - r FROM unnest($2, $3, $4, $5, $6) AS u(l, s, q, p, r)",
+				6, lines_types);
+	values[0] = Int64GetDatum(order_id);
+	values[1] = PointerGetDatum(construct_array(line_no, n, INT4OID, 4, true, TYPALIGN_INT));
+	values[2] = PointerGetDatum(construct_array(sku, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	values[3] = PointerGetDatum(construct_array(qty, n, INT4OID, 4, true, TYPALIGN_INT));
+	values[4] = PointerGetDatum(construct_array(price, n, NUMERICOID, -1, false, TYPALIGN_INT));
+	values[5] = PointerGetDatum(construct_array(placed, n, INT4OID, 4, true, TYPALIGN_INT));
+	rc = oms_execute_trusted(lines_plan, values, NULL, 0);
+	oms_check_spi(rc, SPI_OK_INSERT, "writing the order lines");
+
+	if (plan->nallocs == 0)
+		return;
+	for (i = 0; i < plan->nallocs; i++)
+	{
+		Allocation *a = &plan->allocs[i];
+
+		r_line[i] = Int32GetDatum(req->lines[a->line].line_no);
+		r_sku[i] = Int64GetDatum(a->sku_id);
+		r_loc[i] = Int64GetDatum(a->location_id);
+		r_slot[i] = Int32GetDatum(a->slot);
+		r_slot_null[i] = a->slot == OMS_NO_SLOT;
+		r_qty[i] = Int32GetDatum(a->qty);
+	}
+	dims[0] = plan->nallocs;
+	oms_prepare(&reservations_plan,
+				"INSERT INTO oms.reservation (order_id, line_no, sku_id, location_id, slot, qty)"
+				" SELECT $1, l, s, loc, slot, q FROM unnest($2, $3, $4, $5, $6) AS u(l, s, loc, slot, q)",
+				6, res_types);
+	values[1] = PointerGetDatum(construct_array(r_line, plan->nallocs, INT4OID, 4, true, TYPALIGN_INT));
+	values[2] = PointerGetDatum(construct_array(r_sku, plan->nallocs, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	values[3] = PointerGetDatum(construct_array(r_loc, plan->nallocs, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	values[4] = PointerGetDatum(construct_md_array(r_slot, r_slot_null, 1, dims, lbs,
+												   INT4OID, 4, true, TYPALIGN_INT));
+	values[5] = PointerGetDatum(construct_array(r_qty, plan->nallocs, INT4OID, 4, true, TYPALIGN_INT));
+	rc = oms_execute_trusted(reservations_plan, values, NULL, 0);
+	oms_check_spi(rc, SPI_OK_INSERT, "writing the reservations");
+}
+
+/*
+ * oms.place_order(channel, external_ref, lines, ship_to, options)
+ */
+Datum
+oms_place_order(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr id_plan = NULL;
+	char	   *external_ref = oms_arg_reference(fcinfo, 1, "external_ref");
+	Jsonb	   *lines = optional_jsonb(fcinfo, 2);
+	Jsonb	   *ship_to = optional_jsonb(fcinfo, 3);
+	Jsonb	   *options = optional_jsonb(fcinfo, 4);
+	OrderRequest req;
+	RoutePlan  *plan;
+	HeldUnits  *held = NULL;
+	int			nheld = 0;
+	Datum		payload;
+	int64		order_id;
+	int64		existing;
+	bool		isnull;
+	int			rc;
+
+	memset(&req, 0, sizeof(req));
+	oms_parse_lines(lines, true, &req);
+	oms_parse_ship_to(ship_to, &req);
+
+	SPI_connect();
+	req.channel = oms_active_channel(oms_arg_text(fcinfo, 0, "channel"));
+	oms_parse_options(options, &req);
+	oms_resolve_skus(&req);
+
+	/* Claim the reference before taking stock, so a duplicate takes none. */
+	oms_prepare(&id_plan, "SELECT nextval('oms.order_id_seq')", 0, NULL);
+	rc = SPI_execute_plan(id_plan, NULL, NULL, false, 1);
+	oms_check_spi(rc, SPI_OK_SELECT, "numbering the order");
+	order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	payload = DirectFunctionCall1(textin, CStringGetDatum(psprintf("%s|%s|%s",
+					 JsonbToCString(NULL, &lines->root, VARSIZE(lines)),
+					 ship_to ? JsonbToCString(NULL, &ship_to->root, VARSIZE(ship_to)) : "",
+					 options ? JsonbToCString(NULL, &options->root, VARSIZE(options)) : "")));
+	existing = claim_reference(&req, external_ref, order_id, payload);
+	if (existing != 0)
+	{
+		SPI_finish();
+		PG_RETURN_INT64(existing);
+	}
+
+	if (req.hold_ref)
+	{
+		bool		exists;
+
+		held = oms_lock_hold(&req, req.hold_ref, &nheld, &exists);
+	}
+	plan = oms_reserve(&req, false, held, nheld);
+	write_order(&req, order_id, external_ref, plan, ship_to, options);
+	if (req.hold_ref)
+		oms_delete_hold(req.hold_ref);
+
+	SPI_finish();
+	PG_RETURN_INT64(order_id);
+}
+
+/*
+ * Locks order order_id and returns its status.
+ */
+static char *
+lock_order(int64 order_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(order_id)};
+	int			rc;
+
+	oms_prepare(&plan, "SELECT status FROM oms.orders WHERE order_id = $1 FOR UPDATE", 1, argtypes);
+	rc = SPI_execute_plan(plan, values, NULL, false, 1);
+	oms_check_spi(rc, SPI_OK_SELECT, "locking the order");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_UNKNOWN_ORDER),
+				 errmsg("order %lld does not exist", (long long) order_id)));
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/*
+ * Releases up to qty units held by the reservations of order_id (of one
+ * line, or of every line when line_no is 0), in stock-row order; returns the
+ * units released.
+ */
+static int32
+release_reservations(int64 order_id, int32 line_no, int32 qty)
+{
+	static SPIPlanPtr select_plan = NULL;
+	static SPIPlanPtr close_plan = NULL;
+	static SPIPlanPtr split_plan = NULL;
+	Oid			argtypes[3] = {INT8OID, INT4OID, INT8OID};
+	Datum		values[3];
+	int32		released = 0;
+	uint64		n;
+	int64	   *ids;
+	int64	   *skus;
+	int64	   *locs;
+	int32	   *slots;
+	int32	   *qtys;
+	int			rc;
+
+	oms_prepare(&select_plan,
+				"SELECT id, sku_id, location_id, coalesce(slot, -1), qty FROM oms.reservation"
+				" WHERE order_id = $1 AND state = 'held' AND ($2 = 0 OR line_no = $2)"
+				" ORDER BY sku_id, location_id, slot NULLS FIRST, id",
+				2, argtypes);
+	values[0] = Int64GetDatum(order_id);
+	values[1] = Int32GetDatum(line_no);
+	rc = SPI_execute_plan(select_plan, values, NULL, false, 0);
+	oms_check_spi(rc, SPI_OK_SELECT, "reading reservations");
+
+	/* Copy the rows out: the statements below reuse SPI's result. */
+	n = SPI_processed;
+	ids = palloc(sizeof(int64) * Max(n, 1));
+	skus = palloc(sizeof(int64) * Max(n, 1));
+	locs = palloc(sizeof(int64) * Max(n, 1));
+	slots = palloc(sizeof(int32) * Max(n, 1));
+	qtys = palloc(sizeof(int32) * Max(n, 1));
+	for (uint64 i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		ids[i] = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		skus[i] = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		locs[i] = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		slots[i] = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
+		qtys[i] = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
+	}
+
+	oms_prepare(&close_plan,
+				"UPDATE oms.reservation SET state = 'released', closed_at = now()"
+				" WHERE order_id = $1 AND id = $3",
+				3, argtypes);
+	oms_prepare(&split_plan,
+				"WITH kept AS (UPDATE oms.reservation SET qty = qty - $2"
+				"               WHERE order_id = $1 AND id = $3 RETURNING *)"
+				" INSERT INTO oms.reservation (order_id, line_no, sku_id, location_id, slot, qty,"
+				"                              state, created_at, closed_at)"
+				" SELECT order_id, line_no, sku_id, location_id, slot, $2, 'released', created_at, now()"
+				"   FROM kept",
+				3, argtypes);
+	for (uint64 i = 0; i < n && released < qty; i++)
+	{
+		int32		take = Min(qtys[i], qty - released);
+
+		oms_return_stock(skus[i], locs[i], slots[i], take, false);
+		values[1] = Int32GetDatum(take);
+		values[2] = Int64GetDatum(ids[i]);
+		if (take == qtys[i])
+			rc = oms_execute_trusted(close_plan, values, NULL, 0);
+		else
+			rc = oms_execute_trusted(split_plan, values, NULL, 0);
+		oms_check_spi(rc, take == qtys[i] ? SPI_OK_UPDATE : SPI_OK_INSERT, "releasing a reservation");
+		released += take;
+	}
+	return released;
+}
+
+/*
+ * Sets the status of an order from its lines after a cancellation.
+ */
+static void
+settle_order_status(int64 order_id, text *reason)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+	int			rc;
+
+	oms_prepare(&plan,
+				"WITH l AS (SELECT bool_and(qty_cancelled = qty) AS all_cancelled,"
+				"                  bool_or(qty_backordered > 0) AS backordered"
+				"             FROM oms.order_lines WHERE order_id = $1)"
+				" UPDATE oms.orders o"
+				"    SET status = CASE WHEN l.all_cancelled THEN 'cancelled'"
+				"                      WHEN o.status IN ('reserved', 'backordered') THEN"
+				"                           CASE WHEN l.backordered THEN 'backordered' ELSE 'reserved' END"
+				"                      ELSE o.status END,"
+				"        cancelled_at = CASE WHEN l.all_cancelled THEN now() END,"
+				"        cancel_reason = CASE WHEN l.all_cancelled THEN $2 END,"
+				"        updated_at = now()"
+				"   FROM l WHERE o.order_id = $1",
+				2, argtypes);
+	values[0] = Int64GetDatum(order_id);
+	values[1] = PointerGetDatum(reason);
+	nulls[1] = reason ? ' ' : 'n';
+	rc = oms_execute_trusted(plan, values, nulls, 0);
+	oms_check_spi(rc, SPI_OK_UPDATE, "updating the order status");
+}
+
+/* Refuses to cancel an order that is past cancelling. */
+static void
+check_cancellable(int64 order_id, const char *status)
+{
+	if (strcmp(status, "reserved") != 0 && strcmp(status, "backordered") != 0 &&
+		strcmp(status, "pending") != 0 && strcmp(status, "on_hold") != 0 &&
+		strcmp(status, "partially_shipped") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_ORDER_NOT_CANCELLABLE),
+				 errmsg("order %lld is %s and cannot be cancelled", (long long) order_id, status),
+				 errhint("Shipped units come back through a return.")));
+}
+
+/*
+ * oms.cancel_order(order_id, reason): cancels every open unit.
+ */
+Datum
+oms_cancel_order(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr lines_plan = NULL;
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+	int64		order_id;
+	text	   *reason = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
+	char	   *status;
+	bool		isnull;
+	int32		units;
+	int			rc;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("order_id must not be null")));
+	order_id = PG_GETARG_INT64(0);
+
+	SPI_connect();
+	status = lock_order(order_id);
+	if (strcmp(status, "cancelled") == 0)
+	{
+		SPI_finish();
+		PG_RETURN_INT32(0);
+	}
+	check_cancellable(order_id, status);
+
+	release_reservations(order_id, 0, PG_INT32_MAX);
+
+	/* Every open unit becomes cancelled; the old figures say how many. */
+	oms_prepare(&lines_plan,
+				"WITH c AS (UPDATE oms.order_lines l"
+				"              SET qty_cancelled = l.qty_cancelled + l.qty_reserved + l.qty_backordered,"
+				"                  qty_reserved = 0, qty_backordered = 0, cancel_reason = $2"
+				"             FROM oms.order_lines o"
+				"            WHERE l.order_id = $1 AND o.order_id = l.order_id AND o.line_no = l.line_no"
+				"              AND l.qty_reserved + l.qty_backordered > 0"
+				"        RETURNING o.qty_reserved + o.qty_backordered AS open)"
+				" SELECT coalesce(sum(open), 0)::integer FROM c",
+				2, argtypes);
+	values[0] = Int64GetDatum(order_id);
+	values[1] = PointerGetDatum(reason);
+	nulls[1] = reason ? ' ' : 'n';
+	rc = oms_execute_trusted(lines_plan, values, nulls, 0);
+	oms_check_spi(rc, SPI_OK_SELECT, "cancelling the lines");
+	units = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	settle_order_status(order_id, reason);
+
+	SPI_finish();
+	PG_RETURN_INT32(units);
+}
+
+/*
+ * oms.cancel_line(order_id, line_no, qty, reason): cancels qty open units
+ * of one line, backordered ones first.
+ */
+Datum
+oms_cancel_line(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr line_plan = NULL;
+	static SPIPlanPtr update_plan = NULL;
+	Oid			argtypes[5] = {INT8OID, INT4OID, INT4OID, INT4OID, TEXTOID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	int64		order_id;
+	int32		line_no;
+	int32		qty = oms_arg_int32(fcinfo, 2, "qty");
+	text	   *reason = PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3);
+	char	   *status;
+	int32		reserved,
+				backordered,
+				from_backorder;
+	bool		isnull;
+	int			rc;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", PG_ARGISNULL(0) ? "order_id" : "line_no")));
+	order_id = PG_GETARG_INT64(0);
+	line_no = PG_GETARG_INT32(1);
+	if (qty <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_INVALID_QUANTITY),
+				 errmsg("qty must be positive, not %d", qty)));
+
+	SPI_connect();
+	status = lock_order(order_id);
+	check_cancellable(order_id, status);
+
+	oms_prepare(&line_plan,
+				"SELECT qty_reserved, qty_backordered FROM oms.order_lines"
+				" WHERE order_id = $1 AND line_no = $2",
+				2, argtypes);
+	values[0] = Int64GetDatum(order_id);
+	values[1] = Int32GetDatum(line_no);
+	rc = SPI_execute_plan(line_plan, values, NULL, false, 1);
+	oms_check_spi(rc, SPI_OK_SELECT, "reading the order line");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_UNKNOWN_LINE),
+				 errmsg("order %lld has no line %d", (long long) order_id, line_no)));
+	reserved = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	backordered = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (qty > reserved + backordered)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_CANCEL_EXCEEDS_OPEN),
+				 errmsg("line %d of order %lld has %d open units, fewer than the %d to cancel",
+						line_no, (long long) order_id, reserved + backordered, qty),
+				 errdetail("Open units are reserved or backordered; shipped and cancelled ones are not.")));
+
+	from_backorder = Min(qty, backordered);
+	if (qty > from_backorder)
+		release_reservations(order_id, line_no, qty - from_backorder);
+
+	oms_prepare(&update_plan,
+				"UPDATE oms.order_lines"
+				"   SET qty_backordered = qty_backordered - $3, qty_reserved = qty_reserved - $4,"
+				"       qty_cancelled = qty_cancelled + $3 + $4, cancel_reason = $5"
+				" WHERE order_id = $1 AND line_no = $2",
+				5, argtypes);
+	values[2] = Int32GetDatum(from_backorder);
+	values[3] = Int32GetDatum(qty - from_backorder);
+	values[4] = PointerGetDatum(reason);
+	nulls[4] = reason ? ' ' : 'n';
+	rc = oms_execute_trusted(update_plan, values, nulls, 0);
+	oms_check_spi(rc, SPI_OK_UPDATE, "cancelling the order line");
+	settle_order_status(order_id, reason);
+
+	SPI_finish();
+	PG_RETURN_INT32(qty);
+}

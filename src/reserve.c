@@ -1,0 +1,559 @@
+/*-------------------------------------------------------------------------
+ *
+ * reserve.c
+ *	  Taking units of one stock row for an order or a hold, and giving them
+ *	  back: the atomic step under every reservation.
+ *
+ *	  A stock row's free units are on_hand - reserved - held - escrow -
+ *	  safety_stock; a channel's safety stock at the location is kept back on
+ *	  top.  Three paths take units, cheapest first:
+ *
+ *	  1. slot: a hot row (stock.slots > 0) has handed its free units to
+ *	     oms.stock_slot rows as quotas (their sum is stock.escrow).  A
+ *	     reservation takes from a slot with room, preferring one no other
+ *	     session has locked, without touching the stock row at all.
+ *	  2. row: one conditional UPDATE of the stock row.
+ *	  3. settle: lock the stock row, clean up expired holds on it, take
+ *	     unused quota back from the slots, then decide.  This path sees
+ *	     every unit, so it fails only when the units really are not there.
+ *
+ *	  A row becomes hot by itself when a session waited longer than
+ *	  oms.hot_stock_wait for its lock; it then spreads its free units over
+ *	  oms.hot_stock_slots slots.  Lock order is always the stock row before
+ *	  its slots, and callers take rows in (sku_id, location_id) order, so
+ *	  sessions never wait for each other in a cycle.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "utils/builtins.h"
+#include "utils/resowner.h"
+
+#include "oms.h"
+
+/* Times place_order routes again after racing sessions took its units. */
+#define OMS_ROUTE_ATTEMPTS 3
+
+/* Statements, prepared once per backend. */
+static SPIPlanPtr lock_plan = NULL;
+static SPIPlanPtr insert_plan = NULL;
+static SPIPlanPtr write_plan = NULL;
+static SPIPlanPtr take_row_plan = NULL;
+static SPIPlanPtr take_slot_plan = NULL;
+static SPIPlanPtr wait_slot_plan = NULL;
+static SPIPlanPtr find_slot_plan = NULL;
+static SPIPlanPtr expire_plan = NULL;
+static SPIPlanPtr reclaim_plan = NULL;
+static SPIPlanPtr lock_slots_plan = NULL;
+static SPIPlanPtr add_slots_plan = NULL;
+static SPIPlanPtr quota_plan = NULL;
+static SPIPlanPtr return_row_plan = NULL;
+static SPIPlanPtr return_held_plan = NULL;
+static SPIPlanPtr return_slot_plan = NULL;
+
+/* Returns int4 column col of row i of the last SPI result. */
+static inline int32
+result_int32(uint64 i, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, col, &isnull);
+
+	return isnull ? 0 : DatumGetInt32(d);
+}
+
+/*
+ * Locks the stock row of sku_id at location_id and reads it into *row.
+ * A missing row is created when create is true; otherwise returns false.
+ */
+bool
+oms_lock_stock(int64 sku_id, int64 location_id, bool create, StockRow *row)
+{
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		values[2] = {Int64GetDatum(sku_id), Int64GetDatum(location_id)};
+	int			rc;
+
+	oms_prepare(&lock_plan,
+				"SELECT on_hand, reserved, held, escrow, safety_stock, slots FROM oms.stock"
+				" WHERE sku_id = $1 AND location_id = $2 FOR UPDATE",
+				2, argtypes);
+	rc = SPI_execute_plan(lock_plan, values, NULL, false, 1);
+	oms_check_spi(rc, SPI_OK_SELECT, "locking a stock row");
+
+	if (SPI_processed == 0 && create)
+	{
+		/* A racing first receipt may insert it too: then lock theirs. */
+		oms_prepare(&insert_plan,
+					"INSERT INTO oms.stock (sku_id, location_id) VALUES ($1, $2)"
+					" ON CONFLICT DO NOTHING",
+					2, argtypes);
+		rc = oms_execute_trusted(insert_plan, values, NULL, 0);
+		oms_check_spi(rc, SPI_OK_INSERT, "creating a stock row");
+		rc = SPI_execute_plan(lock_plan, values, NULL, false, 1);
+		oms_check_spi(rc, SPI_OK_SELECT, "locking a stock row");
+	}
+
+	memset(row, 0, sizeof(*row));
+	row->sku_id = sku_id;
+	row->location_id = location_id;
+	if (SPI_processed == 0)
+		return false;
+	row->on_hand = result_int32(0, 1);
+	row->reserved = result_int32(0, 2);
+	row->held = result_int32(0, 3);
+	row->escrow = result_int32(0, 4);
+	row->safety_stock = result_int32(0, 5);
+	row->slots = result_int32(0, 6);
+	return true;
+}
+
+/*
+ * Writes reserved, held, escrow and slots of a locked stock row back.
+ */
+void
+oms_write_stock(StockRow *row)
+{
+	Oid			argtypes[6] = {INT8OID, INT8OID, INT4OID, INT4OID, INT4OID, INT4OID};
+	Datum		values[6];
+	int			rc;
+
+	oms_prepare(&write_plan,
+				"UPDATE oms.stock SET reserved = $3, held = $4, escrow = $5, slots = $6,"
+				" updated_at = now() WHERE sku_id = $1 AND location_id = $2",
+				6, argtypes);
+	values[0] = Int64GetDatum(row->sku_id);
+	values[1] = Int64GetDatum(row->location_id);
+	values[2] = Int32GetDatum(row->reserved);
+	values[3] = Int32GetDatum(row->held);
+	values[4] = Int32GetDatum(row->escrow);
+	values[5] = Int32GetDatum(row->slots);
+	rc = oms_execute_trusted(write_plan, values, NULL, 0);
+	oms_check_spi(rc, SPI_OK_UPDATE, "writing a stock row");
+}
+
+/* Free units of a locked stock row, before any channel's safety stock. */
+static inline int64
+row_free(StockRow *row)
+{
+	return (int64) row->on_hand - row->reserved - row->held - row->escrow - row->safety_stock;
+}
+
+/*
+ * Makes every committed-but-idle unit of a locked stock row free again:
+ * deletes its expired hold lines and takes the unused quota back from its
+ * slots.  The caller writes the row.
+ */
+void
+oms_uncommit_stock(StockRow *row)
+{
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		values[2] = {Int64GetDatum(row->sku_id), Int64GetDatum(row->location_id)};
+	int			rc;
+	uint64		i;
+
+	if (row->held > 0)
+	{
+		oms_prepare(&expire_plan,
+					"DELETE FROM oms.hold_line WHERE sku_id = $1 AND location_id = $2"
+					" AND expires_at <= now() RETURNING qty",
+					2, argtypes);
+		rc = oms_execute_trusted(expire_plan, values, NULL, 0);
+		oms_check_spi(rc, SPI_OK_DELETE_RETURNING, "dropping expired holds");
+		for (i = 0; i < SPI_processed; i++)
+			row->held -= result_int32(i, 1);
+	}
+
+	if (row->escrow > 0)
+	{
+		/*
+		 * Lock every slot in order, then shrink each quota to the units it
+		 * has reserved: the escrow becomes exactly those.
+		 */
+		oms_prepare(&lock_slots_plan,
+					"SELECT reserved FROM oms.stock_slot WHERE sku_id = $1 AND location_id = $2"
+					" ORDER BY slot FOR UPDATE",
+					2, argtypes);
+		rc = SPI_execute_plan(lock_slots_plan, values, NULL, false, 0);
+		oms_check_spi(rc, SPI_OK_SELECT, "locking the slots of a stock row");
+		row->escrow = 0;
+		for (i = 0; i < SPI_processed; i++)
+			row->escrow += result_int32(i, 1);
+
+		oms_prepare(&reclaim_plan,
+					"UPDATE oms.stock_slot SET quota = reserved"
+					" WHERE sku_id = $1 AND location_id = $2 AND quota > reserved",
+					2, argtypes);
+		rc = oms_execute_trusted(reclaim_plan, values, NULL, 0);
+		oms_check_spi(rc, SPI_OK_UPDATE, "taking back slot quotas");
+	}
+}
+
+/*
+ * Hands the free units of a locked stock row to its slots, creating them
+ * first when the row was not hot.  The caller writes the row.
+ */
+void
+oms_spread_stock(StockRow *row, int32 slots)
+{
+	Oid			argtypes[4] = {INT8OID, INT8OID, INT4OID, INT4OID};
+	Datum		values[4];
+	int64		free = row_free(row);
+	int			rc;
+
+	values[0] = Int64GetDatum(row->sku_id);
+	values[1] = Int64GetDatum(row->location_id);
+
+	if (slots > row->slots)
+	{
+		oms_prepare(&add_slots_plan,
+					"INSERT INTO oms.stock_slot (sku_id, location_id, slot)"
+					" SELECT $1, $2, g FROM generate_series(0, $3 - 1) g ON CONFLICT DO NOTHING",
+					3, argtypes);
+		values[2] = Int32GetDatum(slots);
+		rc = oms_execute_trusted(add_slots_plan, values, NULL, 0);
+		oms_check_spi(rc, SPI_OK_INSERT, "creating slots");
+	}
+	row->slots = slots;
+	if (free <= 0 || slots == 0)
+		return;
+
+	/* Slot g gets free / slots units, the first free % slots one more. */
+	oms_prepare(&quota_plan,
+				"UPDATE oms.stock_slot SET quota = quota + $3 / $4 + (slot < $3 % $4)::integer"
+				" WHERE sku_id = $1 AND location_id = $2 AND slot < $4",
+				4, argtypes);
+	values[2] = Int32GetDatum((int32) free);
+	values[3] = Int32GetDatum(slots);
+	rc = oms_execute_trusted(quota_plan, values, NULL, 0);
+	oms_check_spi(rc, SPI_OK_UPDATE, "spreading stock over slots");
+	row->escrow += (int32) free;
+}
+
+/*
+ * Takes qty units of a hot row from one of its slots; returns the slot, or
+ * OMS_NO_SLOT when no slot has room.
+ */
+static int32
+take_from_slot(int64 sku_id, int64 location_id, int32 qty, int32 slots)
+{
+	Oid			argtypes[4] = {INT8OID, INT8OID, INT4OID, INT4OID};
+	Datum		values[4];
+	int			rc;
+
+	values[0] = Int64GetDatum(sku_id);
+	values[1] = Int64GetDatum(location_id);
+	values[2] = Int32GetDatum(qty);
+	values[3] = Int32GetDatum(MyProcPid % slots);
+
+	/* First a slot with room that nobody holds, starting from our own. */
+	oms_prepare(&take_slot_plan,
+				"UPDATE oms.stock_slot s SET reserved = s.reserved + $3"
+				"  FROM (SELECT slot FROM oms.stock_slot"
+				"         WHERE sku_id = $1 AND location_id = $2 AND quota - reserved >= $3"
+				"         ORDER BY (slot + 256 - $4) % 256 LIMIT 1 FOR UPDATE SKIP LOCKED) c"
+				" WHERE s.sku_id = $1 AND s.location_id = $2 AND s.slot = c.slot"
+				" RETURNING s.slot",
+				4, argtypes);
+	rc = oms_execute_trusted(take_slot_plan, values, NULL, 0);
+	oms_check_spi(rc, SPI_OK_UPDATE_RETURNING, "taking units from a slot");
+	if (SPI_processed == 1)
+		return result_int32(0, 1);
+
+	/* Every slot with room is busy: queue for one rather than for the row. */
+	oms_prepare(&find_slot_plan,
+				"SELECT slot FROM oms.stock_slot"
+				" WHERE sku_id = $1 AND location_id = $2 AND quota - reserved >= $3"
+				" ORDER BY (slot + 256 - $4) % 256 LIMIT 1",
+				4, argtypes);
+	rc = SPI_execute_plan(find_slot_plan, values, NULL, false, 1);
+	oms_check_spi(rc, SPI_OK_SELECT, "finding a slot");
+	if (SPI_processed == 0)
+		return OMS_NO_SLOT;
+
+	values[3] = Int32GetDatum(result_int32(0, 1));
+	oms_prepare(&wait_slot_plan,
+				"UPDATE oms.stock_slot SET reserved = reserved + $3"
+				" WHERE sku_id = $1 AND location_id = $2 AND slot = $4 AND quota - reserved >= $3",
+				4, argtypes);
+	rc = oms_execute_trusted(wait_slot_plan, values, NULL, 0);
+	oms_check_spi(rc, SPI_OK_UPDATE, "taking units from a slot");
+	return SPI_processed == 1 ? DatumGetInt32(values[3]) : OMS_NO_SLOT;
+}
+
+/*
+ * Takes qty units of a stock row for an order (or, with hold, for a cart
+ * hold), keeping channel_safety units back; slots is the row's slot count as
+ * last read, a hint for which path to try first.  Returns true and the slot
+ * the units came from (OMS_NO_SLOT for the row itself), or false and the
+ * units the channel could have had.  Holds never use slots.
+ */
+bool
+oms_take_stock(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety,
+			   int32 slots, bool hold, int32 *slot, int32 *free)
+{
+	Oid			argtypes[4] = {INT8OID, INT8OID, INT4OID, INT4OID};
+	Datum		values[4];
+	StockRow	row;
+	instr_time	start,
+				waited;
+	int64		available;
+	int			rc;
+
+	*slot = OMS_NO_SLOT;
+	values[0] = Int64GetDatum(sku_id);
+	values[1] = Int64GetDatum(location_id);
+	values[2] = Int32GetDatum(qty);
+	values[3] = Int32GetDatum(channel_safety);
+
+	/* Path 1, a slot of a hot row, for channels without safety stock here. */
+	if (!hold && slots > 0 && channel_safety == 0)
+	{
+		*slot = take_from_slot(sku_id, location_id, qty, slots);
+		if (*slot != OMS_NO_SLOT)
+			return true;
+	}
+
+	/*
+	 * Path 2, the row: one conditional UPDATE.  Time it: a long wait for the
+	 * lock means sessions queue for this row, which then spreads over slots
+	 * while we hold it.
+	 */
+	if (!hold)
+	{
+		oms_prepare(&take_row_plan,
+					"UPDATE oms.stock SET reserved = reserved + $3, updated_at = now()"
+					" WHERE sku_id = $1 AND location_id = $2 AND slots = 0"
+					"   AND on_hand - reserved - held - escrow - safety_stock >= $3 + $4",
+					4, argtypes);
+		INSTR_TIME_SET_CURRENT(start);
+		rc = oms_execute_trusted(take_row_plan, values, NULL, 0);
+		oms_check_spi(rc, SPI_OK_UPDATE, "reserving stock");
+		INSTR_TIME_SET_CURRENT(waited);
+		INSTR_TIME_SUBTRACT(waited, start);
+		if (SPI_processed == 1)
+		{
+			if (oms_hot_stock_slots > 0 && oms_hot_stock_wait >= 0 &&
+				INSTR_TIME_GET_MILLISEC(waited) >= oms_hot_stock_wait)
+			{
+				oms_lock_stock(sku_id, location_id, false, &row);
+				oms_spread_stock(&row, oms_hot_stock_slots);
+				oms_write_stock(&row);
+			}
+			return true;
+		}
+	}
+
+	/* Path 3, settle: lock the row and see every unit. */
+	if (!oms_lock_stock(sku_id, location_id, false, &row))
+	{
+		*free = 0;
+		return false;
+	}
+	if (row_free(&row) < (int64) qty + channel_safety || (channel_safety > 0 && row.escrow > 0))
+		oms_uncommit_stock(&row);
+
+	available = row_free(&row) - channel_safety;
+	if (available < qty)
+	{
+		oms_write_stock(&row);	/* keep what the clean-up freed */
+		*free = (int32) Max(available, 0);
+		return false;
+	}
+
+	if (hold)
+		row.held += qty;
+	else
+		row.reserved += qty;
+	if (row.slots > 0)
+		oms_spread_stock(&row, row.slots);
+	oms_write_stock(&row);
+	return true;
+}
+
+/*
+ * Gives back qty units taken by oms_take_stock from slot (or the row), for
+ * an order or, with hold, a cart hold.
+ */
+void
+oms_return_stock(int64 sku_id, int64 location_id, int32 slot, int32 qty, bool hold)
+{
+	Oid			argtypes[4] = {INT8OID, INT8OID, INT4OID, INT4OID};
+	Datum		values[4];
+	int			rc;
+
+	values[0] = Int64GetDatum(sku_id);
+	values[1] = Int64GetDatum(location_id);
+	values[2] = Int32GetDatum(qty);
+	values[3] = Int32GetDatum(slot);
+
+	if (slot != OMS_NO_SLOT)
+	{
+		oms_prepare(&return_slot_plan,
+					"UPDATE oms.stock_slot SET reserved = reserved - $3"
+					" WHERE sku_id = $1 AND location_id = $2 AND slot = $4",
+					4, argtypes);
+		rc = oms_execute_trusted(return_slot_plan, values, NULL, 0);
+	}
+	else if (hold)
+	{
+		oms_prepare(&return_held_plan,
+					"UPDATE oms.stock SET held = held - $3, updated_at = now()"
+					" WHERE sku_id = $1 AND location_id = $2",
+					3, argtypes);
+		rc = oms_execute_trusted(return_held_plan, values, NULL, 0);
+	}
+	else
+	{
+		oms_prepare(&return_row_plan,
+					"UPDATE oms.stock SET reserved = reserved - $3, updated_at = now()"
+					" WHERE sku_id = $1 AND location_id = $2",
+					3, argtypes);
+		rc = oms_execute_trusted(return_row_plan, values, NULL, 0);
+	}
+	oms_check_spi(rc, SPI_OK_UPDATE, "returning units");
+	if (SPI_processed != 1)
+		elog(ERROR, "oms: no stock row to return units to");
+}
+
+/*
+ * Gives back the units a hold line sets aside at one stock row and deletes
+ * the line.  The row is locked first: a sale that cleans up the line because
+ * it expired locks the row first too, so only one of them counts it.
+ */
+void
+oms_release_hold_line(const char *hold_ref, int64 sku_id, int64 location_id)
+{
+	static SPIPlanPtr delete_plan = NULL;
+	Oid			argtypes[3] = {TEXTOID, INT8OID, INT8OID};
+	Datum		values[3];
+	StockRow	row;
+	int			rc;
+
+	if (!oms_lock_stock(sku_id, location_id, false, &row))
+		return;
+	oms_prepare(&delete_plan,
+				"DELETE FROM oms.hold_line WHERE hold_ref = $1 AND sku_id = $2 AND location_id = $3"
+				" RETURNING qty",
+				3, argtypes);
+	values[0] = CStringGetTextDatum(hold_ref);
+	values[1] = Int64GetDatum(sku_id);
+	values[2] = Int64GetDatum(location_id);
+	rc = oms_execute_trusted(delete_plan, values, NULL, 0);
+	oms_check_spi(rc, SPI_OK_DELETE_RETURNING, "releasing a hold line");
+	if (SPI_processed == 1)
+		oms_return_stock(sku_id, location_id, OMS_NO_SLOT, result_int32(0, 1), true);
+}
+
+/*
+ * Takes the units of plan, first giving back the held units in release (a
+ * hold being replaced or turned into an order) at the same stock rows, all
+ * in one pass in (sku_id, location_id) order.  Runs in a subtransaction: if
+ * a row falls short, everything this attempt locked and took is undone and
+ * false is returned with the allocation that fell short.
+ */
+static bool
+take_plan(RoutePlan *plan, bool hold, HeldUnits *release, int nrelease,
+		  int *short_alloc, int32 *short_free)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	int			a = 0,
+				r = 0;
+	bool		ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+
+	while (a < plan->nallocs || r < nrelease)
+	{
+		Allocation *alloc = a < plan->nallocs ? &plan->allocs[a] : NULL;
+		HeldUnits  *held = r < nrelease ? &release[r] : NULL;
+
+		/* At the same row, the hold's units go back before the new take. */
+		if (held && (alloc == NULL || held->sku_id < alloc->sku_id ||
+					 (held->sku_id == alloc->sku_id && held->location_id <= alloc->location_id)))
+		{
+			oms_release_hold_line(held->hold_ref, held->sku_id, held->location_id);
+			r++;
+			continue;
+		}
+		if (!oms_take_stock(alloc->sku_id, alloc->location_id, alloc->qty, alloc->channel_safety,
+							alloc->slots, hold, &alloc->slot, short_free))
+		{
+			*short_alloc = a;
+			ok = false;
+			break;
+		}
+		a++;
+	}
+
+	if (ok)
+		ReleaseCurrentSubTransaction();
+	else
+		RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(oldcontext);
+	CurrentResourceOwner = oldowner;
+	return ok;
+}
+
+/* Raises the error for a line oms cannot fill. */
+static void
+insufficient(OrderRequest *req, int line, int32 available)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OMS_INSUFFICIENT_STOCK),
+			 errmsg("not enough stock of sku \"%s\": %d asked, %d available",
+					req->lines[line].sku, req->lines[line].qty, available),
+			 errdetail("Available counts the active locations channel \"%s\" may use, less reserved, held and safety stock%s.",
+					   req->channel.code,
+					   req->allow_split && !req->pickup_location_id ? "" : ", from a single location"),
+			 errhint("Order fewer units, or place the order with {\"allow_backorder\": true}.")));
+}
+
+/*
+ * Routes req and takes its units for an order (or, with hold, a cart hold),
+ * giving back the held units in release on the way.  A plan that a racing
+ * session spoiled is routed again, a bounded number of times.  Lines that
+ * cannot be filled are an error unless the order allows backorders; each
+ * line's placed units are set.
+ */
+RoutePlan *
+oms_reserve(OrderRequest *req, bool hold, HeldUnits *release, int nrelease)
+{
+	int			attempt;
+
+	qsort(release, nrelease, sizeof(HeldUnits), oms_compare_held);
+	for (attempt = 1;; attempt++)
+	{
+		RoutePlan  *plan = oms_route(req);
+		int			short_alloc;
+		int32		short_free;
+
+		if (plan->short_line >= 0 && (hold || !req->allow_backorder))
+			insufficient(req, plan->short_line, plan->short_available);
+		if (take_plan(plan, hold, release, nrelease, &short_alloc, &short_free))
+			return plan;
+		if (attempt == OMS_ROUTE_ATTEMPTS)
+			insufficient(req, plan->allocs[short_alloc].line, short_free);
+	}
+}
+
+/*
+ * Orders held units by stock row: (sku_id, location_id).
+ */
+int
+oms_compare_held(const void *a, const void *b)
+{
+	const HeldUnits *x = a;
+	const HeldUnits *y = b;
+
+	if (x->sku_id != y->sku_id)
+		return x->sku_id < y->sku_id ? -1 : 1;
+	if (x->location_id != y->location_id)
+		return x->location_id < y->location_id ? -1 : 1;
+	return 0;
+}

@@ -1,0 +1,146 @@
+--
+-- Orders: one row per order, its lines, the idempotency keys of the channels,
+-- and the reservations that hold stock for the lines.
+--
+-- Everything that belongs to an order is keyed by order_id first (design.md,
+-- "One key per aggregate").  Only oms functions write these tables.
+--
+
+CREATE SEQUENCE oms.order_id_seq AS bigint;
+CREATE TABLE oms.orders (
+    order_id        bigint PRIMARY KEY DEFAULT nextval('oms.order_id_seq'),
+    channel_id      bigint NOT NULL REFERENCES oms.channel (id),
+    external_ref    text NOT NULL,
+    status          text NOT NULL DEFAULT 'pending',
+    customer        jsonb,
+    ship_to         jsonb,
+    currency        text NOT NULL DEFAULT 'EUR',
+    units           integer NOT NULL DEFAULT 0,
+    total_amount    numeric NOT NULL DEFAULT 0,
+    options         jsonb NOT NULL DEFAULT '{}',
+    pickup_location_id bigint REFERENCES oms.location (id),
+    placed_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    cancelled_at    timestamptz,
+    cancel_reason   text,
+    CONSTRAINT orders_status_check CHECK (status IN
+        ('pending', 'reserved', 'backordered', 'on_hold', 'partially_shipped',
+         'shipped', 'delivered', 'cancelled', 'closed')),
+    CONSTRAINT orders_currency_check CHECK (currency ~ '^[A-Z]{3}$'),
+    CONSTRAINT orders_units_check CHECK (units >= 0),
+    CONSTRAINT orders_total_amount_check CHECK (total_amount >= 0)
+);
+CREATE INDEX orders_channel_placed_idx ON oms.orders (channel_id, placed_at);
+CREATE INDEX orders_open_idx ON oms.orders (status) WHERE status NOT IN ('cancelled', 'closed', 'delivered');
+COMMENT ON TABLE oms.orders IS 'One row per order placed through oms.place_order.';
+COMMENT ON COLUMN oms.orders.external_ref IS 'The channel''s own reference for the order: its idempotency key.';
+COMMENT ON COLUMN oms.orders.status IS 'pending | reserved | backordered | on_hold | partially_shipped | shipped | delivered | cancelled | closed.';
+COMMENT ON COLUMN oms.orders.ship_to IS 'Where the order goes, as given: name, address, city, postal_code, country, latitude, longitude.';
+COMMENT ON COLUMN oms.orders.units IS 'Units ordered over all lines.';
+COMMENT ON COLUMN oms.orders.total_amount IS 'Sum over the lines of qty * unit_price, in currency.';
+COMMENT ON COLUMN oms.orders.options IS 'The options the order was placed with.';
+COMMENT ON COLUMN oms.orders.pickup_location_id IS 'The store the customer collects from (click and collect), else NULL.';
+
+CREATE TABLE oms.order_ref (
+    channel_id      bigint NOT NULL,
+    external_ref    text NOT NULL,
+    order_id        bigint NOT NULL,
+    payload_hash    text NOT NULL,
+    PRIMARY KEY (channel_id, external_ref),
+    CONSTRAINT order_ref_external_ref_check
+        CHECK (external_ref <> '' AND external_ref = btrim(external_ref) AND length(external_ref) <= 200)
+);
+COMMENT ON TABLE oms.order_ref IS 'Idempotency keys: (channel, external_ref) to the order placed under it, with a digest of what was placed.';
+
+CREATE TABLE oms.order_lines (
+    order_id        bigint NOT NULL REFERENCES oms.orders (order_id),
+    line_no         integer NOT NULL,
+    sku_id          bigint NOT NULL REFERENCES oms.sku (id),
+    qty             integer NOT NULL,
+    unit_price      numeric NOT NULL DEFAULT 0,
+    qty_reserved    integer NOT NULL DEFAULT 0,
+    qty_shipped     integer NOT NULL DEFAULT 0,
+    qty_cancelled   integer NOT NULL DEFAULT 0,
+    qty_backordered integer NOT NULL DEFAULT 0,
+    qty_returned    integer NOT NULL DEFAULT 0,
+    cancel_reason   text,
+    PRIMARY KEY (order_id, line_no),
+    CONSTRAINT order_lines_qty_check CHECK (qty > 0),
+    CONSTRAINT order_lines_unit_price_check CHECK (unit_price >= 0),
+    CONSTRAINT order_lines_parts_check CHECK (
+        qty_reserved >= 0 AND qty_shipped >= 0 AND qty_cancelled >= 0 AND qty_backordered >= 0
+        AND qty = qty_reserved + qty_shipped + qty_cancelled + qty_backordered),
+    CONSTRAINT order_lines_returned_check CHECK (qty_returned BETWEEN 0 AND qty_shipped)
+);
+CREATE INDEX order_lines_sku_idx ON oms.order_lines (sku_id);
+COMMENT ON TABLE oms.order_lines IS 'The lines of an order; qty = qty_reserved + qty_shipped + qty_cancelled + qty_backordered always.';
+COMMENT ON COLUMN oms.order_lines.qty_reserved IS 'Units held for the line by its held reservations.';
+COMMENT ON COLUMN oms.order_lines.qty_backordered IS 'Units waiting for stock (placed with allow_backorder).';
+
+CREATE SEQUENCE oms.reservation_id_seq AS bigint;
+CREATE TABLE oms.reservation (
+    order_id        bigint NOT NULL,
+    id              bigint NOT NULL DEFAULT nextval('oms.reservation_id_seq'),
+    line_no         integer NOT NULL,
+    sku_id          bigint NOT NULL,
+    location_id     bigint NOT NULL,
+    slot            integer,
+    qty             integer NOT NULL,
+    state           text NOT NULL DEFAULT 'held',
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    closed_at       timestamptz,
+    PRIMARY KEY (order_id, id),
+    FOREIGN KEY (order_id, line_no) REFERENCES oms.order_lines (order_id, line_no),
+    FOREIGN KEY (sku_id, location_id) REFERENCES oms.stock (sku_id, location_id),
+    CONSTRAINT reservation_qty_check CHECK (qty > 0),
+    CONSTRAINT reservation_state_check CHECK (state IN ('held', 'consumed', 'released')),
+    CONSTRAINT reservation_closed_check CHECK ((state = 'held') = (closed_at IS NULL))
+);
+CREATE INDEX reservation_held_stock_idx ON oms.reservation (sku_id, location_id) WHERE state = 'held';
+COMMENT ON TABLE oms.reservation IS 'Units of an order line held at one location: held, then consumed (shipped) or released (cancelled).';
+COMMENT ON COLUMN oms.reservation.slot IS 'The oms.stock_slot the units came from, or NULL for the stock row itself.';
+
+SELECT pg_catalog.pg_extension_config_dump('oms.orders', '');
+SELECT pg_catalog.pg_extension_config_dump('oms.order_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('oms.order_ref', '');
+SELECT pg_catalog.pg_extension_config_dump('oms.order_lines', '');
+SELECT pg_catalog.pg_extension_config_dump('oms.reservation', '');
+SELECT pg_catalog.pg_extension_config_dump('oms.reservation_id_seq', '');
+
+CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.reservation
+    FOR EACH ROW EXECUTE FUNCTION oms.stock_guard('qty', 'state');
+CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.order_lines
+    FOR EACH ROW EXECUTE FUNCTION oms.stock_guard('qty_reserved', 'qty_shipped', 'qty_cancelled', 'qty_backordered');
+
+CREATE FUNCTION oms.place_order(channel text, external_ref text, lines jsonb,
+                                ship_to jsonb DEFAULT NULL, options jsonb DEFAULT '{}')
+    RETURNS bigint
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'oms_place_order';
+COMMENT ON FUNCTION oms.place_order(text, text, jsonb, jsonb, jsonb) IS
+    'Places an order: validates it, routes it, reserves every line all-or-nothing and returns the order id; the same channel and external_ref again returns the same order.';
+
+CREATE FUNCTION oms.cancel_order(order_id bigint, reason text)
+    RETURNS integer
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'oms_cancel_order';
+COMMENT ON FUNCTION oms.cancel_order(bigint, text) IS
+    'Cancels every open unit of an order and releases its reservations once; returns the units released (0 if it was cancelled already).';
+
+CREATE FUNCTION oms.cancel_line(order_id bigint, line_no integer, qty integer, reason text)
+    RETURNS integer
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'oms_cancel_line';
+COMMENT ON FUNCTION oms.cancel_line(bigint, integer, integer, text) IS
+    'Cancels qty open units of one order line (backordered units first) and releases their reservations; returns the units released.';
+
+CREATE FUNCTION oms.set_stock_slots(sku text, location text, slots integer)
+    RETURNS void
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'oms_set_stock_slots';
+COMMENT ON FUNCTION oms.set_stock_slots(text, text, integer) IS
+    'Spreads a stock row over slots ahead of a known rush (0 gathers them back); oms also does this by itself when sessions queue for the row.';

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# test/bench/bench.sh — `make bench`: oms.place_order against a plain PL/pgSQL
+# baseline doing the same job (test/bench/baseline.sql), on a throwaway cluster
+# with durable commits, in one run: (a) 3-line orders over many SKUs and
+# locations, (b) a flash sale of one SKU at one location, and (b2) the same flash
+# sale selling out.  Prints successful orders per second, p50/p99 latency, the
+# oms/baseline ratio and the invariant checks after every run.  See README.md.
+#
+# Environment: BENCH_SECONDS (20) per timed run, BENCH_CLIENTS_A (16),
+# BENCH_CLIENTS_B (64), BENCH_SKUS (10000), BENCH_FLASH_UNITS (1000000),
+# BENCH_PORT (5497), BENCH_NO_BUILD=1 to skip building and installing oms,
+# BENCH_KEEP=1 to leave the cluster running afterwards.
+. "$(dirname "$0")/../tools/lib.sh"
+BENCH=$OMS_ROOT/test/bench
+OUT=$BENCH/results
+SECS=${BENCH_SECONDS:-20}
+CLIENTS_A=${BENCH_CLIENTS_A:-16}
+CLIENTS_B=${BENCH_CLIENTS_B:-64}
+NSKUS=${BENCH_SKUS:-10000}
+NLOCS=10
+FLASH_UNITS=${BENCH_FLASH_UNITS:-1000000}
+JOBS=$(nproc)
+DB=oms_bench
+
+# Nearest-rank percentiles: reads sorted numbers (µs), prints each requested
+# percentile in ms, "-" when there are none.
+percentiles() {
+    awk -v ps="$*" '
+        { v[NR] = $1 }
+        END {
+            k = split(ps, p, " ")
+            for (i = 1; i <= k; i++) {
+                if (NR == 0) { out = out (i > 1 ? " " : "") "-"; continue }
+                x = p[i] * NR / 100; r = int(x); if (r < x) r++; if (r < 1) r = 1
+                out = out sprintf("%s%.2f", (i > 1 ? " " : ""), v[r] / 1000)
+            }
+            print out
+        }'
+}
+
+# Reads pgbench -l logs ("client txno latency_us script epoch_s epoch_us ...")
+# and prints: transactions, p50 ms, p99 ms, seconds from the first start to the
+# last end.  Failed transactions (a word in place of the latency) are left out.
+latency_stats() {
+    local n secs p50 p99
+    read -r n secs < <(cat "$@" | awk '
+        $3 ~ /^[0-9]+$/ {
+            if (!n) base = $5
+            e = ($5 - base) * 1000000 + $6; s = e - $3
+            if (!n || s < lo) lo = s
+            if (!n || e > hi) hi = e
+            n++
+        }
+        END { printf "%d %.3f\n", n, n ? (hi - lo) / 1000000 : 0 }')
+    read -r p50 p99 < <(cat "$@" | awk '$3 ~ /^[0-9]+$/ { print $3 }' | sort -n | percentiles 50 99)
+    echo "$n $p50 $p99 $secs"
+}
+
+if [ "${1:-}" = --selftest ]; then
+    # The percentile maths on known inputs: 1..100 ms and 1..3 ms.
+    got=$(seq 1000 1000 100000 | percentiles 50 99)
+    [ "$got" = "50.00 99.00" ] || { echo "percentiles 1..100: $got" >&2; exit 1; }
+    got=$(printf '1000\n2000\n3000\n' | percentiles 50 99)
+    [ "$got" = "2.00 3.00" ] || { echo "percentiles 1..3: $got" >&2; exit 1; }
+    got=$(printf '0 1 1000 0 1700000000 999500\n1 1 3000 0 1700000001 1500\nx 2 failed 0 1700000001 9\n' > /tmp/oms-bench-selftest.log
+          latency_stats /tmp/oms-bench-selftest.log)
+    rm -f /tmp/oms-bench-selftest.log
+    [ "$got" = "2 1.00 3.00 0.003" ] || { echo "latency_stats: $got" >&2; exit 1; }
+    echo "selftest ok"
+    exit 0
+fi
+
+ensure_packages
+[ "${BENCH_NO_BUILD:-}" = 1 ] || build_and_install
+# Durable and realistic: fsync, synchronous_commit and full_page_writes on (the
+# defaults, spelled out), room for 64+ clients, shared_buffers holding the data,
+# and no checkpoint in the middle of a run (each run starts with one).
+cluster_start bench "${BENCH_PORT:-5497}" max_connections=200 shared_buffers=1GB \
+    fsync=on synchronous_commit=on full_page_writes=on \
+    max_wal_size=8GB checkpoint_timeout=30min
+[ "${BENCH_KEEP:-}" = 1 ] || trap cluster_stop_quietly EXIT
+rm -rf "$OUT"
+mkdir -p "$OUT"
+
+step "creating database $DB: oms, the baseline, and the same shop in each ($NSKUS SKUs x $NLOCS locations)"
+psql_q -c "CREATE DATABASE $DB"
+export PGDATABASE=$DB
+psql_q -c 'CREATE EXTENSION oms' -f "$BENCH/baseline.sql"
+psql_q -v nskus="$NSKUS" -v nlocs="$NLOCS" -v flash_units="$FLASH_UNITS" -f "$BENCH/setup.sql" >/dev/null
+psql_q -c 'VACUUM ANALYZE'
+
+HAVE_OMS=$(psql_q -At -c "
+    SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE n.nspname = 'oms' AND p.proname IN ('place_order', 'cancel_order')")
+if [ "$HAVE_OMS" != 2 ]; then
+    echo "    oms.place_order is not in this build of oms: running the baseline only"
+fi
+
+count_orders() {
+    psql_q -At -c "SELECT count(*) FROM $1.orders"
+}
+
+# Runs pgbench once: run SCENARIO SYSTEM CLIENTS SCRIPT PGBENCH-ARGS...  Sets
+# R_OK (orders placed), R_TRIES (calls), R_RATE (orders/s), R_P50, R_P99 (ms),
+# R_SECS and R_ERR (what went wrong, if anything).
+run() {
+    local scenario=$1 system=$2 clients=$3 script=$4 before after rc=0
+    shift 4
+    local prefix=$OUT/$scenario-$system
+    printf '    %-8s %-8s %3d clients ... ' "$scenario" "$system" "$clients"
+    psql_q -c CHECKPOINT
+    before=$(count_orders "$system")
+    "$PGBIN/pgbench" -n -M prepared -c "$clients" -j "$JOBS" -l --log-prefix="$prefix" \
+        -D nskus="$NSKUS" "$@" -f "$BENCH/$script" >"$prefix.out" 2>&1 || rc=$?
+    after=$(count_orders "$system")
+    R_OK=$((after - before))
+    read -r R_TRIES R_P50 R_P99 R_SECS < <(latency_stats "$prefix".[0-9]*)
+    R_RATE=$(awk -v n="$R_OK" -v s="$R_SECS" 'BEGIN { printf "%.1f", (s > 0 ? n / s : 0) }')
+    R_ERR=""
+    if [ "$rc" != 0 ] || grep -qE 'aborted|number of failed transactions: [1-9]' "$prefix.out"; then
+        R_ERR="pgbench exit $rc: $(grep -m1 -E 'error|aborted|failed transactions' "$prefix.out" || true)"
+    fi
+    echo "$R_OK orders placed of $R_TRIES calls in ${R_SECS}s"
+    [ -z "$R_ERR" ] || echo "      $R_ERR"
+}
+
+# The invariant checks after a run, as one word for the table; the offending
+# rows go to the notes.
+check() {
+    local system=$1 rows
+    if [ "$system" = oms ]; then
+        rows=$(psql_q -At -F ': ' -c 'SELECT * FROM bench.oms_check()' 2>&1) || rows="check failed: $rows"
+    else
+        rows=$(psql_q -At -F ': ' -c 'SELECT * FROM bench.baseline_check()' 2>&1) || rows="check failed: $rows"
+    fi
+    if [ -z "$rows" ]; then
+        R_CHECK=ok
+    else
+        R_CHECK="FAIL($(echo "$rows" | wc -l))"
+        NOTES+=("$system: $(echo "$rows" | head -5 | paste -sd ';' -)")
+    fi
+}
+
+# The query for a flash SKU's stock at L01: stock_sql SYSTEM SKU COLUMNS.  oms
+# spreads a hot row over slots, so its reserved units are read from oms.v_stock.
+stock_sql() {
+    if [ "$1" = oms ]; then
+        echo "SELECT $3 FROM oms.v_stock WHERE sku = '$2' AND location = 'L01'"
+    else
+        echo "SELECT $3 FROM baseline.stock st JOIN baseline.sku s ON s.id = st.sku_id
+               JOIN baseline.location l ON l.id = st.location_id WHERE s.code = '$2' AND l.code = 'L01'"
+    fi
+}
+
+ROWS=()
+NOTES=()
+declare -A RATE
+# Adds a line to the table: row SCENARIO SYSTEM CLIENTS.
+row() {
+    local scenario=$1 system=$2 clients=$3 ratio=-
+    RATE[$scenario-$system]=$R_RATE
+    if [ "$system" = oms ] && [ "$R_RATE" != - ] && [ -n "${RATE[$scenario-baseline]:-}" ]; then
+        ratio=$(awk -v a="$R_RATE" -v b="${RATE[$scenario-baseline]}" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+    fi
+    ROWS+=("$(printf '%-18s %-9s %7s %12s %8s %8s %13s  %s' "$scenario" "$system" "$clients" \
+        "$R_RATE" "$R_P50" "$R_P99" "$ratio" "$R_CHECK")")
+    [ -z "$R_ERR" ] || NOTES+=("$scenario $system: $R_ERR")
+}
+
+# Runs one scenario for both systems: scenario NAME CLIENTS SCRIPT-STEM PGBENCH-ARGS...
+scenario() {
+    local name=$1 clients=$2 stem=$3 system
+    shift 3
+    for system in baseline oms; do
+        if [ "$system" = oms ] && [ "$HAVE_OMS" != 2 ]; then
+            R_RATE=- R_P50=- R_P99=- R_CHECK="n/a" R_ERR=""
+            row "$name" "$system" "$clients"
+            continue
+        fi
+        run "$name" "$system" "$clients" "${stem}_$system.sql" "$@"
+        check "$system"
+        row "$name" "$system" "$clients"
+        R_OKS[$name-$system]=$R_OK
+    done
+}
+declare -A R_OKS
+
+step "a: 3-line orders, $CLIENTS_A clients, ${SECS}s per system"
+scenario a-3lines "$CLIENTS_A" order3 -T "$SECS"
+
+step "b: flash sale of FLASH-1 ($FLASH_UNITS units at L01), $CLIENTS_B clients, 1 unit per order, ${SECS}s per system"
+scenario b-flash "$CLIENTS_B" flash -T "$SECS" -D sku=FLASH-1
+for system in baseline oms; do
+    [ "$system" = oms ] && [ "$HAVE_OMS" != 2 ] && continue
+    left=$(psql_q -At -c "$(stock_sql "$system" FLASH-1 'on_hand - reserved')")
+    [ "$left" -gt 0 ] || NOTES+=("b-flash $system: FLASH-1 sold out during the run; raise BENCH_FLASH_UNITS")
+done
+
+# The sell-out: as many units as the slower system sells in about half a run,
+# the same for both, and 25% more orders than units, so both sell out.
+slowest=$(printf '%s\n' "${RATE[b-flash-baseline]}" "${RATE[b-flash-oms]}" | { grep -E '^[0-9.]+$' || true; } | sort -n | head -1)
+UNITS=$(awk -v r="${slowest:-0}" -v s="$SECS" 'BEGIN { u = int(r * s / 2 / 100) * 100; print (u < 500 ? 500 : u) }')
+PER_CLIENT=$(( (UNITS * 5 / 4 + CLIENTS_B - 1) / CLIENTS_B ))
+psql_q -c "SELECT oms.receive_stock('FLASH-2', 'L01', $UNITS, 'bench sell-out')" \
+       -c "INSERT INTO baseline.stock (sku_id, location_id, on_hand)
+           SELECT s.id, l.id, $UNITS FROM baseline.sku s, baseline.location l
+            WHERE s.code = 'FLASH-2' AND l.code = 'L01'" >/dev/null
+step "b2: flash sale of FLASH-2 selling out: $UNITS units, $CLIENTS_B clients x $PER_CLIENT orders of 1 unit"
+scenario "b2-sellout" "$CLIENTS_B" flash -t "$PER_CLIENT" -D sku=FLASH-2
+for system in baseline oms; do
+    [ "$system" = oms ] && [ "$HAVE_OMS" != 2 ] && continue
+    read -r on_hand reserved < <(psql_q -At -F ' ' -c "$(stock_sql "$system" FLASH-2 'on_hand, reserved')")
+    ok=${R_OKS[b2-sellout-$system]}
+    if [ "$on_hand" = "$UNITS" ] && [ "$reserved" = "$UNITS" ] && [ "$ok" = "$UNITS" ]; then
+        NOTES+=("b2-sellout $system: sold out exactly: $ok orders for $UNITS units, reserved = on_hand = $reserved")
+    else
+        NOTES+=("b2-sellout $system: FAIL: $ok orders for $UNITS units, on_hand $on_hand, reserved $reserved")
+        for i in "${!ROWS[@]}"; do
+            case ${ROWS[$i]} in "b2-sellout"*" $system "*) ROWS[$i]="${ROWS[$i]%ok} OVERSOLD/UNDERSOLD" ;; esac
+        done
+    fi
+done
+
+{
+    echo
+    echo "oms $(psql_q -At -c "SELECT extversion FROM pg_extension WHERE extname = 'oms'"), PostgreSQL $(psql_q -At -c 'SHOW server_version'), $(nproc) cores; fsync, synchronous_commit on; pgbench -M prepared -j $JOBS"
+    echo
+    printf '%-18s %-9s %7s %12s %8s %8s %13s  %s\n' scenario system clients "ok orders/s" "p50 ms" "p99 ms" "oms/baseline" invariants
+    printf '%s\n' "${ROWS[@]}"
+    echo
+    for note in "${NOTES[@]}"; do echo "  $note"; done
+    echo
+    echo "  pgbench output and per-transaction logs: $OUT"
+} | tee "$OUT/summary.txt"
+
+! grep -qE 'FAIL|OVERSOLD' "$OUT/summary.txt"
