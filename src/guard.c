@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * guard.c
- *	  Keeps stock honest: on_hand and reserved change only inside oms's own
- *	  functions, and the stock ledger is append-only.
+ *	  Keeps stock honest: units (on_hand, reserved, held, quotas, reserved
+ *	  quantities of lines) change only inside oms's own functions, and the
+ *	  stock ledger is append-only.
  *
  *	  The oms functions run their writes through oms_execute_trusted(), which
  *	  raises a backend-local counter for the duration of the statement.  SQL
@@ -16,7 +17,12 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 #include "oms.h"
 
@@ -48,22 +54,6 @@ oms_execute_trusted(SPIPlanPtr plan, Datum *values, const char *nulls, long tcou
 }
 
 /*
- * Returns integer column attname of tuple, which must not be NULL.
- */
-static int32
-int32_column(HeapTuple tuple, TupleDesc tupdesc, const char *attname)
-{
-	int			attnum = SPI_fnumber(tupdesc, attname);
-	bool		isnull;
-	Datum		value;
-
-	if (attnum <= 0)
-		elog(ERROR, "oms: column \"%s\" not found", attname);
-	value = heap_getattr(tuple, attnum, tupdesc, &isnull);
-	return isnull ? 0 : DatumGetInt32(value);
-}
-
-/*
  * Returns the TriggerData of a call, refusing calls that are not triggers.
  */
 static TriggerData *
@@ -77,51 +67,65 @@ trigger_data(FunctionCallInfo fcinfo)
 }
 
 /*
- * Trigger on oms.stock: refuses UPDATEs of on_hand or reserved, DELETEs of
- * rows that still hold units, and TRUNCATE, unless oms itself writes.
+ * Trigger on the tables whose unit columns (the trigger's arguments) only
+ * oms may change: refuses UPDATEs of those columns, DELETEs of rows where an
+ * integer one is not 0, and TRUNCATE, unless oms itself writes.
  */
 Datum
 oms_stock_guard(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = trigger_data(fcinfo);
-	TupleDesc	tupdesc = trigdata->tg_relation->rd_att;
+	Relation	rel = trigdata->tg_relation;
+	TupleDesc	tupdesc = rel->rd_att;
 	HeapTuple	old = trigdata->tg_trigtuple;
+	HeapTuple	new = trigdata->tg_newtuple;
+	char	   *table = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												   RelationGetRelationName(rel));
 
 	if (trusted_depth > 0)
-		return TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ?
-			PointerGetDatum(trigdata->tg_newtuple) : PointerGetDatum(old);
+		return TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? PointerGetDatum(new) : PointerGetDatum(old);
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_STOCK_WRITE_DENIED),
-				 errmsg("oms.stock cannot be truncated"),
-				 errdetail("Every unit of stock is accounted for in oms.stock_movement."),
+				 errmsg("%s cannot be truncated", table),
+				 errdetail("Every unit oms keeps is accounted for."),
 				 errhint("Use DROP EXTENSION oms to remove oms with all its data.")));
 
-	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	for (int i = 0; i < trigdata->tg_trigger->tgnargs; i++)
 	{
-		HeapTuple	new = trigdata->tg_newtuple;
+		const char *column = trigdata->tg_trigger->tgargs[i];
+		int			attnum = SPI_fnumber(tupdesc, column);
+		Form_pg_attribute att;
+		bool		old_null,
+					new_null;
+		Datum		old_value,
+					new_value;
 
-		if (int32_column(old, tupdesc, "on_hand") != int32_column(new, tupdesc, "on_hand") ||
-			int32_column(old, tupdesc, "reserved") != int32_column(new, tupdesc, "reserved"))
+		if (attnum <= 0)
+			elog(ERROR, "oms: column \"%s\" of %s not found", column, table);
+		att = TupleDescAttr(tupdesc, attnum - 1);
+		old_value = heap_getattr(old, attnum, tupdesc, &old_null);
+
+		if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		{
+			new_value = heap_getattr(new, attnum, tupdesc, &new_null);
+			if (old_null != new_null ||
+				(!old_null && !datumIsEqual(old_value, new_value, att->attbyval, att->attlen)))
+				ereport(ERROR,
+						(errcode(ERRCODE_OMS_STOCK_WRITE_DENIED),
+						 errmsg("column %s of %s changes only through oms functions", column, table),
+						 errdetail("oms keeps units, reservations and the ledger in step; a direct change would break them apart."),
+						 errhint("Use the oms functions, e.g. oms.adjust_stock or oms.cancel_order.")));
+		}
+		else if (att->atttypid == INT4OID && !old_null && DatumGetInt32(old_value) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OMS_STOCK_WRITE_DENIED),
-					 errmsg("on_hand and reserved of oms.stock change only through oms functions"),
-					 errdetail("Every change of on_hand is a row of the ledger oms.stock_movement."),
-					 errhint("Use oms.receive_stock, oms.adjust_stock or oms.count_stock.")));
-		return PointerGetDatum(new);
+					 errmsg("a row of %s that still counts units cannot be deleted", table),
+					 errdetail("Its %s is %d.", column, DatumGetInt32(old_value)),
+					 errhint("Bring the units to 0 through the oms functions first.")));
 	}
-
-	/* DELETE */
-	if (int32_column(old, tupdesc, "on_hand") != 0 || int32_column(old, tupdesc, "reserved") != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OMS_STOCK_WRITE_DENIED),
-				 errmsg("a stock row that holds units cannot be deleted"),
-				 errdetail("The row has on_hand %d and reserved %d.",
-						   int32_column(old, tupdesc, "on_hand"),
-						   int32_column(old, tupdesc, "reserved")),
-				 errhint("Bring on_hand to 0 with oms.adjust_stock first.")));
-	return PointerGetDatum(old);
+	return TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? PointerGetDatum(new) : PointerGetDatum(old);
 }
 
 /*

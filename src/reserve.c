@@ -249,12 +249,15 @@ take_from_slot(int64 sku_id, int64 location_id, int32 qty, int32 slots)
 	values[2] = Int32GetDatum(qty);
 	values[3] = Int32GetDatum(MyProcPid % slots);
 
-	/* First a slot with room that nobody holds, starting from our own. */
+	/*
+	 * First a slot with room that nobody holds, starting from our own.  The
+	 * CTE picks it once: as a join input it could be rescanned per row.
+	 */
 	oms_prepare(&take_slot_plan,
-				"UPDATE oms.stock_slot s SET reserved = s.reserved + $3"
-				"  FROM (SELECT slot FROM oms.stock_slot"
-				"         WHERE sku_id = $1 AND location_id = $2 AND quota - reserved >= $3"
-				"         ORDER BY (slot + 256 - $4) % 256 LIMIT 1 FOR UPDATE SKIP LOCKED) c"
+				"WITH c AS (SELECT slot FROM oms.stock_slot"
+				"            WHERE sku_id = $1 AND location_id = $2 AND quota - reserved >= $3"
+				"            ORDER BY (slot + 256 - $4) % 256 LIMIT 1 FOR UPDATE SKIP LOCKED)"
+				" UPDATE oms.stock_slot s SET reserved = s.reserved + $3 FROM c"
 				" WHERE s.sku_id = $1 AND s.location_id = $2 AND s.slot = c.slot"
 				" RETURNING s.slot",
 				4, argtypes);

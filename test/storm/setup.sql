@@ -1,0 +1,104 @@
+--
+-- test/storm/setup.sql — the shop of the storm test and the wrappers pgbench
+-- calls.  Three channels, three locations, twenty SKUs S-1..S-20 with a few
+-- units at every location, and the hot SKU HOT-1 with :hot_units units at BER
+-- only: far less than the storm asks for.
+--
+
+INSERT INTO oms.channel (code, name, kind) VALUES
+    ('WEB', 'Web shop', 'web'), ('APP', 'App', 'app'), ('MKT', 'Marketplace', 'marketplace');
+INSERT INTO oms.location (code, name, kind, latitude, longitude, priority) VALUES
+    ('BER', 'Berlin', 'warehouse', 52.52, 13.405, 3),
+    ('HAM', 'Hamburg', 'warehouse', 53.55, 9.993, 2),
+    ('MUC', 'Munich', 'store', 48.137, 11.575, 1);
+INSERT INTO oms.sku (code, name) VALUES ('HOT-1', 'The hot article');
+INSERT INTO oms.sku (code, name) SELECT 'S-' || i, 'Article ' || i FROM generate_series(1, 20) i;
+
+SELECT oms.receive_stock('HOT-1', 'BER', :hot_units, 'storm');
+SELECT count(oms.receive_stock('S-' || i, l, 20 + (i * 7) % 30, 'storm'))
+  FROM generate_series(1, 20) i, unnest(ARRAY['BER', 'HAM', 'MUC']) l;
+
+CREATE SCHEMA storm;
+-- Orders refused for want of stock (OM030): a sequence, so that counting them
+-- takes no row lock.
+CREATE SEQUENCE storm.refused;
+
+-- Places an order through oms.place_order and returns its id, or NULL when
+-- oms refuses it for want of stock (OM030).  Any other error ends the client.
+CREATE FUNCTION storm.try_place(channel text, ref text, lines jsonb)
+    RETURNS bigint
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN oms.place_order(channel, ref, lines);
+EXCEPTION WHEN SQLSTATE 'OM030' THEN
+    PERFORM nextval('storm.refused');
+    RETURN NULL;
+END
+$$;
+
+-- An order from a random channel: HOT-1 (qty qh) when hot, then S-s1, S-s2,
+-- S-s3 (distinct) up to n lines in all.
+CREATE FUNCTION storm.place(ch integer, ref text, hot boolean, n integer, qh integer,
+                            s1 integer, q1 integer, s2 integer, q2 integer, s3 integer, q3 integer)
+    RETURNS bigint
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    lines jsonb := '[]';
+    rest  integer := n;
+BEGIN
+    IF hot THEN
+        lines := lines || jsonb_build_object('sku', 'HOT-1', 'qty', qh, 'unit_price', 49.90);
+        rest := rest - 1;
+    END IF;
+    IF rest >= 1 THEN
+        lines := lines || jsonb_build_object('sku', 'S-' || s1, 'qty', q1, 'unit_price', 9.90);
+    END IF;
+    IF rest >= 2 THEN
+        lines := lines || jsonb_build_object('sku', 'S-' || s2, 'qty', q2, 'unit_price', 19.90);
+    END IF;
+    IF rest >= 3 THEN
+        lines := lines || jsonb_build_object('sku', 'S-' || s3, 'qty', q3, 'unit_price', 4.90);
+    END IF;
+    RETURN storm.try_place((ARRAY['WEB', 'APP', 'MKT'])[ch], ref, lines);
+END
+$$;
+
+-- An order under a shared reference dup-k, the same lines every time: clients
+-- race to place it, and oms must keep one order for it.
+CREATE FUNCTION storm.place_dup(k integer)
+    RETURNS bigint
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN storm.try_place('WEB', 'dup-' || k, jsonb_build_array(
+        jsonb_build_object('sku', 'HOT-1', 'qty', 1, 'unit_price', 49.90),
+        jsonb_build_object('sku', 'S-' || k, 'qty', 1, 'unit_price', 9.90)));
+END
+$$;
+
+-- Cancels an order picked at random (r in [0, 1000000) spread over the ids
+-- placed so far); returns the units released, 0 when there is no order yet,
+-- it was cancelled already (oms returns 0) or it is unknown (OM040).
+CREATE FUNCTION storm.cancel_random(r integer)
+    RETURNS integer
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    lo  bigint;
+    hi  bigint;
+    id  bigint;
+BEGIN
+    SELECT min(order_id), max(order_id) INTO lo, hi FROM oms.orders;
+    IF lo IS NULL THEN
+        RETURN 0;
+    END IF;
+    SELECT o.order_id INTO id FROM oms.orders o
+     WHERE o.order_id >= lo + (hi - lo) * r / 1000000
+     ORDER BY o.order_id LIMIT 1;
+    RETURN oms.cancel_order(id, 'storm');
+EXCEPTION WHEN SQLSTATE 'OM040' THEN
+    RETURN 0;
+END
+$$;

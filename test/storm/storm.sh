@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# test/storm/storm.sh — the reservation engine under a storm: 32 pgbench clients
+# place orders (half of them with one hot SKU at one location, some under
+# shared references) and cancel random earlier ones for a few seconds against
+# LIMITED stock, then drain what is left of the hot SKU; afterwards every
+# invariant must hold and the hot SKU must be sold out to the unit.  Prints TAP.
+# Runs against the cluster in PGHOST/PGPORT (test.sh starts it), in a database
+# oms_storm of its own.
+#
+# Environment: STORM_CLIENTS (32), STORM_SECONDS (12), STORM_HOT_UNITS (300).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+CLIENTS=${STORM_CLIENTS:-32}
+SECS=${STORM_SECONDS:-12}
+HOT_UNITS=${STORM_HOT_UNITS:-300}
+DB=oms_storm
+psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+q() { psql -d "$DB" -At -F ' ' -c "$1"; }
+out=$(mktemp -d /tmp/oms-storm.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+
+psql -c 'SET client_min_messages = warning' -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+psql -d "$DB" -c 'CREATE EXTENSION oms' -v hot_units="$HOT_UNITS" -f "$here/setup.sql" >/dev/null
+
+# Runs pgbench: storm_run NAME PGBENCH-ARGS...; sets RUN_OK to "yes" when it
+# ended normally with no aborted client and no failed transaction, else to what
+# went wrong.  Its output is kept in $out/NAME.log.
+storm_run() {
+    local name=$1 rc=0
+    shift
+    "$PGBIN/pgbench" -n -M prepared -c "$CLIENTS" -j 2 "$@" "$DB" >"$out/$name.log" 2>&1 || rc=$?
+    if [ "$rc" = 0 ] && ! grep -q 'aborted' "$out/$name.log" \
+            && grep -q 'number of failed transactions: 0 ' "$out/$name.log"; then
+        RUN_OK=yes
+    else
+        RUN_OK="pgbench exit $rc"
+    fi
+}
+# Prints a pgbench log as TAP diagnostics.
+diag() { sed 's/^/# /' "$out/$1.log" | grep -vE '^# (transaction type|scaling factor|query mode|number of (clients|threads)|maximum number)' | head -20; }
+
+# The storm: places (6 in 9), places under a shared reference (1 in 9), cancels (2 in 9).
+storm_run storm -T "$SECS" -f "$here/place.sql@6" -f "$here/dup.sql@1" -f "$here/cancel.sql@2"
+storm_ok=$RUN_OK
+read -r placed cancelled < <(q "SELECT count(*), count(*) FILTER (WHERE status = 'cancelled') FROM oms.orders")
+refused=$(q "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM storm.refused")
+hot_left=$(q "SELECT on_hand - reserved FROM oms.v_stock WHERE sku = 'HOT-1' AND location = 'BER'")
+
+# The drain: one unit of HOT-1 per order, at least one order per client more
+# than there are units left, and no cancels: the hot SKU must end sold out.
+per_client=$(( (hot_left + CLIENTS) / CLIENTS + 1 ))
+storm_run drain -t "$per_client" -f "$here/drain.sql"
+drain_ok=$RUN_OK
+drained=$(q "SELECT count(*) FROM oms.orders WHERE external_ref LIKE 'drain-%'")
+
+echo "1..10"
+
+if [ "$storm_ok" = yes ] && [ "$placed" -gt 0 ] && [ "$cancelled" -gt 0 ]; then
+    echo "ok 1 - $CLIENTS clients, ${SECS}s of storm: $placed orders placed, $refused refused for stock, $cancelled cancelled, no client aborted"
+else
+    echo "not ok 1 - the storm: $storm_ok; $placed orders placed, $refused refused, $cancelled cancelled"
+    diag storm
+fi
+
+if [ "$drain_ok" = yes ]; then
+    echo "ok 2 - $CLIENTS clients drained the hot SKU ($per_client orders each), no client aborted"
+else
+    echo "not ok 2 - the drain: $drain_ok"
+    diag drain
+fi
+
+bad=$(q 'SELECT invariant || $$: $$ || detail FROM oms.check_invariants()' 2>&1 || true)
+if [ -z "$bad" ]; then
+    echo "ok 3 - oms.check_invariants() finds nothing"
+else
+    echo "not ok 3 - oms.check_invariants() reports violations"
+    echo "$bad" | head -10 | sed 's/^/# /'
+fi
+
+bad=$(q "SELECT sku || ' at ' || location || ': on_hand ' || on_hand || ', reserved ' || reserved
+           FROM oms.v_stock WHERE reserved > on_hand OR reserved < 0
+         UNION ALL
+         SELECT 'stock row ' || sku_id || '/' || location_id || ': on_hand ' || on_hand || ', reserved ' || reserved
+           FROM oms.stock WHERE reserved > on_hand OR reserved < 0" 2>&1 || true)
+if [ -z "$bad" ]; then
+    echo "ok 4 - no stock row reserves more than it has"
+else
+    echo "not ok 4 - stock rows reserve more than they have"
+    echo "$bad" | head -10 | sed 's/^/# /'
+fi
+
+bad=$(q "SELECT coalesce(l.sku, v.sku) || ': order lines ' || coalesce(l.units, 0) || ', v_stock ' || coalesce(v.units, 0)
+           FROM (SELECT s.code AS sku, sum(ol.qty_reserved) AS units
+                   FROM oms.order_lines ol
+                   JOIN oms.orders o ON o.order_id = ol.order_id
+                   JOIN oms.sku s ON s.id = ol.sku_id
+                  WHERE o.status <> 'cancelled' GROUP BY 1) l
+           FULL JOIN (SELECT sku, sum(reserved) AS units FROM oms.v_stock GROUP BY 1) v ON v.sku = l.sku
+          WHERE coalesce(l.units, 0) <> coalesce(v.units, 0)" 2>&1 || true)
+if [ -z "$bad" ]; then
+    echo "ok 5 - per SKU, the open order lines hold exactly the units v_stock shows reserved"
+else
+    echo "not ok 5 - order lines and stock disagree on reserved units"
+    echo "$bad" | head -10 | sed 's/^/# /'
+fi
+
+bad=$(q "SELECT 'order ' || ol.order_id || ' line ' || ol.line_no || ' (' || o.status || '): qty ' || ol.qty
+                || ', reserved ' || ol.qty_reserved || ', shipped ' || ol.qty_shipped
+                || ', cancelled ' || ol.qty_cancelled || ', backordered ' || ol.qty_backordered
+           FROM oms.order_lines ol JOIN oms.orders o ON o.order_id = ol.order_id
+          WHERE ol.qty <> ol.qty_reserved + ol.qty_shipped + ol.qty_cancelled + ol.qty_backordered
+             OR (o.status = 'cancelled' AND ol.qty_reserved <> 0)
+             OR (o.status <> 'cancelled' AND ol.qty_cancelled <> 0)" 2>&1 || true)
+if [ -z "$bad" ]; then
+    echo "ok 6 - every line adds up, and cancelled orders hold nothing"
+else
+    echo "not ok 6 - order lines do not add up"
+    echo "$bad" | head -10 | sed 's/^/# /'
+fi
+
+read -r on_hand reserved < <(q "SELECT on_hand, reserved FROM oms.v_stock WHERE sku = 'HOT-1' AND location = 'BER'")
+if [ "$on_hand" = "$HOT_UNITS" ] && [ "$reserved" = "$on_hand" ] && [ "$refused" -gt 0 ]; then
+    echo "ok 7 - HOT-1 sold out to the unit: $reserved of $on_hand reserved, $refused orders refused"
+else
+    echo "not ok 7 - HOT-1: on_hand $on_hand (received $HOT_UNITS), reserved $reserved, $refused orders refused"
+fi
+
+if [ "$drained" = "$hot_left" ]; then
+    echo "ok 8 - the drain sold exactly the $hot_left units of HOT-1 the storm left"
+else
+    echo "not ok 8 - the drain placed $drained orders of 1 unit for $hot_left units left"
+fi
+
+bad=$(q "SELECT channel_id || '/' || external_ref || ': ' || count(*) || ' orders'
+           FROM oms.orders GROUP BY channel_id, external_ref HAVING count(*) > 1" 2>&1 || true)
+dups=$(q "SELECT count(*) FROM oms.orders WHERE external_ref LIKE 'dup-%'" 2>&1 || true)
+if [ -z "$bad" ] && [ "$dups" -ge 1 ] 2>/dev/null; then
+    echo "ok 9 - clients racing on 20 shared references made one order each ($dups orders)"
+else
+    echo "not ok 9 - a reference made more than one order (or none: $dups)"
+    echo "$bad" | head -10 | sed 's/^/# /'
+fi
+
+bad=$(q "SELECT v.sku || ' at ' || v.location || ': on_hand ' || v.on_hand || ', received ' || coalesce(m.received, 0)
+           FROM oms.v_stock v
+           JOIN oms.sku s ON s.code = v.sku
+           JOIN oms.location l ON l.code = v.location
+           LEFT JOIN (SELECT sku_id, location_id, sum(quantity) AS received FROM oms.stock_movement
+                       WHERE kind = 'receipt' GROUP BY 1, 2) m ON m.sku_id = s.id AND m.location_id = l.id
+          WHERE v.on_hand <> coalesce(m.received, 0)" 2>&1 || true)
+if [ -z "$bad" ]; then
+    echo "ok 10 - on_hand is still what was received everywhere (orders move no stock)"
+else
+    echo "not ok 10 - on_hand changed under the storm"
+    echo "$bad" | head -10 | sed 's/^/# /'
+fi
