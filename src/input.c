@@ -142,7 +142,7 @@ parse_line(JsonbValue *elem, int n, bool prices, OrderLine *line)
 			ereport(ERROR,
 					(errcode(ERRCODE_OMS_INVALID_LINES),
 					 errmsg("line %d has an unknown field \"%s\"", n, key),
-					 errhint("A line has the fields sku, qty%s.", prices ? " and unit_price" : "")));
+					 errhint("A line has the fields %s.", prices ? "sku, qty and unit_price" : "sku and qty")));
 	}
 	if (line->sku == NULL || !has_qty)
 		ereport(ERROR,

@@ -495,9 +495,12 @@ settle_order_status(int64 order_id, text *reason)
 static void
 check_cancellable(int64 order_id, const char *status)
 {
-	if (strcmp(status, "reserved") != 0 && strcmp(status, "backordered") != 0 &&
-		strcmp(status, "pending") != 0 && strcmp(status, "on_hold") != 0 &&
-		strcmp(status, "partially_shipped") != 0)
+	if (strcmp(status, "cancelled") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_ORDER_NOT_CANCELLABLE),
+				 errmsg("order %lld is cancelled already", (long long) order_id)));
+	if (strcmp(status, "shipped") == 0 || strcmp(status, "delivered") == 0 ||
+		strcmp(status, "closed") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_ORDER_NOT_CANCELLABLE),
 				 errmsg("order %lld is %s and cannot be cancelled", (long long) order_id, status),

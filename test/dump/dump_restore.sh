@@ -13,6 +13,16 @@ trap 'rm -f "$dump"' EXIT
 psql -c 'SET client_min_messages = warning' -c 'DROP DATABASE IF EXISTS oms_dump_src' -c 'DROP DATABASE IF EXISTS oms_dump_dst' \
      -c 'CREATE DATABASE oms_dump_src' -c 'CREATE DATABASE oms_dump_dst'
 psql -d oms_dump_src -c 'CREATE EXTENSION oms' -f "$here/../demo/sample.sql" >/dev/null
+# Orders, a cancellation, a hold and a hot row, so that every table has rows.
+psql -d oms_dump_src >/dev/null <<'SQL'
+SELECT oms.place_order('WEB', 'D-1', '[{"sku": "TEE-BLK-M", "qty": 2, "unit_price": 19.99}]',
+                       '{"city": "Berlin", "latitude": 52.5, "longitude": 13.4}');
+SELECT oms.place_order('APP', 'D-2', '[{"sku": "CAP-BLK", "qty": 1, "unit_price": 24}]');
+SELECT oms.cancel_order(oms.place_order('WEB', 'D-3', '[{"sku": "BELT-90", "qty": 1}]'), 'test');
+SELECT oms.hold_stock('cart-d', 'WEB', '[{"sku": "SCARF-RED", "qty": 1}]');
+SELECT oms.set_stock_slots('SNEAKER-WHT-42', 'BER-DC', 4);
+SELECT oms.place_order('WEB', 'D-4', '[{"sku": "SNEAKER-WHT-42", "qty": 1}]');
+SQL
 
 "$PGBIN/pg_dump" -Fc -d oms_dump_src -f "$dump"
 "$PGBIN/pg_restore" --exit-on-error -d oms_dump_dst "$dump"
@@ -43,10 +53,11 @@ if [ "$tables" = "$registered" ]; then
 else
     echo "not ok 1 - $registered of $tables oms tables are registered for pg_dump"
 fi
-if [ "$src" = "$dst" ] && echo "$src" | grep -q 'stock_movement [1-9]'; then
+empty=$(echo "$src" | awk '$2 == "0" {print $1}')
+if [ "$src" = "$dst" ] && [ -z "$empty" ]; then
     echo "ok 2 - $n tables and sequences keep every row through dump and restore"
 else
-    echo "not ok 2 - dump and restore changed rows"
+    echo "not ok 2 - dump and restore changed rows${empty:+ (or left empty: $empty)}"
     diff <(echo "$src") <(echo "$dst") | sed 's/^/# /'
 fi
 bad=$(psql -At -d oms_dump_dst -c 'SELECT count(*) FROM oms.check_invariants()')

@@ -1,10 +1,12 @@
 -- The schema: tables, keys, constraints, and what pg_dump keeps.
 BEGIN;
-SELECT plan(24);
+SELECT plan(27);
 
 SELECT has_schema('oms');
-SELECT tables_are('oms', ARRAY['channel', 'location', 'channel_location', 'sku', 'stock', 'stock_movement']);
-SELECT views_are('oms', ARRAY['v_stock']);
+SELECT tables_are('oms', ARRAY['channel', 'location', 'channel_location', 'sku', 'stock', 'stock_slot',
+                               'stock_movement', 'orders', 'order_ref', 'order_lines', 'reservation',
+                               'hold', 'hold_line']);
+SELECT views_are('oms', ARRAY['stock_level', 'v_stock']);
 SELECT col_type_is('oms', 'channel', 'id', 'bigint', 'ids are bigint');
 SELECT col_type_is('oms', 'location', 'id', 'bigint', 'ids are bigint');
 SELECT col_type_is('oms', 'sku', 'id', 'bigint', 'ids are bigint');
@@ -12,6 +14,9 @@ SELECT col_type_is('oms', 'stock_movement', 'id', 'bigint', 'ids are bigint');
 SELECT col_is_pk('oms', 'stock', ARRAY['sku_id', 'location_id'], 'stock is keyed by sku and location');
 SELECT col_is_pk('oms', 'stock_movement', ARRAY['sku_id', 'id'], 'the ledger is keyed by sku first');
 SELECT col_is_pk('oms', 'channel_location', ARRAY['channel_id', 'location_id'], 'channel_location is keyed by channel and location');
+SELECT col_is_pk('oms', 'order_lines', ARRAY['order_id', 'line_no'], 'lines are keyed by order first');
+SELECT col_is_pk('oms', 'reservation', ARRAY['order_id', 'id'], 'reservations are keyed by order first');
+SELECT col_is_pk('oms', 'order_ref', ARRAY['channel_id', 'external_ref'], 'idempotency keys have a table of their own');
 SELECT col_is_unique('oms', 'channel', ARRAY['code'], 'channel codes are unique');
 SELECT col_is_unique('oms', 'location', ARRAY['code'], 'location codes are unique');
 SELECT col_is_unique('oms', 'sku', ARRAY['code'], 'sku codes are unique');
@@ -53,7 +58,8 @@ $$, 'every function pins search_path');
 SELECT is(
     (SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
       WHERE p.pronamespace = 'oms'::regnamespace AND p.prosecdef),
-    ARRAY['adjust_stock', 'available', 'count_stock', 'receive_stock', 'set_safety_stock'],
+    ARRAY['adjust_stock', 'available', 'cancel_line', 'cancel_order', 'count_stock', 'expire_holds',
+          'hold_stock', 'place_order', 'receive_stock', 'release_hold', 'set_safety_stock', 'set_stock_slots'],
     'SECURITY DEFINER only where a role must write what it may not write directly');
 SELECT is(
     (SELECT provolatile FROM pg_proc WHERE oid = 'oms.available(text, text)'::regprocedure),
