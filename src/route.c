@@ -6,8 +6,8 @@
  *	  oms_route() reads the candidates (eligible, active locations with free
  *	  units for the channel) in one query and decides:
  *
- *	  1. a single location that has every unit, if any: the one with the
- *	     highest priority, then the nearest to ship_to, then by code;
+ *	  1. a single location that has every unit, if any: the nearest to
+ *	     ship_to, then the one of highest priority, then by code;
  *	  2. otherwise, when splitting is allowed, locations one at a time, each
  *	     the one that fills the most of what is still open (same tie-breaks),
  *	     up to max_shipments;
@@ -152,16 +152,16 @@ read_candidates(OrderRequest *req, int *ncand)
 }
 
 /*
- * True if candidate a is better than b at equal coverage: higher priority,
- * then nearer, then the smaller code.
+ * True if candidate a is better than b at equal coverage: nearer to ship_to,
+ * then of higher priority, then the smaller code.
  */
 static bool
 better(Candidate *a, Candidate *b)
 {
-	if (a->priority != b->priority)
-		return a->priority > b->priority;
 	if (a->distance_km != b->distance_km)
 		return a->distance_km < b->distance_km;
+	if (a->priority != b->priority)
+		return a->priority > b->priority;
 	return strcmp(a->code, b->code) < 0;
 }
 

@@ -110,7 +110,7 @@ run() {
     printf '    %-8s %-8s %3d clients ... ' "$scenario" "$system" "$clients"
     psql_q -c CHECKPOINT
     before=$(count_orders "$system")
-    "$PGBIN/pgbench" -n -M prepared -c "$clients" -j "$JOBS" -l --log-prefix="$prefix" \
+    timeout $((SECS * 4 + 120)) "$PGBIN/pgbench" -n -M prepared -c "$clients" -j "$JOBS" -l --log-prefix="$prefix" \
         -D nskus="$NSKUS" "$@" -f "$BENCH/$script" >"$prefix.out" 2>&1 || rc=$?
     after=$(count_orders "$system")
     R_OK=$((after - before))
@@ -164,7 +164,10 @@ row() {
     fi
     ROWS+=("$(printf '%-18s %-9s %7s %12s %8s %8s %13s  %s' "$scenario" "$system" "$clients" \
         "$R_RATE" "$R_P50" "$R_P99" "$ratio" "$R_CHECK")")
-    [ -z "$R_ERR" ] || NOTES+=("$scenario $system: $R_ERR")
+    if [ -n "$R_ERR" ]; then
+        ROWS[-1]="${ROWS[-1]}, CLIENTS ABORTED"
+        NOTES+=("$scenario $system: $R_ERR")
+    fi
 }
 
 # Runs one scenario for both systems: scenario NAME CLIENTS SCRIPT-STEM PGBENCH-ARGS...
@@ -199,7 +202,7 @@ done
 # The sell-out: as many units as the slower system sells in about half a run,
 # the same for both, and 25% more orders than units, so both sell out.
 slowest=$(printf '%s\n' "${RATE[b-flash-baseline]}" "${RATE[b-flash-oms]}" | { grep -E '^[0-9.]+$' || true; } | sort -n | head -1)
-UNITS=$(awk -v r="${slowest:-0}" -v s="$SECS" 'BEGIN { u = int(r * s / 2 / 100) * 100; print (u < 500 ? 500 : u) }')
+UNITS=$(awk -v r="${slowest:-0}" -v s="$SECS" 'BEGIN { u = int(r * s / 2 / 100) * 100; print (u < 100 ? 100 : u) }')
 PER_CLIENT=$(( (UNITS * 5 / 4 + CLIENTS_B - 1) / CLIENTS_B ))
 psql_q -c "SELECT oms.receive_stock('FLASH-2', 'L01', $UNITS, 'bench sell-out')" \
        -c "INSERT INTO baseline.stock (sku_id, location_id, on_hand)
@@ -233,4 +236,4 @@ done
     echo "  pgbench output and per-transaction logs: $OUT"
 } | tee "$OUT/summary.txt"
 
-! grep -qE 'FAIL|OVERSOLD' "$OUT/summary.txt"
+! grep -qE 'FAIL|OVERSOLD|ABORTED' "$OUT/summary.txt"

@@ -43,5 +43,55 @@ SELECT m.id, s.code AS sku, l.code AS location, m.kind, m.quantity, m.on_hand_af
 UPDATE oms.stock SET on_hand = on_hand + 100;
 \set ON_ERROR_STOP 1
 
+\echo '==> orders: place_order routes each order and reserves every line in one step'
+\echo '    a Hamburg customer buys two things; the Hamburg warehouse has both, so one parcel'
+SELECT oms.place_order('WEB', 'WEB-10001',
+    '[{"sku": "HOODIE-NVY-M", "qty": 1, "unit_price": 59.00}, {"sku": "BEANIE-GRY", "qty": 2, "unit_price": 22.00}]',
+    '{"name": "Ada Lovelace", "address1": "Jungfernstieg 1", "city": "Hamburg", "postal_code": "20354",
+      "country": "DE", "latitude": 53.5530, "longitude": 9.9925}',
+    '{"customer": {"email": "ada@example.com"}}') AS order_id \gset
+\echo '    the web shop retries after a timeout: same reference, same order, nothing reserved twice'
+SELECT oms.place_order('WEB', 'WEB-10001',
+    '[{"sku": "HOODIE-NVY-M", "qty": 1, "unit_price": 59.00}, {"sku": "BEANIE-GRY", "qty": 2, "unit_price": 22.00}]',
+    '{"name": "Ada Lovelace", "address1": "Jungfernstieg 1", "city": "Hamburg", "postal_code": "20354",
+      "country": "DE", "latitude": 53.5530, "longitude": 9.9925}',
+    '{"customer": {"email": "ada@example.com"}}') = :order_id AS same_order;
+SELECT o.order_id, o.external_ref, o.status, o.units, o.total_amount, s.code AS sku, loc.code AS ships_from, r.qty
+  FROM oms.orders o
+  JOIN oms.reservation r ON r.order_id = o.order_id
+  JOIN oms.sku s ON s.id = r.sku_id
+  JOIN oms.location loc ON loc.id = r.location_id
+ WHERE o.order_id = :order_id ORDER BY s.code;
+
+\echo '==> a B2B order larger than any one location: split over the fewest locations'
+SELECT oms.place_order('ERP', 'PO-7781', '[{"sku": "JACKET-OLV-L", "qty": 150, "unit_price": 140.00}]',
+                       NULL, '{"currency": "EUR"}') AS b2b \gset
+SELECT loc.code AS ships_from, r.qty FROM oms.reservation r JOIN oms.location loc ON loc.id = r.location_id
+ WHERE r.order_id = :b2b ORDER BY r.qty DESC;
+
+\echo '==> more than there is: an error that names the SKU ...'
+\set ON_ERROR_STOP 0
+SELECT oms.place_order('APP', 'APP-501', '[{"sku": "BOTTLE-750", "qty": 1000}]');
+\set ON_ERROR_STOP 1
+\echo '    ... or, if the customer may wait, a backorder for the rest'
+SELECT oms.place_order('APP', 'APP-501', '[{"sku": "BOTTLE-750", "qty": 1000}]', NULL,
+                       '{"allow_backorder": true}') AS backorder \gset
+SELECT status, qty, qty_reserved, qty_backordered FROM oms.orders JOIN oms.order_lines USING (order_id)
+ WHERE order_id = :backorder;
+
+\echo '==> a checkout holds its units for 15 minutes, then becomes the order'
+SELECT oms.hold_stock('checkout-42', 'WEB', '[{"sku": "SNEAKER-BLK-43", "qty": 1}]') AS hold_expires_at;
+SELECT sku, location, held, available FROM oms.v_stock WHERE sku = 'SNEAKER-BLK-43' AND held > 0;
+SELECT oms.place_order('WEB', 'WEB-10002', '[{"sku": "SNEAKER-BLK-43", "qty": 1, "unit_price": 74.50}]',
+                       '{"city": "Berlin", "latitude": 52.52, "longitude": 13.40}', '{"hold": "checkout-42"}') AS held_order;
+
+\echo '==> click and collect in Munich'
+SELECT oms.place_order('WEB', 'WEB-10003', '[{"sku": "BACKPACK-GRY", "qty": 1, "unit_price": 99.00}]',
+                       NULL, '{"pickup_location": "MUC-STORE"}') AS pickup;
+
+\echo '==> the customer cancels the backorder: reservations released exactly once'
+SELECT oms.cancel_order(:backorder, 'customer cancelled') AS units_cancelled;
+SELECT external_ref, status, units, total_amount FROM oms.orders ORDER BY order_id;
+
 \echo '==> oms.check_invariants() (no rows: healthy)'
 SELECT * FROM oms.check_invariants();

@@ -25,11 +25,12 @@ psql -d "$DB" -c 'CREATE EXTENSION oms' -v hot_units="$HOT_UNITS" -f "$here/setu
 
 # Runs pgbench: storm_run NAME PGBENCH-ARGS...; sets RUN_OK to "yes" when it
 # ended normally with no aborted client and no failed transaction, else to what
-# went wrong.  Its output is kept in $out/NAME.log.
+# went wrong (exit 124: it hung and was stopped after 120 s).  Its output is
+# kept in $out/NAME.log.
 storm_run() {
     local name=$1 rc=0
     shift
-    "$PGBIN/pgbench" -n -M prepared -c "$CLIENTS" -j 2 "$@" "$DB" >"$out/$name.log" 2>&1 || rc=$?
+    timeout 120 "$PGBIN/pgbench" -n -M prepared -c "$CLIENTS" -j 2 "$@" "$DB" >"$out/$name.log" 2>&1 || rc=$?
     if [ "$rc" = 0 ] && ! grep -q 'aborted' "$out/$name.log" \
             && grep -q 'number of failed transactions: 0 ' "$out/$name.log"; then
         RUN_OK=yes
