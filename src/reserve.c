@@ -464,35 +464,51 @@ take_plan(RoutePlan *plan, bool hold, HeldUnits *release, int nrelease,
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
-	int			a = 0,
+	volatile int a = 0,
 				r = 0;
-	bool		ok = true;
+	volatile bool ok = true;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcontext);
 
-	while (a < plan->nallocs || r < nrelease)
+	/*
+	 * An error inside must close our subtransaction before it propagates: a
+	 * caller's exception block would otherwise roll back ours instead of its.
+	 */
+	PG_TRY();
 	{
-		Allocation *alloc = a < plan->nallocs ? &plan->allocs[a] : NULL;
-		HeldUnits  *held = r < nrelease ? &release[r] : NULL;
+		while (a < plan->nallocs || r < nrelease)
+		{
+			Allocation *alloc = a < plan->nallocs ? &plan->allocs[a] : NULL;
+			HeldUnits  *held = r < nrelease ? &release[r] : NULL;
 
-		/* At the same row, the hold's units go back before the new take. */
-		if (held && (alloc == NULL || held->sku_id < alloc->sku_id ||
-					 (held->sku_id == alloc->sku_id && held->location_id <= alloc->location_id)))
-		{
-			oms_release_hold_line(held->hold_ref, held->sku_id, held->location_id);
-			r++;
-			continue;
+			/* At the same row, the hold's units go back before the new take. */
+			if (held && (alloc == NULL || held->sku_id < alloc->sku_id ||
+						 (held->sku_id == alloc->sku_id && held->location_id <= alloc->location_id)))
+			{
+				oms_release_hold_line(held->hold_ref, held->sku_id, held->location_id);
+				r++;
+				continue;
+			}
+			if (!oms_take_stock(alloc->sku_id, alloc->location_id, alloc->qty, alloc->channel_safety,
+								alloc->slots, hold, &alloc->slot, short_free))
+			{
+				*short_alloc = a;
+				ok = false;
+				break;
+			}
+			a++;
 		}
-		if (!oms_take_stock(alloc->sku_id, alloc->location_id, alloc->qty, alloc->channel_safety,
-							alloc->slots, hold, &alloc->slot, short_free))
-		{
-			*short_alloc = a;
-			ok = false;
-			break;
-		}
-		a++;
 	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcontext);
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
 
 	if (ok)
 		ReleaseCurrentSubTransaction();
