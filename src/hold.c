@@ -176,7 +176,7 @@ oms_expire_holds(PG_FUNCTION_ARGS)
 	/* Lock the expired holds first, then read their lines. */
 	oms_prepare(&plan,
 				"WITH h AS (SELECT hold_ref FROM oms.hold WHERE expires_at <= now()"
-				"            ORDER BY expires_at LIMIT 10000 FOR UPDATE SKIP LOCKED)"
+				"            ORDER BY expires_at LIMIT 10000 FOR NO KEY UPDATE SKIP LOCKED)"
 				" SELECT h.hold_ref, l.sku_id, l.location_id FROM h"
 				"   LEFT JOIN oms.hold_line l ON l.hold_ref = h.hold_ref"
 				"  ORDER BY h.hold_ref",

@@ -67,38 +67,42 @@ oms_active_channel(text *code)
 }
 
 /*
- * Claims (channel, external_ref) for a new order id.  Returns 0 when the
- * claim is ours, or the order placed earlier under the same reference with
- * the same payload; a different payload is an error.  A racing session that
- * claims the same reference waits here until this transaction ends.
+ * Claims (channel, external_ref) for a new order and sets *order_id to its
+ * new id; or returns false with the order placed earlier under the same
+ * reference with the same payload (a different payload is an error).  A
+ * racing session that claims the same reference waits here until this
+ * transaction ends.
  */
-static int64
-claim_reference(OrderRequest *req, char *external_ref, int64 order_id, Datum payload)
+static bool
+claim_reference(OrderRequest *req, char *external_ref, Datum payload, int64 *order_id)
 {
 	static SPIPlanPtr claim_plan = NULL;
 	static SPIPlanPtr find_plan = NULL;
-	Oid			argtypes[4] = {INT8OID, TEXTOID, INT8OID, TEXTOID};
-	Datum		values[4];
+	Oid			argtypes[3] = {INT8OID, TEXTOID, TEXTOID};
+	Datum		values[3];
 	bool		isnull;
 	int			rc;
 
 	values[0] = Int64GetDatum(req->channel.id);
 	values[1] = CStringGetTextDatum(external_ref);
-	values[2] = Int64GetDatum(order_id);
-	values[3] = payload;
+	values[2] = payload;
 	oms_prepare(&claim_plan,
 				"INSERT INTO oms.order_ref (channel_id, external_ref, order_id, payload_hash)"
-				" VALUES ($1, $2, $3, md5($4)) ON CONFLICT DO NOTHING",
-				4, argtypes);
+				" VALUES ($1, $2, nextval('oms.order_id_seq'), md5($3)) ON CONFLICT DO NOTHING"
+				" RETURNING order_id",
+				3, argtypes);
 	rc = oms_execute_trusted(claim_plan, values, NULL, 0);
-	oms_check_spi(rc, SPI_OK_INSERT, "claiming the order reference");
+	oms_check_spi(rc, SPI_OK_INSERT_RETURNING, "claiming the order reference");
 	if (SPI_processed == 1)
-		return 0;
+	{
+		*order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		return true;
+	}
 
 	oms_prepare(&find_plan,
-				"SELECT order_id, payload_hash = md5($4) FROM oms.order_ref"
+				"SELECT order_id, payload_hash = md5($3) FROM oms.order_ref"
 				" WHERE channel_id = $1 AND external_ref = $2",
-				4, argtypes);
+				3, argtypes);
 	rc = SPI_execute_plan(find_plan, values, NULL, false, 1);
 	oms_check_spi(rc, SPI_OK_SELECT, "reading the order reference");
 	if (SPI_processed != 1)
@@ -110,7 +114,8 @@ claim_reference(OrderRequest *req, char *external_ref, int64 order_id, Datum pay
 						req->channel.code, external_ref),
 				 errdetail("The same external_ref returns the same order only for the same lines, ship_to and options."),
 				 errhint("Use a new external_ref for a new order.")));
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	*order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return false;
 }
 
 /*
@@ -130,7 +135,7 @@ oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists)
 	/* Lock the hold itself, then read its lines. */
 	oms_prepare(&plan,
 				"SELECT h.channel_id, l.sku_id, l.location_id, l.qty"
-				"  FROM (SELECT hold_ref, channel_id FROM oms.hold WHERE hold_ref = $1 FOR UPDATE) h"
+				"  FROM (SELECT hold_ref, channel_id FROM oms.hold WHERE hold_ref = $1 FOR NO KEY UPDATE) h"
 				"  LEFT JOIN oms.hold_line l ON l.hold_ref = h.hold_ref",
 				1, argtypes);
 	rc = SPI_execute_plan(plan, values, NULL, false, 0);
@@ -180,40 +185,48 @@ oms_delete_hold(const char *hold_ref)
 	oms_check_spi(rc, SPI_OK_DELETE, "deleting a hold");
 }
 
+/* Returns the n Datums of type as an array. */
+static Datum
+make_array(Datum *elems, int n, Oid type)
+{
+	switch (type)
+	{
+		case INT4OID:
+			return PointerGetDatum(construct_array(elems, n, INT4OID, 4, true, TYPALIGN_INT));
+		case INT8OID:
+			return PointerGetDatum(construct_array(elems, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+		default:
+			return PointerGetDatum(construct_array(elems, n, type, -1, false, TYPALIGN_INT));
+	}
+}
+
 /*
- * Writes a placed order: the order row, its lines and its reservations.
+ * Writes a placed order in one statement: the order row, its lines and its
+ * reservations.  The foreign keys between them are checked at its end.
  */
 static void
 write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *plan,
 			Jsonb *ship_to, Jsonb *options)
 {
-	static SPIPlanPtr order_plan = NULL;
-	static SPIPlanPtr lines_plan = NULL;
-	static SPIPlanPtr reservations_plan = NULL;
-	Oid			order_types[11] = {INT8OID, INT8OID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
-								   TEXTOID, JSONBOID, INT8OID, INT4ARRAYOID, NUMERICARRAYOID};
-	Oid			lines_types[6] = {INT8OID, INT4ARRAYOID, INT8ARRAYOID, INT4ARRAYOID,
-								  NUMERICARRAYOID, INT4ARRAYOID};
-	Oid			res_types[6] = {INT8OID, INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
-								INT4ARRAYOID, INT4ARRAYOID};
-	Datum		values[11];
-	char		nulls[11];
+	static SPIPlanPtr write_plan = NULL;
+	Oid			types[18] = {INT8OID, INT8OID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
+							 TEXTOID, JSONBOID, INT8OID,
+							 INT4ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, NUMERICARRAYOID, INT4ARRAYOID,
+							 INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT4ARRAYOID};
+	Datum		values[18];
+	char		nulls[18];
 	int			n = req->nlines;
+	int			m = plan->nallocs;
 	Datum	   *line_no = palloc(sizeof(Datum) * n);
 	Datum	   *sku = palloc(sizeof(Datum) * n);
 	Datum	   *qty = palloc(sizeof(Datum) * n);
 	Datum	   *price = palloc(sizeof(Datum) * n);
 	Datum	   *placed = palloc(sizeof(Datum) * n);
-	int			m = Max(plan->nallocs, 1);
-	Datum	   *r_line = palloc(sizeof(Datum) * m);
-	Datum	   *r_sku = palloc(sizeof(Datum) * m);
-	Datum	   *r_loc = palloc(sizeof(Datum) * m);
-	Datum	   *r_slot = palloc(sizeof(Datum) * m);
-	bool	   *r_slot_null = palloc(sizeof(bool) * m);
-	Datum	   *r_qty = palloc(sizeof(Datum) * m);
+	Datum	   *r_line = palloc(sizeof(Datum) * Max(m, 1));
+	Datum	   *r_qty = palloc(sizeof(Datum) * Max(m, 1));
+	Datum	   *r_loc = palloc(sizeof(Datum) * Max(m, 1));
+	Datum	   *r_slot = palloc(sizeof(Datum) * Max(m, 1));
 	const char *status = "reserved";
-	int			dims[1];
-	int			lbs[1] = {1};
 	int			rc,
 				i;
 
@@ -227,13 +240,31 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 		if (req->lines[i].placed < req->lines[i].qty)
 			status = "backordered";
 	}
+	for (i = 0; i < m; i++)
+	{
+		Allocation *a = &plan->allocs[i];
 
-	oms_prepare(&order_plan,
-				"INSERT INTO oms.orders (order_id, channel_id, external_ref, status, customer, ship_to,"
-				"                        currency, options, pickup_location_id, units, total_amount)"
-				" SELECT $1, $2, $3, $4, $5, $6, coalesce($7, 'EUR'), $8, $9, sum(q), sum(q * p)"
-				"   FROM unnest($10, $11) AS u(q, p)",
-				11, order_types);
+		r_line[i] = Int32GetDatum(req->lines[a->line].line_no);
+		r_qty[i] = Int32GetDatum(a->qty);
+		r_loc[i] = Int64GetDatum(a->location_id);
+		r_slot[i] = Int32GetDatum(a->slot);	/* OMS_NO_SLOT: NULL */
+	}
+
+	oms_prepare(&write_plan,
+				"WITH o AS ("
+				"  INSERT INTO oms.orders (order_id, channel_id, external_ref, status, customer, ship_to,"
+				"                          currency, options, pickup_location_id, units, total_amount)"
+				"  SELECT $1, $2, $3, $4, $5, $6, coalesce($7, 'EUR'), $8, $9, sum(q), sum(q * p)"
+				"    FROM unnest($12, $13) AS u(q, p)),"
+				" l AS ("
+				"  INSERT INTO oms.order_lines (order_id, line_no, sku_id, qty, unit_price,"
+				"                               qty_reserved, qty_backordered)"
+				"  SELECT $1, n, s, q, p, r, q - r FROM unnest($10, $11, $12, $13, $14) AS u(n, s, q, p, r))"
+				" INSERT INTO oms.reservation (order_id, line_no, sku_id, location_id, slot, qty)"
+				" SELECT $1, r.n, l.s, r.loc, nullif(r.slot, -1), r.q"
+				"   FROM unnest($15, $16, $17, $18) AS r(n, q, loc, slot)"
+				"   JOIN unnest($10, $11) AS l(n, s) ON l.n = r.n",
+				18, types);
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(order_id);
 	values[1] = Int64GetDatum(req->channel.id);
@@ -248,51 +279,17 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 	values[7] = options ? PointerGetDatum(options) : DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
 	values[8] = Int64GetDatum(req->pickup_location_id);
 	nulls[8] = req->pickup_location_id ? ' ' : 'n';
-	values[9] = PointerGetDatum(construct_array(qty, n, INT4OID, 4, true, TYPALIGN_INT));
-	values[10] = PointerGetDatum(construct_array(price, n, NUMERICOID, -1, false, TYPALIGN_INT));
-	rc = oms_execute_trusted(order_plan, values, nulls, 0);
+	values[9] = make_array(line_no, n, INT4OID);
+	values[10] = make_array(sku, n, INT8OID);
+	values[11] = make_array(qty, n, INT4OID);
+	values[12] = make_array(price, n, NUMERICOID);
+	values[13] = make_array(placed, n, INT4OID);
+	values[14] = make_array(r_line, m, INT4OID);
+	values[15] = make_array(r_qty, m, INT4OID);
+	values[16] = make_array(r_loc, m, INT8OID);
+	values[17] = make_array(r_slot, m, INT4OID);
+	rc = oms_execute_trusted(write_plan, values, nulls, 0);
 	oms_check_spi(rc, SPI_OK_INSERT, "writing the order");
-
-	oms_prepare(&lines_plan,
-				"INSERT INTO oms.order_lines (order_id, line_no, sku_id, qty, unit_price,"
-				"                             qty_reserved, qty_backordered)"
-				" SELECT $1, l, s, q, p, r, q - r FROM unnest($2, $3, $4, $5, $6) AS u(l, s, q, p, r)",
-				6, lines_types);
-	values[0] = Int64GetDatum(order_id);
-	values[1] = PointerGetDatum(construct_array(line_no, n, INT4OID, 4, true, TYPALIGN_INT));
-	values[2] = PointerGetDatum(construct_array(sku, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
-	values[3] = PointerGetDatum(construct_array(qty, n, INT4OID, 4, true, TYPALIGN_INT));
-	values[4] = PointerGetDatum(construct_array(price, n, NUMERICOID, -1, false, TYPALIGN_INT));
-	values[5] = PointerGetDatum(construct_array(placed, n, INT4OID, 4, true, TYPALIGN_INT));
-	rc = oms_execute_trusted(lines_plan, values, NULL, 0);
-	oms_check_spi(rc, SPI_OK_INSERT, "writing the order lines");
-
-	if (plan->nallocs == 0)
-		return;
-	for (i = 0; i < plan->nallocs; i++)
-	{
-		Allocation *a = &plan->allocs[i];
-
-		r_line[i] = Int32GetDatum(req->lines[a->line].line_no);
-		r_sku[i] = Int64GetDatum(a->sku_id);
-		r_loc[i] = Int64GetDatum(a->location_id);
-		r_slot[i] = Int32GetDatum(a->slot);
-		r_slot_null[i] = a->slot == OMS_NO_SLOT;
-		r_qty[i] = Int32GetDatum(a->qty);
-	}
-	dims[0] = plan->nallocs;
-	oms_prepare(&reservations_plan,
-				"INSERT INTO oms.reservation (order_id, line_no, sku_id, location_id, slot, qty)"
-				" SELECT $1, l, s, loc, slot, q FROM unnest($2, $3, $4, $5, $6) AS u(l, s, loc, slot, q)",
-				6, res_types);
-	values[1] = PointerGetDatum(construct_array(r_line, plan->nallocs, INT4OID, 4, true, TYPALIGN_INT));
-	values[2] = PointerGetDatum(construct_array(r_sku, plan->nallocs, INT8OID, 8, true, TYPALIGN_DOUBLE));
-	values[3] = PointerGetDatum(construct_array(r_loc, plan->nallocs, INT8OID, 8, true, TYPALIGN_DOUBLE));
-	values[4] = PointerGetDatum(construct_md_array(r_slot, r_slot_null, 1, dims, lbs,
-												   INT4OID, 4, true, TYPALIGN_INT));
-	values[5] = PointerGetDatum(construct_array(r_qty, plan->nallocs, INT4OID, 4, true, TYPALIGN_INT));
-	rc = oms_execute_trusted(reservations_plan, values, NULL, 0);
-	oms_check_spi(rc, SPI_OK_INSERT, "writing the reservations");
 }
 
 /*
@@ -301,7 +298,6 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 Datum
 oms_place_order(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr id_plan = NULL;
 	char	   *external_ref = oms_arg_reference(fcinfo, 1, "external_ref");
 	Jsonb	   *lines = optional_jsonb(fcinfo, 2);
 	Jsonb	   *ship_to = optional_jsonb(fcinfo, 3);
@@ -312,9 +308,6 @@ oms_place_order(PG_FUNCTION_ARGS)
 	int			nheld = 0;
 	Datum		payload;
 	int64		order_id;
-	int64		existing;
-	bool		isnull;
-	int			rc;
 
 	memset(&req, 0, sizeof(req));
 	oms_parse_lines(lines, true, &req);
@@ -326,19 +319,14 @@ oms_place_order(PG_FUNCTION_ARGS)
 	oms_resolve_skus(&req);
 
 	/* Claim the reference before taking stock, so a duplicate takes none. */
-	oms_prepare(&id_plan, "SELECT nextval('oms.order_id_seq')", 0, NULL);
-	rc = SPI_execute_plan(id_plan, NULL, NULL, false, 1);
-	oms_check_spi(rc, SPI_OK_SELECT, "numbering the order");
-	order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	payload = DirectFunctionCall1(textin, CStringGetDatum(psprintf("%s|%s|%s",
 					 JsonbToCString(NULL, &lines->root, VARSIZE(lines)),
 					 ship_to ? JsonbToCString(NULL, &ship_to->root, VARSIZE(ship_to)) : "",
 					 options ? JsonbToCString(NULL, &options->root, VARSIZE(options)) : "")));
-	existing = claim_reference(&req, external_ref, order_id, payload);
-	if (existing != 0)
+	if (!claim_reference(&req, external_ref, payload, &order_id))
 	{
 		SPI_finish();
-		PG_RETURN_INT64(existing);
+		PG_RETURN_INT64(order_id);
 	}
 
 	if (req.hold_ref)
@@ -367,7 +355,7 @@ lock_order(int64 order_id)
 	Datum		values[1] = {Int64GetDatum(order_id)};
 	int			rc;
 
-	oms_prepare(&plan, "SELECT status FROM oms.orders WHERE order_id = $1 FOR UPDATE", 1, argtypes);
+	oms_prepare(&plan, "SELECT status FROM oms.orders WHERE order_id = $1 FOR NO KEY UPDATE", 1, argtypes);
 	rc = SPI_execute_plan(plan, values, NULL, false, 1);
 	oms_check_spi(rc, SPI_OK_SELECT, "locking the order");
 	if (SPI_processed == 0)

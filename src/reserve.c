@@ -79,7 +79,7 @@ oms_lock_stock(int64 sku_id, int64 location_id, bool create, StockRow *row)
 
 	oms_prepare(&lock_plan,
 				"SELECT on_hand, reserved, held, escrow, safety_stock, slots FROM oms.stock"
-				" WHERE sku_id = $1 AND location_id = $2 FOR UPDATE",
+				" WHERE sku_id = $1 AND location_id = $2 FOR NO KEY UPDATE",
 				2, argtypes);
 	rc = SPI_execute_plan(lock_plan, values, NULL, false, 1);
 	oms_check_spi(rc, SPI_OK_SELECT, "locking a stock row");
@@ -175,7 +175,7 @@ oms_uncommit_stock(StockRow *row)
 		 */
 		oms_prepare(&lock_slots_plan,
 					"SELECT reserved FROM oms.stock_slot WHERE sku_id = $1 AND location_id = $2"
-					" ORDER BY slot FOR UPDATE",
+					" ORDER BY slot FOR NO KEY UPDATE",
 					2, argtypes);
 		rc = SPI_execute_plan(lock_slots_plan, values, NULL, false, 0);
 		oms_check_spi(rc, SPI_OK_SELECT, "locking the slots of a stock row");
@@ -256,7 +256,7 @@ take_from_slot(int64 sku_id, int64 location_id, int32 qty, int32 slots)
 	oms_prepare(&take_slot_plan,
 				"WITH c AS (SELECT slot FROM oms.stock_slot"
 				"            WHERE sku_id = $1 AND location_id = $2 AND quota - reserved >= $3"
-				"            ORDER BY (slot + 256 - $4) % 256 LIMIT 1 FOR UPDATE SKIP LOCKED)"
+				"            ORDER BY (slot + 256 - $4) % 256 LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED)"
 				" UPDATE oms.stock_slot s SET reserved = s.reserved + $3 FROM c"
 				" WHERE s.sku_id = $1 AND s.location_id = $2 AND s.slot = c.slot"
 				" RETURNING s.slot",

@@ -91,13 +91,15 @@ CREATE TABLE oms.reservation (
     closed_at       timestamptz,
     PRIMARY KEY (order_id, id),
     FOREIGN KEY (order_id, line_no) REFERENCES oms.order_lines (order_id, line_no),
-    FOREIGN KEY (sku_id, location_id) REFERENCES oms.stock (sku_id, location_id),
     CONSTRAINT reservation_qty_check CHECK (qty > 0),
     CONSTRAINT reservation_state_check CHECK (state IN ('held', 'consumed', 'released')),
     CONSTRAINT reservation_closed_check CHECK ((state = 'held') = (closed_at IS NULL))
 );
 CREATE INDEX reservation_held_stock_idx ON oms.reservation (sku_id, location_id) WHERE state = 'held';
 COMMENT ON TABLE oms.reservation IS 'Units of an order line held at one location: held, then consumed (shipped) or released (cancelled).';
+-- No foreign key to oms.stock: a reservation belongs to its order, the stock row
+-- to its SKU (design.md, "One key per aggregate"), and the key-share lock such a
+-- key takes on every insert would make the buyers of a hot row queue again.
 COMMENT ON COLUMN oms.reservation.slot IS 'The oms.stock_slot the units came from, or NULL for the stock row itself.';
 
 SELECT pg_catalog.pg_extension_config_dump('oms.orders', '');

@@ -22,7 +22,6 @@ CREATE TABLE oms.hold_line (
     qty             integer NOT NULL,
     expires_at      timestamptz NOT NULL,
     PRIMARY KEY (hold_ref, sku_id, location_id),
-    FOREIGN KEY (sku_id, location_id) REFERENCES oms.stock (sku_id, location_id),
     CONSTRAINT hold_line_qty_check CHECK (qty > 0)
 );
 CREATE INDEX hold_line_stock_idx ON oms.hold_line (sku_id, location_id, expires_at);

@@ -30,7 +30,8 @@ psql -d "$DB" -c 'CREATE EXTENSION oms' -v hot_units="$HOT_UNITS" -f "$here/setu
 storm_run() {
     local name=$1 rc=0
     shift
-    timeout 120 "$PGBIN/pgbench" -n -M prepared -c "$CLIENTS" -j 2 "$@" "$DB" >"$out/$name.log" 2>&1 || rc=$?
+    timeout 120 "$PGBIN/pgbench" -n -M prepared -c "$CLIENTS" -j 2 --failures-detailed --verbose-errors \
+        "$@" "$DB" >"$out/$name.log" 2>&1 || rc=$?
     if [ "$rc" = 0 ] && ! grep -q 'aborted' "$out/$name.log" \
             && grep -q 'number of failed transactions: 0 ' "$out/$name.log"; then
         RUN_OK=yes
@@ -38,8 +39,13 @@ storm_run() {
         RUN_OK="pgbench exit $rc"
     fi
 }
-# Prints a pgbench log as TAP diagnostics.
-diag() { sed 's/^/# /' "$out/$1.log" | grep -vE '^# (transaction type|scaling factor|query mode|number of (clients|threads)|maximum number)' | head -20; }
+# Prints what went wrong in a pgbench run as TAP diagnostics: its totals and
+# each distinct error once, with how often it happened.
+diag() {
+    grep -E '^(number of|duration|tps)' "$out/$1.log" | sed 's/^/#   /'
+    grep -E 'error|ERROR|FATAL|abort' "$out/$1.log" | grep -v 'ends the failed transaction' \
+        | sed -E 's/client [0-9]+/client N/g; s/[0-9]+ (\(|of )/N \1/g' | sort | uniq -c | sort -rn | head -10 | sed 's/^/#  /'
+}
 
 # The storm: places (6 in 9), places under a shared reference (1 in 9), cancels (2 in 9).
 storm_run storm -T "$SECS" -f "$here/place.sql@6" -f "$here/dup.sql@1" -f "$here/cancel.sql@2"
