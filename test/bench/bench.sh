@@ -110,15 +110,21 @@ run() {
     printf '    %-8s %-8s %3d clients ... ' "$scenario" "$system" "$clients"
     psql_q -c CHECKPOINT
     before=$(count_orders "$system")
-    timeout $((SECS * 4 + 120)) "$PGBIN/pgbench" -n -M prepared -c "$clients" -j "$JOBS" -l --log-prefix="$prefix" \
+    timeout $((SECS * 4 + 120)) "$PGBIN/pgbench" -n -M prepared -c "$clients" -j "$JOBS" \
+        --failures-detailed --verbose-errors -l --log-prefix="$prefix" \
         -D nskus="$NSKUS" "$@" -f "$BENCH/$script" >"$prefix.out" 2>&1 || rc=$?
     after=$(count_orders "$system")
     R_OK=$((after - before))
     read -r R_TRIES R_P50 R_P99 R_SECS < <(latency_stats "$prefix".[0-9]*)
     R_RATE=$(awk -v n="$R_OK" -v s="$R_SECS" 'BEGIN { printf "%.1f", (s > 0 ? n / s : 0) }')
-    R_ERR=""
-    if [ "$rc" != 0 ] || grep -qE 'aborted|number of failed transactions: [1-9]' "$prefix.out"; then
-        R_ERR="pgbench exit $rc: $(grep -m1 -E 'error|aborted|failed transactions' "$prefix.out" || true)"
+    R_ERR="" R_FLAG=""
+    if [ "$rc" != 0 ] || grep -q 'aborted' "$prefix.out"; then
+        R_FLAG="CLIENTS ABORTED"
+        R_ERR="pgbench exit $rc: $(grep -m1 -E 'error|aborted' "$prefix.out" || true)"
+    elif grep -qE '^number of failed transactions: [1-9]' "$prefix.out"; then
+        R_FLAG="$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$prefix.out") TXNS FAILED"
+        R_ERR="$(grep -E '^number of (failed transactions|serialization failures|deadlock failures)' "$prefix.out" | paste -sd ';' -)"
+        R_ERR="$R_ERR; first error: $(grep -m1 -E 'ERROR' "$prefix.out" | sed 's/.*ERROR: *//' || true)"
     fi
     echo "$R_OK orders placed of $R_TRIES calls in ${R_SECS}s"
     [ -z "$R_ERR" ] || echo "      $R_ERR"
@@ -165,7 +171,7 @@ row() {
     ROWS+=("$(printf '%-18s %-9s %7s %12s %8s %8s %13s  %s' "$scenario" "$system" "$clients" \
         "$R_RATE" "$R_P50" "$R_P99" "$ratio" "$R_CHECK")")
     if [ -n "$R_ERR" ]; then
-        ROWS[-1]="${ROWS[-1]}, CLIENTS ABORTED"
+        ROWS[-1]="${ROWS[-1]}, $R_FLAG"
         NOTES+=("$scenario $system: $R_ERR")
     fi
 }
@@ -176,7 +182,7 @@ scenario() {
     shift 3
     for system in baseline oms; do
         if [ "$system" = oms ] && [ "$HAVE_OMS" != 2 ]; then
-            R_RATE=- R_P50=- R_P99=- R_CHECK="n/a" R_ERR=""
+            R_RATE=- R_P50=- R_P99=- R_CHECK="n/a" R_ERR="" R_FLAG=""
             row "$name" "$system" "$clients"
             continue
         fi

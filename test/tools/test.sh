@@ -5,7 +5,8 @@
 
 ensure_packages
 build_and_install
-cluster_start test 5498 fsync=off synchronous_commit=off full_page_writes=off
+cluster_start test 5498 fsync=off synchronous_commit=off full_page_writes=off \
+    shared_preload_libraries=oms oms.expire_holds_interval=1s oms.database=postgres
 trap cluster_stop_quietly EXIT
 
 LOG_DIR=$OMS_ROOT/.cluster/log
@@ -56,6 +57,7 @@ suite regress make -s -C "$OMS_ROOT" PG_CONFIG="$PG_CONFIG" installcheck ISOLATI
 suite isolation make -s -C "$OMS_ROOT" PG_CONFIG="$PG_CONFIG" installcheck REGRESS=
 suite pgtap pgtap
 suite dump "$OMS_ROOT/test/dump/dump_restore.sh"
+suite worker "$OMS_ROOT/test/worker/worker.sh"
 
 echo
 echo "$passed passed, $failed failed"
