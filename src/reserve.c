@@ -39,6 +39,9 @@
 /* Times place_order routes again after racing sessions took its units. */
 #define OMS_ROUTE_ATTEMPTS 3
 
+/* oms_take_stock's answer when a hot row must be settled in a new attempt. */
+#define OMS_SETTLE (-1)
+
 /* Statements, prepared once per backend. */
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr insert_plan = NULL;
@@ -290,13 +293,15 @@ take_from_slot(int64 sku_id, int64 location_id, int32 qty, int32 slots)
 /*
  * Takes qty units of a stock row for an order (or, with hold, for a cart
  * hold), keeping channel_safety units back; slots is the row's slot count as
- * last read, a hint for which path to try first.  Returns true and the slot
- * the units came from (OMS_NO_SLOT for the row itself), or false and the
- * units the channel could have had.  Holds never use slots.
+ * last read, a hint for which path to try first; use_slots allows the slot
+ * path.  Returns true and the slot the units came from (OMS_NO_SLOT for the
+ * row itself), or false and the units the channel could have had, or
+ * OMS_SETTLE when no slot had room and the row must be settled in a fresh
+ * attempt.  Holds never use slots.
  */
 bool
 oms_take_stock(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety,
-			   int32 slots, bool hold, int32 *slot, int32 *free)
+			   int32 slots, bool use_slots, bool hold, int32 *slot, int32 *free)
 {
 	Oid			argtypes[4] = {INT8OID, INT8OID, INT4OID, INT4OID};
 	Datum		values[4];
@@ -312,12 +317,21 @@ oms_take_stock(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety,
 	values[2] = Int32GetDatum(qty);
 	values[3] = Int32GetDatum(channel_safety);
 
-	/* Path 1, a slot of a hot row, for channels without safety stock here. */
-	if (!hold && slots > 0 && channel_safety == 0)
+	/*
+	 * Path 1, a slot of a hot row, for channels without safety stock here.
+	 * A slot that another session changed meanwhile is locked even when it
+	 * turns out to have no room (READ COMMITTED rechecks the newest version
+	 * under its lock), so after a miss this attempt must not go on to lock
+	 * the row, which comes before its slots: the caller undoes the attempt
+	 * and settles on the next one.
+	 */
+	if (use_slots && !hold && slots > 0 && channel_safety == 0)
 	{
 		*slot = take_from_slot(sku_id, location_id, qty, slots);
 		if (*slot != OMS_NO_SLOT)
 			return true;
+		*free = OMS_SETTLE;
+		return false;
 	}
 
 	/*
@@ -459,7 +473,7 @@ oms_release_hold_line(const char *hold_ref, int64 sku_id, int64 location_id)
  * false is returned with the allocation that fell short.
  */
 static bool
-take_plan(RoutePlan *plan, bool hold, HeldUnits *release, int nrelease,
+take_plan(RoutePlan *plan, bool hold, bool use_slots, HeldUnits *release, int nrelease,
 		  int *short_alloc, int32 *short_free)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
@@ -491,7 +505,7 @@ take_plan(RoutePlan *plan, bool hold, HeldUnits *release, int nrelease,
 				continue;
 			}
 			if (!oms_take_stock(alloc->sku_id, alloc->location_id, alloc->qty, alloc->channel_safety,
-								alloc->slots, hold, &alloc->slot, short_free))
+								alloc->slots, use_slots, hold, &alloc->slot, short_free))
 			{
 				*short_alloc = a;
 				ok = false;
@@ -543,10 +557,11 @@ insufficient(OrderRequest *req, int line, int32 available)
 RoutePlan *
 oms_reserve(OrderRequest *req, bool hold, HeldUnits *release, int nrelease)
 {
-	int			attempt;
+	bool		use_slots = true;
+	int			attempt = 1;
 
 	qsort(release, nrelease, sizeof(HeldUnits), oms_compare_held);
-	for (attempt = 1;; attempt++)
+	for (;;)
 	{
 		RoutePlan  *plan = oms_route(req);
 		int			short_alloc;
@@ -554,10 +569,12 @@ oms_reserve(OrderRequest *req, bool hold, HeldUnits *release, int nrelease)
 
 		if (plan->short_line >= 0 && (hold || !req->allow_backorder))
 			insufficient(req, plan->short_line, plan->short_available);
-		if (take_plan(plan, hold, release, nrelease, &short_alloc, &short_free))
+		if (take_plan(plan, hold, use_slots, release, nrelease, &short_alloc, &short_free))
 			return plan;
-		if (attempt == OMS_ROUTE_ATTEMPTS)
-			insufficient(req, plan->allocs[short_alloc].line, short_free);
+		if (short_free == OMS_SETTLE && use_slots)
+			use_slots = false;	/* slots full or busy: settle rows, once */
+		else if (attempt++ == OMS_ROUTE_ATTEMPTS)
+			insufficient(req, plan->allocs[short_alloc].line, Max(short_free, 0));
 	}
 }
 

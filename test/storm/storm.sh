@@ -7,7 +7,8 @@
 # Runs against the cluster in PGHOST/PGPORT (test.sh starts it), in a database
 # oms_storm of its own.
 #
-# Environment: STORM_CLIENTS (32), STORM_SECONDS (12), STORM_HOT_UNITS (300).
+# Environment: STORM_CLIENTS (32), STORM_SECONDS (12), STORM_HOT_UNITS (300),
+# STORM_OUT (a directory to keep pgbench's output in; by default a temporary one).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -17,8 +18,13 @@ HOT_UNITS=${STORM_HOT_UNITS:-300}
 DB=oms_storm
 psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 q() { psql -d "$DB" -At -F ' ' -c "$1"; }
-out=$(mktemp -d /tmp/oms-storm.XXXXXX)
-trap 'rm -rf "$out"' EXIT
+if [ -n "${STORM_OUT:-}" ]; then
+    out=$STORM_OUT
+    mkdir -p "$out"
+else
+    out=$(mktemp -d /tmp/oms-storm.XXXXXX)
+    trap 'rm -rf "$out"' EXIT
+fi
 
 psql -c 'SET client_min_messages = warning' -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
 psql -d "$DB" -c 'CREATE EXTENSION oms' -v hot_units="$HOT_UNITS" -f "$here/setup.sql" >/dev/null
@@ -33,7 +39,7 @@ storm_run() {
     timeout 120 "$PGBIN/pgbench" -n -M prepared -c "$CLIENTS" -j 2 --failures-detailed --verbose-errors \
         "$@" "$DB" >"$out/$name.log" 2>&1 || rc=$?
     if [ "$rc" = 0 ] && ! grep -q 'aborted' "$out/$name.log" \
-            && grep -q 'number of failed transactions: 0 ' "$out/$name.log"; then
+            && grep -q '^number of failed transactions: 0 ' "$out/$name.log"; then
         RUN_OK=yes
     else
         RUN_OK="pgbench exit $rc"
