@@ -34,3 +34,12 @@ SELECT c.id, l.id, -1 FROM oms.channel c, oms.location l;
 -- The edges of the map are on the map.
 INSERT INTO oms.location (code, name, kind, latitude, longitude) VALUES ('SOUTH', 'South pole', 'store', -90, 180);
 SELECT code, latitude, longitude FROM oms.location ORDER BY id;
+
+-- Master data that orders refer to is deactivated, not deleted.
+DELETE FROM oms.location WHERE code = 'SOUTH';
+SELECT oms.receive_stock('SKU-1', 'BER', 1);
+SELECT oms.place_order('WEB', 'W-1', '[{"sku": "SKU-1", "qty": 1}]') > 0 AS placed;
+DELETE FROM oms.sku WHERE code = 'SKU-1';
+DELETE FROM oms.channel WHERE code = 'WEB';
+UPDATE oms.sku SET active = false WHERE code = 'SKU-1';
+SELECT code, active FROM oms.sku;

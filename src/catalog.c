@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 
 #include "oms.h"
@@ -79,7 +80,8 @@ typedef struct MasterTable
 	const char *noun;
 	const char *table;
 	int			errcode;
-	SPIPlanPtr	plan;
+	SPIPlanPtr	plan;			/* one code */
+	SPIPlanPtr	many_plan;		/* an array of codes */
 } MasterTable;
 
 static MasterTable masters[] = {
@@ -87,6 +89,56 @@ static MasterTable masters[] = {
 	[OMS_LOCATION] = {"location", "oms.location", ERRCODE_OMS_UNKNOWN_LOCATION},
 	[OMS_CHANNEL] = {"channel", "oms.channel", ERRCODE_OMS_UNKNOWN_CHANNEL},
 };
+
+/* Raises the error for an unknown code. */
+static void
+unknown_code(MasterTable *m, const char *code)
+{
+	ereport(ERROR,
+			(errcode(m->errcode),
+			 errmsg("unknown %s \"%s\"", m->noun, code),
+			 errhint("Check the code against %s.", m->table)));
+}
+
+/*
+ * Finds n SKUs, locations or channels by their codes in one query, into
+ * refs[]; an unknown code is an error.
+ */
+void
+oms_lookup_many(OmsMaster kind, char **codes, int n, OmsRef *refs)
+{
+	MasterTable *m = &masters[kind];
+	Datum	   *elems = palloc(sizeof(Datum) * n);
+	Datum		values[1];
+	int			rc;
+
+	if (m->many_plan == NULL)
+	{
+		char	   *sql = psprintf("SELECT t.id, t.active FROM unnest($1) WITH ORDINALITY AS u(code, n)"
+								   " LEFT JOIN %s t ON t.code = u.code ORDER BY u.n", m->table);
+		Oid			argtypes[1] = {TEXTARRAYOID};
+
+		oms_prepare(&m->many_plan, sql, 1, argtypes);
+		pfree(sql);
+	}
+	for (int i = 0; i < n; i++)
+		elems[i] = CStringGetTextDatum(codes[i]);
+	values[0] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+	rc = SPI_execute_plan(m->many_plan, values, NULL, true, 0);
+	oms_check_spi(rc, SPI_OK_SELECT, "master-data lookup");
+
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+		Datum		id = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (isnull)
+			unknown_code(m, codes[i]);
+		refs[i].id = DatumGetInt64(id);
+		refs[i].active = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		refs[i].code = codes[i];
+	}
+}
 
 /*
  * Finds a SKU, location or channel by its code; an unknown code is an error.
@@ -112,10 +164,7 @@ oms_lookup(OmsMaster kind, text *code)
 	rc = SPI_execute_plan(m->plan, values, NULL, true, 1);
 	oms_check_spi(rc, SPI_OK_SELECT, "master-data lookup");
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(m->errcode),
-				 errmsg("unknown %s \"%s\"", m->noun, text_to_cstring(code)),
-				 errhint("Check the code against %s.", m->table)));
+		unknown_code(m, text_to_cstring(code));
 
 	ref.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
 										 SPI_tuptable->tupdesc, 1, &isnull));

@@ -65,6 +65,7 @@ typedef enum OmsMaster
 
 /* catalog.c: look up master data by code; unknown codes are errors. */
 extern OmsRef oms_lookup(OmsMaster kind, text *code);
+extern void oms_lookup_many(OmsMaster kind, char **codes, int n, OmsRef *refs);
 
 /* catalog.c: SPI helpers. */
 extern SPIPlanPtr oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);

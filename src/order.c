@@ -38,16 +38,20 @@ optional_jsonb(FunctionCallInfo fcinfo, int argno)
 void
 oms_resolve_skus(OrderRequest *req)
 {
+	char	  **codes = palloc(sizeof(char *) * req->nlines);
+	OmsRef	   *skus = palloc(sizeof(OmsRef) * req->nlines);
+
+	for (int i = 0; i < req->nlines; i++)
+		codes[i] = req->lines[i].sku;
+	oms_lookup_many(OMS_SKU, codes, req->nlines, skus);
 	for (int i = 0; i < req->nlines; i++)
 	{
-		OmsRef		sku = oms_lookup(OMS_SKU, cstring_to_text(req->lines[i].sku));
-
-		if (!sku.active)
+		if (!skus[i].active)
 			ereport(ERROR,
 					(errcode(ERRCODE_OMS_INACTIVE_SKU),
-					 errmsg("sku \"%s\" is not active", sku.code),
+					 errmsg("sku \"%s\" is not active", skus[i].code),
 					 errhint("An inactive SKU can be stocked but not sold.")));
-		req->lines[i].sku_id = sku.id;
+		req->lines[i].sku_id = skus[i].id;
 	}
 }
 

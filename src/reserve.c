@@ -39,6 +39,9 @@
 /* Times place_order routes again after racing sessions took its units. */
 #define OMS_ROUTE_ATTEMPTS 3
 
+/* Free units per slot below which a row is not spread by itself. */
+#define OMS_MIN_UNITS_PER_SLOT 8
+
 /* oms_take_stock's answer when a hot row must be settled in a new attempt. */
 #define OMS_SETTLE (-1)
 
@@ -356,9 +359,13 @@ oms_take_stock(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety,
 			if (oms_hot_stock_slots > 0 && oms_hot_stock_wait >= 0 &&
 				INSTR_TIME_GET_MILLISEC(waited) >= oms_hot_stock_wait)
 			{
+				/* Spreading a few units would only make the row settle often. */
 				oms_lock_stock(sku_id, location_id, false, &row);
-				oms_spread_stock(&row, oms_hot_stock_slots);
-				oms_write_stock(&row);
+				if (row_free(&row) >= (int64) OMS_MIN_UNITS_PER_SLOT * oms_hot_stock_slots)
+				{
+					oms_spread_stock(&row, oms_hot_stock_slots);
+					oms_write_stock(&row);
+				}
 			}
 			return true;
 		}

@@ -9,7 +9,7 @@
 CREATE SEQUENCE oms.order_id_seq AS bigint;
 CREATE TABLE oms.orders (
     order_id        bigint PRIMARY KEY DEFAULT nextval('oms.order_id_seq'),
-    channel_id      bigint NOT NULL REFERENCES oms.channel (id),
+    channel_id      bigint NOT NULL,
     external_ref    text NOT NULL,
     status          text NOT NULL DEFAULT 'pending',
     customer        jsonb,
@@ -18,7 +18,7 @@ CREATE TABLE oms.orders (
     units           integer NOT NULL DEFAULT 0,
     total_amount    numeric NOT NULL DEFAULT 0,
     options         jsonb NOT NULL DEFAULT '{}',
-    pickup_location_id bigint REFERENCES oms.location (id),
+    pickup_location_id bigint,
     placed_at       timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     cancelled_at    timestamptz,
@@ -31,6 +31,7 @@ CREATE TABLE oms.orders (
     CONSTRAINT orders_total_amount_check CHECK (total_amount >= 0)
 );
 CREATE INDEX orders_channel_placed_idx ON oms.orders (channel_id, placed_at);
+CREATE INDEX orders_pickup_location_idx ON oms.orders (pickup_location_id) WHERE pickup_location_id IS NOT NULL;
 CREATE INDEX orders_open_idx ON oms.orders (status) WHERE status NOT IN ('cancelled', 'closed', 'delivered');
 COMMENT ON TABLE oms.orders IS 'One row per order placed through oms.place_order.';
 COMMENT ON COLUMN oms.orders.external_ref IS 'The channel''s own reference for the order: its idempotency key.';
@@ -55,7 +56,7 @@ COMMENT ON TABLE oms.order_ref IS 'Idempotency keys: (channel, external_ref) to 
 CREATE TABLE oms.order_lines (
     order_id        bigint NOT NULL REFERENCES oms.orders (order_id),
     line_no         integer NOT NULL,
-    sku_id          bigint NOT NULL REFERENCES oms.sku (id),
+    sku_id          bigint NOT NULL,
     qty             integer NOT NULL,
     unit_price      numeric NOT NULL DEFAULT 0,
     qty_reserved    integer NOT NULL DEFAULT 0,
@@ -108,6 +109,49 @@ SELECT pg_catalog.pg_extension_config_dump('oms.order_ref', '');
 SELECT pg_catalog.pg_extension_config_dump('oms.order_lines', '');
 SELECT pg_catalog.pg_extension_config_dump('oms.reservation', '');
 SELECT pg_catalog.pg_extension_config_dump('oms.reservation_id_seq', '');
+
+--
+-- Orders point at channels, SKUs and pickup locations without foreign keys:
+-- a foreign key takes a key-share lock on the referenced row for every order,
+-- and all the orders of a channel, or of a flash-sale SKU, would share one row
+-- lock (a multixact that grows with every concurrent buyer).  Master data is
+-- deactivated rather than deleted; this trigger refuses to delete a row that
+-- orders or holds still name, locking those tables against new references
+-- until the deleting transaction ends.
+--
+CREATE FUNCTION oms.master_delete_guard() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'sku' THEN
+        LOCK TABLE oms.order_lines IN SHARE MODE;
+        PERFORM FROM oms.order_lines WHERE sku_id = OLD.id LIMIT 1;
+    ELSIF TG_TABLE_NAME = 'channel' THEN
+        LOCK TABLE oms.orders, oms.hold IN SHARE MODE;
+        PERFORM FROM oms.orders WHERE channel_id = OLD.id
+        UNION ALL
+        SELECT FROM oms.hold WHERE channel_id = OLD.id LIMIT 1;
+    ELSE
+        LOCK TABLE oms.orders IN SHARE MODE;
+        PERFORM FROM oms.orders WHERE pickup_location_id = OLD.id LIMIT 1;
+    END IF;
+    IF FOUND THEN
+        RAISE EXCEPTION '% "%" cannot be deleted: orders or holds refer to it', TG_TABLE_NAME, OLD.code
+            USING ERRCODE = 'foreign_key_violation',
+                  HINT = 'Set active = false instead.';
+    END IF;
+    RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION oms.master_delete_guard() IS
+    'Trigger: refuses to delete a channel, SKU or location that orders or holds refer to.';
+CREATE TRIGGER master_delete_guard BEFORE DELETE ON oms.channel
+    FOR EACH ROW EXECUTE FUNCTION oms.master_delete_guard();
+CREATE TRIGGER master_delete_guard BEFORE DELETE ON oms.sku
+    FOR EACH ROW EXECUTE FUNCTION oms.master_delete_guard();
+CREATE TRIGGER master_delete_guard BEFORE DELETE ON oms.location
+    FOR EACH ROW EXECUTE FUNCTION oms.master_delete_guard();
 
 CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.reservation
     FOR EACH ROW EXECUTE FUNCTION oms.stock_guard('qty', 'state');

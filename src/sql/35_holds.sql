@@ -7,7 +7,7 @@
 
 CREATE TABLE oms.hold (
     hold_ref        text PRIMARY KEY,
-    channel_id      bigint NOT NULL REFERENCES oms.channel (id),
+    channel_id      bigint NOT NULL,
     expires_at      timestamptz NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT hold_ref_check CHECK (hold_ref <> '' AND hold_ref = btrim(hold_ref) AND length(hold_ref) <= 200)

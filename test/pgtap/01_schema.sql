@@ -59,7 +59,7 @@ SELECT is(
     (SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
       WHERE p.pronamespace = 'oms'::regnamespace AND p.prosecdef),
     ARRAY['adjust_stock', 'available', 'cancel_line', 'cancel_order', 'count_stock', 'expire_holds',
-          'hold_stock', 'place_order', 'receive_stock', 'release_hold', 'set_safety_stock', 'set_stock_slots'],
+          'hold_stock', 'master_delete_guard', 'place_order', 'receive_stock', 'release_hold', 'set_safety_stock', 'set_stock_slots'],
     'SECURITY DEFINER only where a role must write what it may not write directly');
 SELECT is(
     (SELECT provolatile FROM pg_proc WHERE oid = 'oms.available(text, text)'::regprocedure),
