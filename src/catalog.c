@@ -19,14 +19,17 @@
 #include "oms.h"
 
 /*
- * Returns the kept plan in *cache, preparing it on first use.
+ * Returns the kept plan in *cache, preparing it on first use.  oms's
+ * statements look rows up by key, so one generic plan serves every call: the
+ * plan cache would otherwise plan afresh each time for array parameters,
+ * whose custom plans it estimates cheaper.
  */
 SPIPlanPtr
 oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
 {
 	if (*cache == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+		SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 
 		if (plan == NULL)
 			elog(ERROR, "oms: SPI_prepare failed for \"%s\": %s",

@@ -62,9 +62,11 @@ if [ "${1:-}" = --selftest ]; then
     [ "$got" = "50.00 99.00" ] || { echo "percentiles 1..100: $got" >&2; exit 1; }
     got=$(printf '1000\n2000\n3000\n' | percentiles 50 99)
     [ "$got" = "2.00 3.00" ] || { echo "percentiles 1..3: $got" >&2; exit 1; }
-    got=$(printf '0 1 1000 0 1700000000 999500\n1 1 3000 0 1700000001 1500\nx 2 failed 0 1700000001 9\n' > /tmp/oms-bench-selftest.log
-          latency_stats /tmp/oms-bench-selftest.log)
-    rm -f /tmp/oms-bench-selftest.log
+    # Two transactions of 1 and 3 ms, both starting at 1700000000.9985 s, and a failed one.
+    log=$(mktemp)
+    printf '0 1 1000 0 1700000000 999500\n1 1 3000 0 1700000001 1500\n2 1 failed 0 1700000001 9\n' >"$log"
+    got=$(latency_stats "$log")
+    rm -f "$log"
     [ "$got" = "2 1.00 3.00 0.003" ] || { echo "latency_stats: $got" >&2; exit 1; }
     echo "selftest ok"
     exit 0
@@ -81,6 +83,7 @@ cluster_start bench "${BENCH_PORT:-5497}" max_connections=200 shared_buffers=1GB
 [ "${BENCH_KEEP:-}" = 1 ] || trap cluster_stop_quietly EXIT
 rm -rf "$OUT"
 mkdir -p "$OUT"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 step "creating database $DB: oms, the baseline, and the same shop in each ($NSKUS SKUs x $NLOCS locations)"
 psql_q -c "CREATE DATABASE $DB"
@@ -233,6 +236,7 @@ done
 {
     echo
     echo "oms $(psql_q -At -c "SELECT extversion FROM pg_extension WHERE extname = 'oms'"), PostgreSQL $(psql_q -At -c 'SHOW server_version'), $(nproc) cores; fsync, synchronous_commit on; pgbench -M prepared -j $JOBS"
+    echo "load average before the runs: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg) (anything else running skews the figures)"
     echo
     printf '%-18s %-9s %7s %12s %8s %8s %13s  %s\n' scenario system clients "ok orders/s" "p50 ms" "p99 ms" "oms/baseline" invariants
     printf '%s\n' "${ROWS[@]}"
