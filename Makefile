@@ -22,7 +22,8 @@ OBJS = \
 	src/reserve.o \
 	src/order.o \
 	src/hold.o \
-	src/worker.o
+	src/worker.o \
+	src/cache.o
 
 # The install script is assembled from one file per object group.
 SQL_SOURCES = $(sort $(wildcard src/sql/*.sql))
@@ -50,6 +51,9 @@ all install installcheck:
 	@echo "pg_config not found: install postgresql-server-dev-15 (or run 'make demo' / 'make test', which do)" >&2
 	@exit 1
 endif
+
+# Every object includes the shared header (PGXS tracks no header dependencies).
+$(OBJS) $(OBJS:.o=.bc): src/oms.h src/compat.h
 
 $(DATA_built): $(SQL_SOURCES) $(EXTENSION).control
 	cat $(SQL_SOURCES) > $@

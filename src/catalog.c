@@ -144,6 +144,34 @@ oms_lookup_many(OmsMaster kind, char **codes, int n, OmsRef *refs)
 }
 
 /*
+ * Finds a channel or location, from the cache.
+ */
+static OmsRef
+lookup_cached(OmsMaster kind, char *code)
+{
+	OmsRef		ref;
+	OmsChannel	channel;
+	OmsLocation location;
+
+	ref.code = code;
+	if (kind == OMS_CHANNEL)
+	{
+		if (!oms_find_channel(code, &channel))
+			unknown_code(&masters[kind], code);
+		ref.id = channel.id;
+		ref.active = channel.active;
+	}
+	else
+	{
+		ref.id = oms_find_location_id(code);
+		if (ref.id == 0 || !oms_find_location(ref.id, &location))
+			unknown_code(&masters[kind], code);
+		ref.active = location.active;
+	}
+	return ref;
+}
+
+/*
  * Finds a SKU, location or channel by its code; an unknown code is an error.
  */
 OmsRef
@@ -154,6 +182,9 @@ oms_lookup(OmsMaster kind, text *code)
 	OmsRef		ref;
 	bool		isnull;
 	int			rc;
+
+	if (kind != OMS_SKU)
+		return lookup_cached(kind, text_to_cstring(code));
 
 	if (m->plan == NULL)
 	{

@@ -4,7 +4,8 @@
  *	  Module entry point of oms, an order management system inside PostgreSQL:
  *	  settings, and the background worker when oms is preloaded.
  *
- *	  The work is split by concern: catalog.c looks up master data, input.c
+ *	  The work is split by concern: catalog.c looks up master data (cache.c
+ *	  keeps channels and locations in memory), input.c
  *	  reads JSON input, ledger.c changes stock through the ledger, route.c
  *	  chooses locations, reserve.c takes and returns units, order.c and
  *	  hold.c are the order and hold API, guard.c keeps the tables from being
@@ -72,4 +73,5 @@ _PG_init(void)
 	}
 
 	MarkGUCPrefixReserved("oms");
+	oms_cache_init();
 }

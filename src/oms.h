@@ -67,6 +67,37 @@ typedef enum OmsMaster
 extern OmsRef oms_lookup(OmsMaster kind, text *code);
 extern void oms_lookup_many(OmsMaster kind, char **codes, int n, OmsRef *refs);
 
+/* A location, as routing sees it. */
+typedef struct OmsLocation
+{
+	int64		id;
+	char	   *code;
+	double		latitude;
+	double		longitude;
+	int32		priority;
+	bool		can_ship;
+	bool		can_pickup;
+	bool		active;
+	int32		daily_capacity; /* -1: unlimited */
+} OmsLocation;
+
+/* A channel, as ordering sees it. */
+typedef struct OmsChannel
+{
+	int64		id;
+	char	   *code;
+	bool		active;
+	int32		safety_stock;
+	bool		restricted;		/* has rows in oms.channel_location */
+} OmsChannel;
+
+/* cache.c: channels and locations kept in backend memory. */
+extern void oms_cache_init(void);
+extern bool oms_find_channel(const char *code, OmsChannel *channel);
+extern bool oms_find_location(int64 id, OmsLocation *location);
+extern int64 oms_find_location_id(const char *code);
+extern bool oms_channel_may_use(const OmsChannel *channel, int64 location_id, int32 *safety_stock);
+
 /* catalog.c: SPI helpers. */
 extern SPIPlanPtr oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
 extern void oms_check_spi(int rc, int expected, const char *what);
@@ -133,7 +164,7 @@ typedef struct OrderLine
 /* An order (or a hold) to route and reserve. */
 typedef struct OrderRequest
 {
-	OmsRef		channel;
+	OmsChannel	channel;
 	int			nlines;
 	OrderLine  *lines;
 	bool		has_point;		/* ship_to has coordinates */
@@ -187,7 +218,7 @@ extern int	oms_compare_held(const void *a, const void *b);
 extern void oms_release_hold_line(const char *hold_ref, int64 sku_id, int64 location_id);
 
 /* order.c: shared with hold.c. */
-extern OmsRef oms_active_channel(text *code);
+extern OmsChannel oms_active_channel(text *code);
 extern void oms_resolve_skus(OrderRequest *req);
 extern HeldUnits *oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists);
 extern void oms_delete_hold(const char *hold_ref);

@@ -58,11 +58,13 @@ oms_resolve_skus(OrderRequest *req)
 /*
  * Looks up a channel that may place orders.
  */
-OmsRef
+OmsChannel
 oms_active_channel(text *code)
 {
-	OmsRef		channel = oms_lookup(OMS_CHANNEL, code);
+	OmsChannel	channel;
 
+	if (!oms_find_channel(text_to_cstring(code), &channel))
+		(void) oms_lookup(OMS_CHANNEL, code);	/* raises the error */
 	if (!channel.active)
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_INACTIVE_CHANNEL),

@@ -57,85 +57,99 @@ haversine_km(double lat1, double lon1, double lat2, double lon2)
 }
 
 /*
+ * Whether location may serve req, and the units the channel keeps back there.
+ */
+static bool
+eligible(OrderRequest *req, const OmsLocation *loc, int32 *channel_safety)
+{
+	if (!loc->active)
+		return false;
+	if (req->pickup_location_id ? (loc->id != req->pickup_location_id || !loc->can_pickup)
+		: !loc->can_ship)
+		return false;
+	for (int i = 0; i < req->nexclude; i++)
+		if (req->exclude[i] == loc->id)
+			return false;
+	return oms_channel_may_use(&req->channel, loc->id, channel_safety);
+}
+
+/*
  * Reads the candidate locations of req, with what each has of each line.
+ * The stock rows come from one query; which locations may serve the order,
+ * and how, from the master-data cache.
  */
 static Candidate *
 read_candidates(OrderRequest *req, int *ncand)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[5] = {INT8ARRAYOID, INT8OID, INT8OID, INT8ARRAYOID, TEXTOID};
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	Oid			argtypes[2] = {INT8ARRAYOID, TEXTOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
 	Datum	   *skus = palloc(sizeof(Datum) * req->nlines);
-	Datum	   *excl = palloc(sizeof(Datum) * Max(req->nexclude, 1));
 	Candidate  *cands;
-	int			i,
-				n = 0;
+	SPITupleTable *rows;
+	uint64		nrows;
+	int			n = 0;
 	int			rc;
 
-	for (i = 0; i < req->nlines; i++)
+	for (int i = 0; i < req->nlines; i++)
 		skus[i] = Int64GetDatum(req->lines[i].sku_id);
-	for (i = 0; i < req->nexclude; i++)
-		excl[i] = Int64GetDatum(req->exclude[i]);
 
 	/*
-	 * A channel may use the locations listed for it in oms.channel_location,
-	 * or every location when none are listed.  Units the order's own hold
-	 * sets aside count as available to it.
+	 * Free units: a hot row's slots and unexpired holds count against them,
+	 * except the holds of the order's own hold_ref.  Rows come grouped by
+	 * location.
 	 */
 	oms_prepare(&plan,
-				"SELECT lv.location_id, l.code, l.priority, l.latitude, l.longitude, lv.sku_id,"
-				"       coalesce(cl.safety_stock, c.safety_stock, 0) AS channel_safety,"
-				"       lv.free - coalesce(cl.safety_stock, c.safety_stock, 0)"
-				"         + CASE WHEN $5 IS NULL THEN 0 ELSE"
-				"             coalesce((SELECT sum(h.qty) FROM oms.hold_line h"
-				"                        WHERE h.hold_ref = $5 AND h.sku_id = lv.sku_id"
-				"                          AND h.location_id = lv.location_id AND h.expires_at > now()), 0)::integer"
-				"           END AS available,"
-				"       lv.slots"
-				"  FROM oms.stock_level lv"
-				"  JOIN oms.location l ON l.id = lv.location_id AND l.active"
-				"  JOIN oms.channel c ON c.id = $2"
-				"  LEFT JOIN oms.channel_location cl ON cl.channel_id = $2 AND cl.location_id = lv.location_id"
-				" WHERE lv.sku_id = ANY ($1)"
-				"   AND CASE WHEN $3 IS NULL THEN l.can_ship ELSE l.id = $3 AND l.can_pickup END"
-				"   AND lv.location_id <> ALL ($4)"
-				"   AND (cl.channel_id IS NOT NULL"
-				"        OR NOT EXISTS (SELECT 1 FROM oms.channel_location x WHERE x.channel_id = $2))"
-				" ORDER BY l.code",
-				5, argtypes);
+				"SELECT st.location_id, st.sku_id,"
+				"       st.on_hand - st.reserved - st.safety_stock"
+				"       - CASE WHEN st.escrow > 0 THEN"
+				"           (SELECT coalesce(sum(s.reserved), 0) FROM oms.stock_slot s"
+				"             WHERE s.sku_id = st.sku_id AND s.location_id = st.location_id)::integer"
+				"         ELSE 0 END"
+				"       - CASE WHEN st.held > 0 THEN"
+				"           (SELECT coalesce(sum(h.qty), 0) FROM oms.hold_line h"
+				"             WHERE h.sku_id = st.sku_id AND h.location_id = st.location_id"
+				"               AND h.expires_at > now() AND h.hold_ref IS DISTINCT FROM $2)::integer"
+				"         ELSE 0 END,"
+				"       st.slots"
+				"  FROM oms.stock st WHERE st.sku_id = ANY ($1)"
+				" ORDER BY st.location_id",
+				2, argtypes);
 	values[0] = PointerGetDatum(construct_array(skus, req->nlines, INT8OID, 8, true, TYPALIGN_DOUBLE));
-	values[1] = Int64GetDatum(req->channel.id);
-	values[2] = Int64GetDatum(req->pickup_location_id);
-	nulls[2] = req->pickup_location_id ? ' ' : 'n';
-	values[3] = PointerGetDatum(construct_array(excl, req->nexclude, INT8OID, 8, true, TYPALIGN_DOUBLE));
-	values[4] = req->hold_ref ? CStringGetTextDatum(req->hold_ref) : (Datum) 0;
-	nulls[4] = req->hold_ref ? ' ' : 'n';
-	rc = SPI_execute_plan(plan, values, nulls, false, 0);
+	values[1] = req->hold_ref ? CStringGetTextDatum(req->hold_ref) : (Datum) 0;
+	nulls[1] = req->hold_ref ? ' ' : 'n';
+	rc = SPI_execute_plan(plan, values, nulls, true, 0);
 	oms_check_spi(rc, SPI_OK_SELECT, "reading routing candidates");
 
-	/* Rows come grouped by location code; fold them into one candidate each. */
-	cands = palloc0(sizeof(Candidate) * Max(SPI_processed, 1));
-	for (uint64 r = 0; r < SPI_processed; r++)
+	/* Keep the result: a reload of the cache below runs queries of its own. */
+	rows = SPI_tuptable;
+	nrows = SPI_processed;
+	cands = palloc0(sizeof(Candidate) * Max(nrows, 1));
+	for (uint64 r = 0; r < nrows; r++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[r];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
+		HeapTuple	tup = rows->vals[r];
+		TupleDesc	desc = rows->tupdesc;
 		bool		isnull;
 		int64		location_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		int64		sku_id = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+		int64		sku_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		int32		free = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+		int32		channel_safety;
 		Candidate  *c;
 		int			line;
 
 		if (n == 0 || cands[n - 1].location_id != location_id)
 		{
+			OmsLocation loc;
+
+			if (!oms_find_location(location_id, &loc) || !eligible(req, &loc, &channel_safety))
+				continue;
 			c = &cands[n++];
 			c->location_id = location_id;
-			c->code = SPI_getvalue(tup, desc, 2);
-			c->priority = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+			c->code = loc.code;
+			c->priority = loc.priority;
 			c->distance_km = req->has_point ?
-				haversine_km(req->latitude, req->longitude,
-							 DatumGetFloat8(SPI_getbinval(tup, desc, 4, &isnull)),
-							 DatumGetFloat8(SPI_getbinval(tup, desc, 5, &isnull))) : 0.0;
+				haversine_km(req->latitude, req->longitude, loc.latitude, loc.longitude) : 0.0;
 			c->available = palloc0(sizeof(int32) * req->nlines);
 			c->channel_safety = palloc0(sizeof(int32) * req->nlines);
 			c->slots = palloc0(sizeof(int32) * req->nlines);
@@ -144,9 +158,10 @@ read_candidates(OrderRequest *req, int *ncand)
 		for (line = 0; line < req->nlines; line++)
 			if (req->lines[line].sku_id == sku_id)
 				break;
-		c->available[line] = Max(DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull)), 0);
-		c->channel_safety[line] = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
-		c->slots[line] = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
+		(void) oms_channel_may_use(&req->channel, location_id, &channel_safety);
+		c->available[line] = Max(free - channel_safety, 0);
+		c->channel_safety[line] = channel_safety;
+		c->slots[line] = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
 	}
 	*ncand = n;
 	return cands;

@@ -95,3 +95,15 @@ SELECT pg_catalog.pg_extension_config_dump('oms.location_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('oms.channel_location', '');
 SELECT pg_catalog.pg_extension_config_dump('oms.sku', '');
 SELECT pg_catalog.pg_extension_config_dump('oms.sku_id_seq', '');
+
+-- Routing keeps channels and locations in backend memory; a change to them
+-- tells every backend to reload.
+CREATE FUNCTION oms.master_changed() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'oms_master_changed';
+COMMENT ON FUNCTION oms.master_changed() IS 'Trigger: makes every backend reload its cached channels and locations.';
+CREATE TRIGGER master_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON oms.channel
+    FOR EACH STATEMENT EXECUTE FUNCTION oms.master_changed();
+CREATE TRIGGER master_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON oms.location
+    FOR EACH STATEMENT EXECUTE FUNCTION oms.master_changed();
+CREATE TRIGGER master_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON oms.channel_location
+    FOR EACH STATEMENT EXECUTE FUNCTION oms.master_changed();

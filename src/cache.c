@@ -1,0 +1,307 @@
+/*-------------------------------------------------------------------------
+ *
+ * cache.c
+ *	  Channels, locations and which locations serve which channel, kept in
+ *	  backend memory for routing: small tables that every order reads and
+ *	  that change rarely.
+ *
+ *	  A statement trigger on each of the three tables (oms.master_changed)
+ *	  sends a relcache invalidation for it; every backend's callback then
+ *	  marks the cache stale, and the next lookup reloads it in full.  A reload
+ *	  reads with the latest snapshot, so a long transaction never caches data
+ *	  older than the invalidation that caused the reload.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "oms.h"
+
+PG_FUNCTION_INFO_V1(oms_master_changed);
+
+/* Longest code the tables allow (their code checks), plus the NUL. */
+#define CODE_KEY_SIZE 104
+
+typedef struct LocationEntry
+{
+	int64		id;				/* hash key */
+	OmsLocation location;
+} LocationEntry;
+
+typedef struct CodeEntry
+{
+	char		code[CODE_KEY_SIZE];	/* hash key */
+	int64		id;
+	OmsChannel	channel;		/* for channels */
+} CodeEntry;
+
+typedef struct ChannelLocationKey
+{
+	int64		channel_id;
+	int64		location_id;
+} ChannelLocationKey;
+
+typedef struct ChannelLocationEntry
+{
+	ChannelLocationKey key;
+	int32		safety_stock;	/* -1: the channel's */
+} ChannelLocationEntry;
+
+static MemoryContext cache_context = NULL;
+static HTAB *locations = NULL;	/* by id */
+static HTAB *location_codes = NULL;
+static HTAB *channels = NULL;	/* by code */
+static HTAB *channel_locations = NULL;
+static bool cache_valid = false;
+static uint64 invalidations = 0;
+static Oid	cached_relids[3];
+
+/*
+ * Relcache callback: a change to one of the cached tables (or to all
+ * relations) makes the cache stale.
+ */
+static void
+cache_invalidate(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == cached_relids[0] ||
+		relid == cached_relids[1] || relid == cached_relids[2])
+	{
+		cache_valid = false;
+		invalidations++;
+	}
+}
+
+/*
+ * Registers the invalidation callback; called once from _PG_init.
+ */
+void
+oms_cache_init(void)
+{
+	CacheRegisterRelcacheCallback(cache_invalidate, (Datum) 0);
+}
+
+/* Runs a kept query with the latest snapshot. */
+static void
+run_latest(SPIPlanPtr *plan, const char *sql)
+{
+	int			rc;
+
+	oms_prepare(plan, sql, 0, NULL);
+	rc = SPI_execute_snapshot(*plan, NULL, NULL, GetLatestSnapshot(), InvalidSnapshot,
+							  true, false, 0);
+	oms_check_spi(rc, SPI_OK_SELECT, "loading master data");
+}
+
+/* Returns column col of row i of the last SPI result, which is not NULL. */
+static Datum
+column(uint64 i, int col, bool *isnull)
+{
+	return SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, col, isnull);
+}
+
+/*
+ * Loads the three tables into fresh hash tables.
+ */
+static void
+cache_load(void)
+{
+	static SPIPlanPtr location_plan = NULL;
+	static SPIPlanPtr channel_plan = NULL;
+	static SPIPlanPtr channel_location_plan = NULL;
+	Oid			nsp = get_namespace_oid("oms", false);
+	HASHCTL		ctl;
+	bool		isnull;
+	bool		found;
+
+	if (cache_context == NULL)
+		cache_context = AllocSetContextCreate(CacheMemoryContext, "oms master data",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(cache_context);
+	cached_relids[0] = get_relname_relid("channel", nsp);
+	cached_relids[1] = get_relname_relid("location", nsp);
+	cached_relids[2] = get_relname_relid("channel_location", nsp);
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.hcxt = cache_context;
+	ctl.keysize = sizeof(int64);
+	ctl.entrysize = sizeof(LocationEntry);
+	locations = hash_create("oms locations", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	ctl.keysize = CODE_KEY_SIZE;
+	ctl.entrysize = sizeof(CodeEntry);
+	location_codes = hash_create("oms location codes", 64, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	channels = hash_create("oms channels", 16, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	ctl.keysize = sizeof(ChannelLocationKey);
+	ctl.entrysize = sizeof(ChannelLocationEntry);
+	channel_locations = hash_create("oms channel locations", 64, &ctl,
+									HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	run_latest(&location_plan,
+			   "SELECT id, code, latitude, longitude, priority, can_ship, can_pickup,"
+			   "       coalesce(daily_capacity, -1), active FROM oms.location");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		int64		id = DatumGetInt64(column(i, 1, &isnull));
+		LocationEntry *e = hash_search(locations, &id, HASH_ENTER, &found);
+		char	   *code = TextDatumGetCString(column(i, 2, &isnull));
+		CodeEntry  *c;
+
+		e->location.id = id;
+		e->location.code = MemoryContextStrdup(cache_context, code);
+		e->location.latitude = DatumGetFloat8(column(i, 3, &isnull));
+		e->location.longitude = DatumGetFloat8(column(i, 4, &isnull));
+		e->location.priority = DatumGetInt32(column(i, 5, &isnull));
+		e->location.can_ship = DatumGetBool(column(i, 6, &isnull));
+		e->location.can_pickup = DatumGetBool(column(i, 7, &isnull));
+		e->location.daily_capacity = DatumGetInt32(column(i, 8, &isnull));
+		e->location.active = DatumGetBool(column(i, 9, &isnull));
+		c = hash_search(location_codes, code, HASH_ENTER, &found);
+		c->id = id;
+	}
+
+	run_latest(&channel_plan,
+			   "SELECT c.id, c.code, c.active, c.safety_stock,"
+			   "       EXISTS (SELECT 1 FROM oms.channel_location cl WHERE cl.channel_id = c.id)"
+			   "  FROM oms.channel c");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		char	   *code = TextDatumGetCString(column(i, 2, &isnull));
+		CodeEntry  *c = hash_search(channels, code, HASH_ENTER, &found);
+
+		c->id = DatumGetInt64(column(i, 1, &isnull));
+		c->channel.id = c->id;
+		c->channel.code = MemoryContextStrdup(cache_context, code);
+		c->channel.active = DatumGetBool(column(i, 3, &isnull));
+		c->channel.safety_stock = DatumGetInt32(column(i, 4, &isnull));
+		c->channel.restricted = DatumGetBool(column(i, 5, &isnull));
+	}
+
+	run_latest(&channel_location_plan,
+			   "SELECT channel_id, location_id, coalesce(safety_stock, -1) FROM oms.channel_location");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		ChannelLocationKey key;
+		ChannelLocationEntry *e;
+
+		key.channel_id = DatumGetInt64(column(i, 1, &isnull));
+		key.location_id = DatumGetInt64(column(i, 2, &isnull));
+		e = hash_search(channel_locations, &key, HASH_ENTER, &found);
+		e->safety_stock = DatumGetInt32(column(i, 3, &isnull));
+	}
+}
+
+/*
+ * Makes sure the cache is current; the caller is connected to SPI.
+ */
+static void
+cache_ensure(void)
+{
+	/* An invalidation that arrives while loading means: load again. */
+	while (!cache_valid)
+	{
+		uint64		before = invalidations;
+
+		cache_valid = true;
+		cache_load();
+		if (invalidations != before)
+			cache_valid = false;
+	}
+}
+
+/*
+ * Copies the channel with code into *channel (its code allocated in the
+ * current memory context); false if there is none.
+ */
+bool
+oms_find_channel(const char *code, OmsChannel *channel)
+{
+	CodeEntry  *c;
+
+	if (strlen(code) >= CODE_KEY_SIZE)
+		return false;
+	cache_ensure();
+	c = hash_search(channels, code, HASH_FIND, NULL);
+	if (c == NULL)
+		return false;
+	*channel = c->channel;
+	channel->code = pstrdup(c->channel.code);
+	return true;
+}
+
+/*
+ * Copies the location with id into *location (its code allocated in the
+ * current memory context); false if there is none.
+ */
+bool
+oms_find_location(int64 id, OmsLocation *location)
+{
+	LocationEntry *e;
+
+	cache_ensure();
+	e = hash_search(locations, &id, HASH_FIND, NULL);
+	if (e == NULL)
+		return false;
+	*location = e->location;
+	location->code = pstrdup(e->location.code);
+	return true;
+}
+
+/*
+ * Returns the id of the location with code, or 0.
+ */
+int64
+oms_find_location_id(const char *code)
+{
+	CodeEntry  *c;
+
+	if (strlen(code) >= CODE_KEY_SIZE)
+		return 0;
+	cache_ensure();
+	c = hash_search(location_codes, code, HASH_FIND, NULL);
+	return c ? c->id : 0;
+}
+
+/*
+ * Whether channel may use location_id; if so, sets *safety_stock to the
+ * units it keeps back there.
+ */
+bool
+oms_channel_may_use(const OmsChannel *channel, int64 location_id, int32 *safety_stock)
+{
+	ChannelLocationKey key;
+	ChannelLocationEntry *e;
+
+	cache_ensure();
+	key.channel_id = channel->id;
+	key.location_id = location_id;
+	e = hash_search(channel_locations, &key, HASH_FIND, NULL);
+	if (e == NULL && channel->restricted)
+		return false;
+	*safety_stock = (e && e->safety_stock >= 0) ? e->safety_stock : channel->safety_stock;
+	return true;
+}
+
+/*
+ * Statement trigger on the cached tables: tells every backend to reload.
+ */
+Datum
+oms_master_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("oms.master_changed() can only be called as a trigger")));
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	PG_RETURN_POINTER(NULL);
+}
