@@ -31,7 +31,7 @@ PG_FUNCTION_INFO_V1(oms_expire_holds);
  * then deletes the holds.
  */
 static void
-release_holds(HeldUnits *held, int nheld, Datum hold_refs)
+release_holds(RowUnits *held, int nheld, Datum hold_refs)
 {
 	static SPIPlanPtr lines_plan = NULL;
 	static SPIPlanPtr holds_plan = NULL;
@@ -39,7 +39,7 @@ release_holds(HeldUnits *held, int nheld, Datum hold_refs)
 	Datum		values[1] = {hold_refs};
 	int			rc;
 
-	qsort(held, nheld, sizeof(HeldUnits), oms_compare_held);
+	qsort(held, nheld, sizeof(RowUnits), oms_compare_held);
 	for (int i = 0; i < nheld; i++)
 		oms_release_hold_line(held[i].hold_ref, held[i].sku_id, held[i].location_id);
 
@@ -67,7 +67,7 @@ oms_hold_stock(PG_FUNCTION_ARGS)
 	Datum		values[5];
 	OrderRequest req;
 	RoutePlan  *plan;
-	HeldUnits  *held;
+	RowUnits  *held;
 	int			nheld;
 	bool		exists;
 	Datum		expires_at;
@@ -146,7 +146,7 @@ oms_release_hold(PG_FUNCTION_ARGS)
 {
 	char	   *hold_ref = text_to_cstring(oms_arg_text(fcinfo, 0, "hold_ref"));
 	Datum		ref = CStringGetTextDatum(hold_ref);
-	HeldUnits  *held;
+	RowUnits  *held;
 	int			nheld;
 	bool		exists;
 
@@ -167,7 +167,7 @@ oms_expire_holds(PG_FUNCTION_ARGS)
 	static SPIPlanPtr plan = NULL;
 	int			nholds,
 				nheld = 0;
-	HeldUnits  *held;
+	RowUnits  *held;
 	Datum	   *refs;
 	int			rc;
 
@@ -184,7 +184,7 @@ oms_expire_holds(PG_FUNCTION_ARGS)
 	rc = SPI_execute_plan(plan, NULL, NULL, false, 0);
 	oms_check_spi(rc, SPI_OK_SELECT, "finding expired holds");
 
-	held = palloc(sizeof(HeldUnits) * Max(SPI_processed, 1));
+	held = palloc(sizeof(RowUnits) * Max(SPI_processed, 1));
 	refs = palloc(sizeof(Datum) * Max(SPI_processed, 1));
 	nholds = 0;
 	for (uint64 i = 0; i < SPI_processed; i++)

@@ -141,14 +141,14 @@ extern bool oms_take_stock(int64 sku_id, int64 location_id, int32 qty, int32 cha
 extern void oms_return_stock(int64 sku_id, int64 location_id, int32 slot, int32 qty, bool hold);
 extern void oms_spread_stock(StockRow *row, int32 slots);
 
-/* Units a hold has set aside at one stock row. */
-typedef struct HeldUnits
+/* Units at one stock row: set aside by hold hold_ref, or found there. */
+typedef struct RowUnits
 {
 	const char *hold_ref;
 	int64		sku_id;
 	int64		location_id;
 	int32		qty;
-} HeldUnits;
+} RowUnits;
 
 /* One line of an order or hold, as given and as placed. */
 typedef struct OrderLine
@@ -179,6 +179,8 @@ typedef struct OrderRequest
 	int64	   *exclude;		/* location ids */
 	char	   *currency;
 	Datum		customer;		/* jsonb, or 0 */
+	int			noverrides;
+	RowUnits   *overrides;	/* exact units available at rows found short */
 } OrderRequest;
 
 /* Units of one line to take at one location. */
@@ -213,14 +215,14 @@ extern RoutePlan *oms_route(OrderRequest *req);
 extern int	oms_compare_allocations(const void *a, const void *b);
 
 /* reserve.c: routing and reserving a whole order or hold. */
-extern RoutePlan *oms_reserve(OrderRequest *req, bool hold, HeldUnits *release, int nrelease);
+extern RoutePlan *oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease);
 extern int	oms_compare_held(const void *a, const void *b);
 extern void oms_release_hold_line(const char *hold_ref, int64 sku_id, int64 location_id);
 
 /* order.c: shared with hold.c. */
 extern OmsChannel oms_active_channel(text *code);
 extern void oms_resolve_skus(OrderRequest *req);
-extern HeldUnits *oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists);
+extern RowUnits *oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists);
 extern void oms_delete_hold(const char *hold_ref);
 
 /* guard.c: writes the guard triggers let through. */

@@ -128,13 +128,13 @@ claim_reference(OrderRequest *req, char *external_ref, Datum payload, int64 *ord
  * Locks hold hold_ref and returns its lines; for an order or hold of req, a
  * hold of another channel is an error.  A missing hold has no lines.
  */
-HeldUnits *
+RowUnits *
 oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(hold_ref)};
-	HeldUnits  *held;
+	RowUnits  *held;
 	bool		isnull;
 	int			rc;
 
@@ -149,7 +149,7 @@ oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists)
 
 	*exists = SPI_processed > 0;
 	*nheld = 0;
-	held = palloc(sizeof(HeldUnits) * Max(SPI_processed, 1));
+	held = palloc(sizeof(RowUnits) * Max(SPI_processed, 1));
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -310,7 +310,7 @@ oms_place_order(PG_FUNCTION_ARGS)
 	Jsonb	   *options = optional_jsonb(fcinfo, 4);
 	OrderRequest req;
 	RoutePlan  *plan;
-	HeldUnits  *held = NULL;
+	RowUnits  *held = NULL;
 	int			nheld = 0;
 	Datum		payload;
 	int64		order_id;

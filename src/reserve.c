@@ -480,7 +480,7 @@ oms_release_hold_line(const char *hold_ref, int64 sku_id, int64 location_id)
  * false is returned with the allocation that fell short.
  */
 static bool
-take_plan(RoutePlan *plan, bool hold, bool use_slots, HeldUnits *release, int nrelease,
+take_plan(RoutePlan *plan, bool hold, bool use_slots, RowUnits *release, int nrelease,
 		  int *short_alloc, int32 *short_free)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
@@ -501,7 +501,7 @@ take_plan(RoutePlan *plan, bool hold, bool use_slots, HeldUnits *release, int nr
 		while (a < plan->nallocs || r < nrelease)
 		{
 			Allocation *alloc = a < plan->nallocs ? &plan->allocs[a] : NULL;
-			HeldUnits  *held = r < nrelease ? &release[r] : NULL;
+			RowUnits  *held = r < nrelease ? &release[r] : NULL;
 
 			/* At the same row, the hold's units go back before the new take. */
 			if (held && (alloc == NULL || held->sku_id < alloc->sku_id ||
@@ -562,12 +562,12 @@ insufficient(OrderRequest *req, int line, int32 available)
  * line's placed units are set.
  */
 RoutePlan *
-oms_reserve(OrderRequest *req, bool hold, HeldUnits *release, int nrelease)
+oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease)
 {
 	bool		use_slots = true;
 	int			attempt = 1;
 
-	qsort(release, nrelease, sizeof(HeldUnits), oms_compare_held);
+	qsort(release, nrelease, sizeof(RowUnits), oms_compare_held);
 	for (;;)
 	{
 		RoutePlan  *plan = oms_route(req);
@@ -579,9 +579,21 @@ oms_reserve(OrderRequest *req, bool hold, HeldUnits *release, int nrelease)
 		if (take_plan(plan, hold, use_slots, release, nrelease, &short_alloc, &short_free))
 			return plan;
 		if (short_free == OMS_SETTLE && use_slots)
+		{
 			use_slots = false;	/* slots full or busy: settle rows, once */
-		else if (attempt++ == OMS_ROUTE_ATTEMPTS)
+			continue;
+		}
+		if (attempt++ == OMS_ROUTE_ATTEMPTS)
 			insufficient(req, plan->allocs[short_alloc].line, Max(short_free, 0));
+
+		/* Route again knowing what that row really has. */
+		if (req->overrides == NULL)
+			req->overrides = palloc(sizeof(RowUnits) * OMS_ROUTE_ATTEMPTS);
+		req->overrides[req->noverrides].hold_ref = NULL;
+		req->overrides[req->noverrides].sku_id = plan->allocs[short_alloc].sku_id;
+		req->overrides[req->noverrides].location_id = plan->allocs[short_alloc].location_id;
+		req->overrides[req->noverrides].qty = Max(short_free, 0);
+		req->noverrides++;
 	}
 }
 
@@ -591,8 +603,8 @@ oms_reserve(OrderRequest *req, bool hold, HeldUnits *release, int nrelease)
 int
 oms_compare_held(const void *a, const void *b)
 {
-	const HeldUnits *x = a;
-	const HeldUnits *y = b;
+	const RowUnits *x = a;
+	const RowUnits *y = b;
 
 	if (x->sku_id != y->sku_id)
 		return x->sku_id < y->sku_id ? -1 : 1;

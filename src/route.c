@@ -96,17 +96,16 @@ read_candidates(OrderRequest *req, int *ncand)
 		skus[i] = Int64GetDatum(req->lines[i].sku_id);
 
 	/*
-	 * Free units: a hot row's slots and unexpired holds count against them,
-	 * except the holds of the order's own hold_ref.  Rows come grouped by
-	 * location.
+	 * Free units: unexpired holds count against them, except the holds of
+	 * the order's own hold_ref.  For a hot row this is an upper bound: its
+	 * slots' reservations are not added up here, which would mean reading
+	 * every slot on every order; the reservation step finds the exact figure
+	 * when it matters, and a second attempt routes with it (overrides).
+	 * Rows come grouped by location.
 	 */
 	oms_prepare(&plan,
 				"SELECT st.location_id, st.sku_id,"
 				"       st.on_hand - st.reserved - st.safety_stock"
-				"       - CASE WHEN st.escrow > 0 THEN"
-				"           (SELECT coalesce(sum(s.reserved), 0) FROM oms.stock_slot s"
-				"             WHERE s.sku_id = st.sku_id AND s.location_id = st.location_id)::integer"
-				"         ELSE 0 END"
 				"       - CASE WHEN st.held > 0 THEN"
 				"           (SELECT coalesce(sum(h.qty), 0) FROM oms.hold_line h"
 				"             WHERE h.sku_id = st.sku_id AND h.location_id = st.location_id"
@@ -160,6 +159,9 @@ read_candidates(OrderRequest *req, int *ncand)
 				break;
 		(void) oms_channel_may_use(&req->channel, location_id, &channel_safety);
 		c->available[line] = Max(free - channel_safety, 0);
+		for (int o = 0; o < req->noverrides; o++)
+			if (req->overrides[o].sku_id == sku_id && req->overrides[o].location_id == location_id)
+				c->available[line] = Min(c->available[line], req->overrides[o].qty);
 		c->channel_safety[line] = channel_safety;
 		c->slots[line] = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
 	}

@@ -19,11 +19,12 @@ CREATE TABLE oms.stock (
     slots           integer NOT NULL DEFAULT 0,
     updated_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (sku_id, location_id),
-    CONSTRAINT stock_reserved_check CHECK (0 <= reserved AND reserved <= on_hand),
-    CONSTRAINT stock_committed_check
-        CHECK (held >= 0 AND escrow >= 0 AND reserved + held + escrow <= on_hand),
-    CONSTRAINT stock_safety_stock_check CHECK (safety_stock >= 0),
-    CONSTRAINT stock_slots_check CHECK (slots BETWEEN 0 AND 256)
+    -- One constraint, not several: every statement that writes a row prepares
+    -- each of its table's constraints anew, and stock rows are written often.
+    CONSTRAINT stock_units_check CHECK (
+        0 <= reserved AND reserved <= on_hand
+        AND held >= 0 AND escrow >= 0 AND reserved + held + escrow <= on_hand
+        AND safety_stock >= 0 AND slots BETWEEN 0 AND 256)
 );
 CREATE INDEX stock_location_idx ON oms.stock (location_id);
 COMMENT ON TABLE oms.stock IS 'Units of one SKU at one location. Changed only through the oms functions; read oms.v_stock.';
@@ -118,10 +119,17 @@ CREATE TRIGGER ledger_guard_truncate BEFORE TRUNCATE ON oms.stock_movement
 -- The ledgered stock functions run as the extension's owner, because the
 -- application role may not write oms.stock itself; they record the calling
 -- role in the ledger.
+--
+-- Every oms function that writes looks rows up by key, with plans a session
+-- builds once from the statistics of that moment.  enable_seqscan = off keeps
+-- a table that was nearly empty then (slots, holds) from being read whole on
+-- every call once it has filled up; jit = off, because the cost penalty of a
+-- seq scan that is still needed (the master-data cache reads whole tables)
+-- would otherwise pass the JIT threshold and compile code for ten rows.
 CREATE FUNCTION oms.receive_stock(sku text, location text, qty integer, reason text DEFAULT NULL)
     RETURNS integer
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
     AS 'MODULE_PATHNAME', 'oms_receive_stock';
 COMMENT ON FUNCTION oms.receive_stock(text, text, integer, text) IS
     'Adds qty units to on_hand (a receipt in the ledger), creating the stock row on first receipt; returns the new on_hand.';
@@ -129,7 +137,7 @@ COMMENT ON FUNCTION oms.receive_stock(text, text, integer, text) IS
 CREATE FUNCTION oms.adjust_stock(sku text, location text, delta integer, reason text)
     RETURNS integer
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
     AS 'MODULE_PATHNAME', 'oms_adjust_stock';
 COMMENT ON FUNCTION oms.adjust_stock(text, text, integer, text) IS
     'Changes on_hand by delta (an adjustment in the ledger, reason required); never below 0 nor below reserved; returns the new on_hand.';
@@ -137,7 +145,7 @@ COMMENT ON FUNCTION oms.adjust_stock(text, text, integer, text) IS
 CREATE FUNCTION oms.count_stock(sku text, location text, counted integer, reason text DEFAULT NULL)
     RETURNS integer
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
     AS 'MODULE_PATHNAME', 'oms_count_stock';
 COMMENT ON FUNCTION oms.count_stock(text, text, integer, text) IS
     'Records a cycle count: sets on_hand to counted and writes the difference to the ledger; returns the new on_hand.';
@@ -145,7 +153,7 @@ COMMENT ON FUNCTION oms.count_stock(text, text, integer, text) IS
 CREATE FUNCTION oms.set_safety_stock(sku text, location text, units integer)
     RETURNS void
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
     AS 'MODULE_PATHNAME', 'oms_set_safety_stock';
 COMMENT ON FUNCTION oms.set_safety_stock(text, text, integer) IS
     'Sets the units of a SKU at a location that no channel may be promised.';

@@ -23,12 +23,11 @@ CREATE TABLE oms.orders (
     updated_at      timestamptz NOT NULL DEFAULT now(),
     cancelled_at    timestamptz,
     cancel_reason   text,
-    CONSTRAINT orders_status_check CHECK (status IN
-        ('pending', 'reserved', 'backordered', 'on_hold', 'partially_shipped',
-         'shipped', 'delivered', 'cancelled', 'closed')),
-    CONSTRAINT orders_currency_check CHECK (currency ~ '^[A-Z]{3}$'),
-    CONSTRAINT orders_units_check CHECK (units >= 0),
-    CONSTRAINT orders_total_amount_check CHECK (total_amount >= 0)
+    -- One constraint per table that oms writes on every order (see oms.stock).
+    CONSTRAINT orders_check CHECK (
+        status IN ('pending', 'reserved', 'backordered', 'on_hold', 'partially_shipped',
+                   'shipped', 'delivered', 'cancelled', 'closed')
+        AND currency ~ '^[A-Z]{3}$' AND units >= 0 AND total_amount >= 0)
 );
 CREATE INDEX orders_channel_placed_idx ON oms.orders (channel_id, placed_at);
 CREATE INDEX orders_pickup_location_idx ON oms.orders (pickup_location_id) WHERE pickup_location_id IS NOT NULL;
@@ -66,12 +65,11 @@ CREATE TABLE oms.order_lines (
     qty_returned    integer NOT NULL DEFAULT 0,
     cancel_reason   text,
     PRIMARY KEY (order_id, line_no),
-    CONSTRAINT order_lines_qty_check CHECK (qty > 0),
-    CONSTRAINT order_lines_unit_price_check CHECK (unit_price >= 0),
-    CONSTRAINT order_lines_parts_check CHECK (
-        qty_reserved >= 0 AND qty_shipped >= 0 AND qty_cancelled >= 0 AND qty_backordered >= 0
-        AND qty = qty_reserved + qty_shipped + qty_cancelled + qty_backordered),
-    CONSTRAINT order_lines_returned_check CHECK (qty_returned BETWEEN 0 AND qty_shipped)
+    CONSTRAINT order_lines_check CHECK (
+        qty > 0 AND unit_price >= 0
+        AND qty_reserved >= 0 AND qty_shipped >= 0 AND qty_cancelled >= 0 AND qty_backordered >= 0
+        AND qty = qty_reserved + qty_shipped + qty_cancelled + qty_backordered
+        AND qty_returned BETWEEN 0 AND qty_shipped)
 );
 CREATE INDEX order_lines_sku_idx ON oms.order_lines (sku_id);
 COMMENT ON TABLE oms.order_lines IS 'The lines of an order; qty = qty_reserved + qty_shipped + qty_cancelled + qty_backordered always.';
@@ -91,16 +89,17 @@ CREATE TABLE oms.reservation (
     created_at      timestamptz NOT NULL DEFAULT now(),
     closed_at       timestamptz,
     PRIMARY KEY (order_id, id),
-    FOREIGN KEY (order_id, line_no) REFERENCES oms.order_lines (order_id, line_no),
-    CONSTRAINT reservation_qty_check CHECK (qty > 0),
-    CONSTRAINT reservation_state_check CHECK (state IN ('held', 'consumed', 'released')),
-    CONSTRAINT reservation_closed_check CHECK ((state = 'held') = (closed_at IS NULL))
+    CONSTRAINT reservation_check CHECK (
+        qty > 0 AND state IN ('held', 'consumed', 'released')
+        AND (state = 'held') = (closed_at IS NULL))
 );
 CREATE INDEX reservation_held_stock_idx ON oms.reservation (sku_id, location_id) WHERE state = 'held';
 COMMENT ON TABLE oms.reservation IS 'Units of an order line held at one location: held, then consumed (shipped) or released (cancelled).';
--- No foreign key to oms.stock: a reservation belongs to its order, the stock row
--- to its SKU (design.md, "One key per aggregate"), and the key-share lock such a
+-- No foreign keys: a reservation belongs to its order, the stock row to its
+-- SKU (design.md, "One key per aggregate"), and the key-share lock a foreign
 -- key takes on every insert would make the buyers of a hot row queue again.
+-- oms writes a line and its reservations in one statement, and
+-- oms.check_invariants() finds a reservation without its line.
 COMMENT ON COLUMN oms.reservation.slot IS 'The oms.stock_slot the units came from, or NULL for the stock row itself.';
 
 SELECT pg_catalog.pg_extension_config_dump('oms.orders', '');
@@ -162,7 +161,7 @@ CREATE FUNCTION oms.place_order(channel text, external_ref text, lines jsonb,
                                 ship_to jsonb DEFAULT NULL, options jsonb DEFAULT '{}')
     RETURNS bigint
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
     AS 'MODULE_PATHNAME', 'oms_place_order';
 COMMENT ON FUNCTION oms.place_order(text, text, jsonb, jsonb, jsonb) IS
     'Places an order: validates it, routes it, reserves every line all-or-nothing and returns the order id; the same channel and external_ref again returns the same order.';
@@ -170,7 +169,7 @@ COMMENT ON FUNCTION oms.place_order(text, text, jsonb, jsonb, jsonb) IS
 CREATE FUNCTION oms.cancel_order(order_id bigint, reason text)
     RETURNS integer
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
     AS 'MODULE_PATHNAME', 'oms_cancel_order';
 COMMENT ON FUNCTION oms.cancel_order(bigint, text) IS
     'Cancels every open unit of an order and releases its reservations once; returns the units released (0 if it was cancelled already).';
@@ -178,7 +177,7 @@ COMMENT ON FUNCTION oms.cancel_order(bigint, text) IS
 CREATE FUNCTION oms.cancel_line(order_id bigint, line_no integer, qty integer, reason text)
     RETURNS integer
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
     AS 'MODULE_PATHNAME', 'oms_cancel_line';
 COMMENT ON FUNCTION oms.cancel_line(bigint, integer, integer, text) IS
     'Cancels qty open units of one order line (backordered units first) and releases their reservations; returns the units released.';
@@ -186,7 +185,7 @@ COMMENT ON FUNCTION oms.cancel_line(bigint, integer, integer, text) IS
 CREATE FUNCTION oms.set_stock_slots(sku text, location text, slots integer)
     RETURNS void
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
     AS 'MODULE_PATHNAME', 'oms_set_stock_slots';
 COMMENT ON FUNCTION oms.set_stock_slots(text, text, integer) IS
     'Spreads a stock row over slots ahead of a known rush (0 gathers them back); oms also does this by itself when sessions queue for the row.';

@@ -36,7 +36,7 @@ CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.hold_line
 CREATE FUNCTION oms.hold_stock(hold_ref text, channel text, lines jsonb, ttl interval DEFAULT '15 minutes')
     RETURNS timestamptz
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
     AS 'MODULE_PATHNAME', 'oms_hold_stock';
 COMMENT ON FUNCTION oms.hold_stock(text, text, jsonb, interval) IS
     'Sets units aside for a cart or checkout until the returned expiry; calling again with the same hold_ref replaces the lines and extends the expiry.';
@@ -44,7 +44,7 @@ COMMENT ON FUNCTION oms.hold_stock(text, text, jsonb, interval) IS
 CREATE FUNCTION oms.release_hold(hold_ref text)
     RETURNS boolean
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
     AS 'MODULE_PATHNAME', 'oms_release_hold';
 COMMENT ON FUNCTION oms.release_hold(text) IS
     'Gives a hold''s units back; returns false when there was no such hold.';
@@ -52,7 +52,7 @@ COMMENT ON FUNCTION oms.release_hold(text) IS
 CREATE FUNCTION oms.expire_holds()
     RETURNS integer
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
     AS 'MODULE_PATHNAME', 'oms_expire_holds';
 COMMENT ON FUNCTION oms.expire_holds() IS
     'Releases every expired hold and returns how many; schedule it (pg_cron) or let the oms background worker run it.';

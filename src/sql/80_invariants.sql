@@ -86,6 +86,12 @@ AS $$
         ON r.order_id = l.order_id AND r.line_no = l.line_no
      WHERE coalesce(l.qty_reserved, 0) <> coalesce(r.qty, 0)
     UNION ALL
+    SELECT 'reservations belong to order lines',
+           format('order %s line %s has reservations but no line', r.order_id, r.line_no)
+      FROM (SELECT DISTINCT order_id, line_no FROM oms.reservation) r
+      LEFT JOIN oms.order_lines l ON l.order_id = r.order_id AND l.line_no = r.line_no
+     WHERE l.order_id IS NULL
+    UNION ALL
     -- 6. each channel reference names one existing order, placed by that channel.
     SELECT 'order references match orders',
            format('channel %s reference %s: order %s', coalesce(f.channel_id, o.channel_id),
