@@ -137,7 +137,7 @@ extern bool oms_lock_stock(int64 sku_id, int64 location_id, bool create, StockRo
 extern void oms_write_stock(StockRow *row);
 extern void oms_uncommit_stock(StockRow *row);
 extern bool oms_take_stock(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety,
-						   int32 slots, bool use_slots, bool hold, int32 *slot, int32 *free);
+						   int32 slots, bool hold, int32 *slot, int32 *free);
 extern void oms_return_stock(int64 sku_id, int64 location_id, int32 slot, int32 qty, bool hold);
 extern void oms_spread_stock(StockRow *row, int32 slots);
 

@@ -42,8 +42,6 @@
 /* Free units per slot below which a row is not spread by itself. */
 #define OMS_MIN_UNITS_PER_SLOT 8
 
-/* oms_take_stock's answer when a hot row must be settled in a new attempt. */
-#define OMS_SETTLE (-1)
 
 /* Statements, prepared once per backend. */
 static SPIPlanPtr lock_plan = NULL;
@@ -51,8 +49,6 @@ static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr write_plan = NULL;
 static SPIPlanPtr take_row_plan = NULL;
 static SPIPlanPtr take_slot_plan = NULL;
-static SPIPlanPtr wait_slot_plan = NULL;
-static SPIPlanPtr find_slot_plan = NULL;
 static SPIPlanPtr expire_plan = NULL;
 static SPIPlanPtr reclaim_plan = NULL;
 static SPIPlanPtr lock_slots_plan = NULL;
@@ -149,6 +145,29 @@ row_free(StockRow *row)
 }
 
 /*
+ * Locks every slot of a locked stock row, in slot order (the only order in
+ * which anyone waits for them), and returns the units they have reserved.
+ */
+static int32
+lock_slots(StockRow *row)
+{
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		values[2] = {Int64GetDatum(row->sku_id), Int64GetDatum(row->location_id)};
+	int32		reserved = 0;
+	int			rc;
+
+	oms_prepare(&lock_slots_plan,
+				"SELECT reserved FROM oms.stock_slot WHERE sku_id = $1 AND location_id = $2"
+				" ORDER BY slot FOR NO KEY UPDATE",
+				2, argtypes);
+	rc = SPI_execute_plan(lock_slots_plan, values, NULL, false, 0);
+	oms_check_spi(rc, SPI_OK_SELECT, "locking the slots of a stock row");
+	for (uint64 i = 0; i < SPI_processed; i++)
+		reserved += result_int32(i, 1);
+	return reserved;
+}
+
+/*
  * Makes every committed-but-idle unit of a locked stock row free again:
  * deletes its expired hold lines and takes the unused quota back from its
  * slots.  The caller writes the row.
@@ -179,15 +198,7 @@ oms_uncommit_stock(StockRow *row)
 		 * Lock every slot in order, then shrink each quota to the units it
 		 * has reserved: the escrow becomes exactly those.
 		 */
-		oms_prepare(&lock_slots_plan,
-					"SELECT reserved FROM oms.stock_slot WHERE sku_id = $1 AND location_id = $2"
-					" ORDER BY slot FOR NO KEY UPDATE",
-					2, argtypes);
-		rc = SPI_execute_plan(lock_slots_plan, values, NULL, false, 0);
-		oms_check_spi(rc, SPI_OK_SELECT, "locking the slots of a stock row");
-		row->escrow = 0;
-		for (i = 0; i < SPI_processed; i++)
-			row->escrow += result_int32(i, 1);
+		row->escrow = lock_slots(row);
 
 		oms_prepare(&reclaim_plan,
 					"UPDATE oms.stock_slot SET quota = reserved"
@@ -226,6 +237,7 @@ oms_spread_stock(StockRow *row, int32 slots)
 	row->slots = slots;
 	if (free <= 0 || slots == 0)
 		return;
+	lock_slots(row);
 
 	/* Slot g gets free / slots units, the first free % slots one more. */
 	oms_prepare(&quota_plan,
@@ -240,25 +252,68 @@ oms_spread_stock(StockRow *row, int32 slots)
 }
 
 /*
- * Takes qty units of a hot row from one of its slots; returns the slot, or
- * OMS_NO_SLOT when no slot has room.
+ * Runs a kept slot statement that takes qty units from one slot, and returns
+ * the slot or OMS_NO_SLOT.  A slot another session changed meanwhile stays
+ * locked even when its newest version has no room (READ COMMITTED rechecks
+ * it under the lock); holding that lock while waiting for the row or another
+ * slot could close a cycle with a session settling the row.  So the
+ * statement runs in a subtransaction, rolled back when it took nothing.
+ */
+static int32
+take_slot_statement(SPIPlanPtr plan, Datum *values)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile int32 slot = OMS_NO_SLOT;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		int			rc = oms_execute_trusted(plan, values, NULL, 0);
+
+		oms_check_spi(rc, SPI_OK_UPDATE_RETURNING, "taking units from a slot");
+		if (SPI_processed == 1)
+			slot = result_int32(0, 1);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcontext);
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	if (slot != OMS_NO_SLOT)
+		ReleaseCurrentSubTransaction();
+	else
+		RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(oldcontext);
+	CurrentResourceOwner = oldowner;
+	return slot;
+}
+
+/*
+ * Takes qty units of a hot row from a slot with room that no other session
+ * holds; returns the slot, or OMS_NO_SLOT, holding no lock on any slot of the
+ * row, when there is none.  It never waits: the only waits for a row's slots
+ * are those of the session settling it, which holds the row and takes the
+ * slots in slot order, so no two sessions wait for each other there.
  */
 static int32
 take_from_slot(int64 sku_id, int64 location_id, int32 qty, int32 slots)
 {
 	Oid			argtypes[4] = {INT8OID, INT8OID, INT4OID, INT4OID};
 	Datum		values[4];
-	int			rc;
 
 	values[0] = Int64GetDatum(sku_id);
 	values[1] = Int64GetDatum(location_id);
 	values[2] = Int32GetDatum(qty);
 	values[3] = Int32GetDatum(MyProcPid % slots);
 
-	/*
-	 * First a slot with room that nobody holds, starting from our own.  The
-	 * CTE picks it once: as a join input it could be rescanned per row.
-	 */
+	/* Start from our own slot.  The CTE picks once; a join input could be rescanned. */
 	oms_prepare(&take_slot_plan,
 				"WITH c AS (SELECT slot FROM oms.stock_slot"
 				"            WHERE sku_id = $1 AND location_id = $2 AND quota - reserved >= $3"
@@ -267,44 +322,19 @@ take_from_slot(int64 sku_id, int64 location_id, int32 qty, int32 slots)
 				" WHERE s.sku_id = $1 AND s.location_id = $2 AND s.slot = c.slot"
 				" RETURNING s.slot",
 				4, argtypes);
-	rc = oms_execute_trusted(take_slot_plan, values, NULL, 0);
-	oms_check_spi(rc, SPI_OK_UPDATE_RETURNING, "taking units from a slot");
-	if (SPI_processed == 1)
-		return result_int32(0, 1);
-
-	/* Every slot with room is busy: queue for one rather than for the row. */
-	oms_prepare(&find_slot_plan,
-				"SELECT slot FROM oms.stock_slot"
-				" WHERE sku_id = $1 AND location_id = $2 AND quota - reserved >= $3"
-				" ORDER BY (slot + 256 - $4) % 256 LIMIT 1",
-				4, argtypes);
-	rc = SPI_execute_plan(find_slot_plan, values, NULL, false, 1);
-	oms_check_spi(rc, SPI_OK_SELECT, "finding a slot");
-	if (SPI_processed == 0)
-		return OMS_NO_SLOT;
-
-	values[3] = Int32GetDatum(result_int32(0, 1));
-	oms_prepare(&wait_slot_plan,
-				"UPDATE oms.stock_slot SET reserved = reserved + $3"
-				" WHERE sku_id = $1 AND location_id = $2 AND slot = $4 AND quota - reserved >= $3",
-				4, argtypes);
-	rc = oms_execute_trusted(wait_slot_plan, values, NULL, 0);
-	oms_check_spi(rc, SPI_OK_UPDATE, "taking units from a slot");
-	return SPI_processed == 1 ? DatumGetInt32(values[3]) : OMS_NO_SLOT;
+	return take_slot_statement(take_slot_plan, values);
 }
 
 /*
  * Takes qty units of a stock row for an order (or, with hold, for a cart
  * hold), keeping channel_safety units back; slots is the row's slot count as
- * last read, a hint for which path to try first; use_slots allows the slot
- * path.  Returns true and the slot the units came from (OMS_NO_SLOT for the
- * row itself), or false and the units the channel could have had, or
- * OMS_SETTLE when no slot had room and the row must be settled in a fresh
- * attempt.  Holds never use slots.
+ * last read, a hint for which path to try first.  Returns true and the slot
+ * the units came from (OMS_NO_SLOT for the row itself), or false and the
+ * units the channel could have had.  Holds never use slots.
  */
 bool
 oms_take_stock(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety,
-			   int32 slots, bool use_slots, bool hold, int32 *slot, int32 *free)
+			   int32 slots, bool hold, int32 *slot, int32 *free)
 {
 	Oid			argtypes[4] = {INT8OID, INT8OID, INT4OID, INT4OID};
 	Datum		values[4];
@@ -320,21 +350,12 @@ oms_take_stock(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety,
 	values[2] = Int32GetDatum(qty);
 	values[3] = Int32GetDatum(channel_safety);
 
-	/*
-	 * Path 1, a slot of a hot row, for channels without safety stock here.
-	 * A slot that another session changed meanwhile is locked even when it
-	 * turns out to have no room (READ COMMITTED rechecks the newest version
-	 * under its lock), so after a miss this attempt must not go on to lock
-	 * the row, which comes before its slots: the caller undoes the attempt
-	 * and settles on the next one.
-	 */
-	if (use_slots && !hold && slots > 0 && channel_safety == 0)
+	/* Path 1, a slot of a hot row, for channels without safety stock here. */
+	if (!hold && slots > 0 && channel_safety == 0)
 	{
 		*slot = take_from_slot(sku_id, location_id, qty, slots);
 		if (*slot != OMS_NO_SLOT)
 			return true;
-		*free = OMS_SETTLE;
-		return false;
 	}
 
 	/*
@@ -480,7 +501,7 @@ oms_release_hold_line(const char *hold_ref, int64 sku_id, int64 location_id)
  * false is returned with the allocation that fell short.
  */
 static bool
-take_plan(RoutePlan *plan, bool hold, bool use_slots, RowUnits *release, int nrelease,
+take_plan(RoutePlan *plan, bool hold, RowUnits *release, int nrelease,
 		  int *short_alloc, int32 *short_free)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
@@ -512,7 +533,7 @@ take_plan(RoutePlan *plan, bool hold, bool use_slots, RowUnits *release, int nre
 				continue;
 			}
 			if (!oms_take_stock(alloc->sku_id, alloc->location_id, alloc->qty, alloc->channel_safety,
-								alloc->slots, use_slots, hold, &alloc->slot, short_free))
+								alloc->slots, hold, &alloc->slot, short_free))
 			{
 				*short_alloc = a;
 				ok = false;
@@ -564,7 +585,6 @@ insufficient(OrderRequest *req, int line, int32 available)
 RoutePlan *
 oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease)
 {
-	bool		use_slots = true;
 	int			attempt = 1;
 
 	qsort(release, nrelease, sizeof(RowUnits), oms_compare_held);
@@ -576,13 +596,8 @@ oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease)
 
 		if (plan->short_line >= 0 && (hold || !req->allow_backorder))
 			insufficient(req, plan->short_line, plan->short_available);
-		if (take_plan(plan, hold, use_slots, release, nrelease, &short_alloc, &short_free))
+		if (take_plan(plan, hold, release, nrelease, &short_alloc, &short_free))
 			return plan;
-		if (short_free == OMS_SETTLE && use_slots)
-		{
-			use_slots = false;	/* slots full or busy: settle rows, once */
-			continue;
-		}
 		if (attempt++ == OMS_ROUTE_ATTEMPTS)
 			insufficient(req, plan->allocs[short_alloc].line, Max(short_free, 0));
 
