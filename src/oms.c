@@ -27,7 +27,7 @@ void		_PG_init(void);
 
 /* Settings (README, "Settings"). */
 int			oms_hot_stock_wait = 5;
-int			oms_hot_stock_slots = 16;
+int			oms_hot_stock_slots = 64;
 int			oms_expire_holds_interval = 60;
 char	   *oms_database = NULL;
 
@@ -49,7 +49,7 @@ _PG_init(void)
 							"Number of slots a hot stock row spreads over.",
 							NULL,
 							&oms_hot_stock_slots,
-							16, 0, OMS_MAX_SLOTS,
+							64, 0, OMS_MAX_SLOTS,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 

@@ -39,6 +39,9 @@
 /* Times place_order routes again after racing sessions took its units. */
 #define OMS_ROUTE_ATTEMPTS 3
 
+/* How long a buyer looks for a free slot before it settles the row. */
+#define OMS_SLOT_PATIENCE_US 20000
+
 /* Free units per slot below which a row is not spread by itself. */
 #define OMS_MIN_UNITS_PER_SLOT 8
 
@@ -298,15 +301,21 @@ take_slot_statement(SPIPlanPtr plan, Datum *values)
 /*
  * Takes qty units of a hot row from a slot with room that no other session
  * holds; returns the slot, or OMS_NO_SLOT, holding no lock on any slot of the
- * row, when there is none.  It never waits: the only waits for a row's slots
- * are those of the session settling it, which holds the row and takes the
- * slots in slot order, so no two sessions wait for each other there.
+ * row, when none has room or they stay busy.  It never waits for a slot's
+ * lock: the only waits for a row's slots are those of a session settling the
+ * row, which holds the row and takes the slots in slot order, so no two
+ * sessions wait for each other there.  While every slot with room is busy, it
+ * looks again after a short sleep (their holders commit within a moment),
+ * for a bounded time, rather than settle the row, which waits for all of them.
  */
 static int32
 take_from_slot(int64 sku_id, int64 location_id, int32 qty, int32 slots)
 {
+	static SPIPlanPtr room_plan = NULL;
 	Oid			argtypes[4] = {INT8OID, INT8OID, INT4OID, INT4OID};
 	Datum		values[4];
+	long		sleep_us = 50;
+	long		slept_us = 0;
 
 	values[0] = Int64GetDatum(sku_id);
 	values[1] = Int64GetDatum(location_id);
@@ -322,7 +331,28 @@ take_from_slot(int64 sku_id, int64 location_id, int32 qty, int32 slots)
 				" WHERE s.sku_id = $1 AND s.location_id = $2 AND s.slot = c.slot"
 				" RETURNING s.slot",
 				4, argtypes);
-	return take_slot_statement(take_slot_plan, values);
+	oms_prepare(&room_plan,
+				"SELECT 1 FROM oms.stock_slot"
+				" WHERE sku_id = $1 AND location_id = $2 AND quota - reserved >= $3 LIMIT 1",
+				3, argtypes);
+	for (;;)
+	{
+		int32		slot = take_slot_statement(take_slot_plan, values);
+		int			rc;
+
+		if (slot != OMS_NO_SLOT)
+			return slot;
+		if (slept_us >= OMS_SLOT_PATIENCE_US)
+			return OMS_NO_SLOT;
+		rc = SPI_execute_plan(room_plan, values, NULL, false, 1);
+		oms_check_spi(rc, SPI_OK_SELECT, "looking for a slot with room");
+		if (SPI_processed == 0)
+			return OMS_NO_SLOT;
+		pg_usleep(sleep_us);
+		CHECK_FOR_INTERRUPTS();
+		slept_us += sleep_us;
+		sleep_us = Min(sleep_us * 2, 1000);
+	}
 }
 
 /*
