@@ -255,47 +255,67 @@ oms_spread_stock(StockRow *row, int32 slots)
 }
 
 /*
- * Runs a kept slot statement that takes qty units from one slot, and returns
- * the slot or OMS_NO_SLOT.  A slot another session changed meanwhile stays
- * locked even when its newest version has no room (READ COMMITTED rechecks
- * it under the lock); holding that lock while waiting for the row or another
- * slot could close a cycle with a session settling the row.  So the
- * statement runs in a subtransaction, rolled back when it took nothing.
+ * Runs fn(arg) in a subtransaction that is kept when fn returns true and
+ * rolled back, with every lock it took, when fn returns false or fails.  A
+ * failure is rethrown once our subtransaction is gone: a caller's exception
+ * block must not roll back ours instead of its own.
  */
-static int32
-take_slot_statement(SPIPlanPtr plan, Datum *values)
+static bool
+in_subtransaction(bool (*fn) (void *arg), void *arg)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
-	volatile int32 slot = OMS_NO_SLOT;
+	volatile bool keep = false;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcontext);
 	PG_TRY();
 	{
-		int			rc = oms_execute_trusted(plan, values, NULL, 0);
-
-		oms_check_spi(rc, SPI_OK_UPDATE_RETURNING, "taking units from a slot");
-		if (SPI_processed == 1)
-			slot = result_int32(0, 1);
+		keep = fn(arg);
 	}
 	PG_CATCH();
 	{
+		ErrorData  *edata;
+
 		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
-		PG_RE_THROW();
+		ReThrowError(edata);
 	}
 	PG_END_TRY();
 
-	if (slot != OMS_NO_SLOT)
+	if (keep)
 		ReleaseCurrentSubTransaction();
 	else
 		RollbackAndReleaseCurrentSubTransaction();
 	MemoryContextSwitchTo(oldcontext);
 	CurrentResourceOwner = oldowner;
-	return slot;
+	return keep;
+}
+
+/* A slot statement and what it found. */
+typedef struct SlotTake
+{
+	SPIPlanPtr	plan;
+	Datum	   *values;
+	int32		slot;
+} SlotTake;
+
+/* Runs a slot statement; true if it took units. */
+static bool
+run_slot_take(void *arg)
+{
+	SlotTake   *take = arg;
+	int			rc = oms_execute_trusted(take->plan, take->values, NULL, 0);
+
+	oms_check_spi(rc, SPI_OK_UPDATE_RETURNING, "taking units from a slot");
+	if (SPI_processed != 1)
+		return false;
+	take->slot = result_int32(0, 1);
+	return true;
 }
 
 /*
@@ -337,11 +357,16 @@ take_from_slot(int64 sku_id, int64 location_id, int32 qty, int32 slots)
 				3, argtypes);
 	for (;;)
 	{
-		int32		slot = take_slot_statement(take_slot_plan, values);
+		SlotTake	take = {take_slot_plan, values, OMS_NO_SLOT};
 		int			rc;
 
-		if (slot != OMS_NO_SLOT)
-			return slot;
+		/*
+		 * A slot another session changed meanwhile stays locked even when its
+		 * newest version has no room (READ COMMITTED rechecks it under the
+		 * lock); the subtransaction drops that lock when nothing was taken.
+		 */
+		if (in_subtransaction(run_slot_take, &take))
+			return take.slot;
 		if (slept_us >= OMS_SLOT_PATIENCE_US)
 			return OMS_NO_SLOT;
 		rc = SPI_execute_plan(room_plan, values, NULL, false, 1);
@@ -530,65 +555,47 @@ oms_release_hold_line(const char *hold_ref, int64 sku_id, int64 location_id)
  * a row falls short, everything this attempt locked and took is undone and
  * false is returned with the allocation that fell short.
  */
-static bool
-take_plan(RoutePlan *plan, bool hold, RowUnits *release, int nrelease,
-		  int *short_alloc, int32 *short_free)
+/* A plan to take, with the hold lines to give back on the way. */
+typedef struct PlanTake
 {
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	volatile int a = 0,
+	RoutePlan  *plan;
+	bool		hold;
+	RowUnits   *release;
+	int			nrelease;
+	int			short_alloc;	/* out: the allocation that fell short */
+	int32		short_free;		/* out: what its row had */
+} PlanTake;
+
+/* Walks the plan and the hold lines in stock-row order; false if short. */
+static bool
+run_plan_take(void *arg)
+{
+	PlanTake   *t = arg;
+	int			a = 0,
 				r = 0;
-	volatile bool ok = true;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcontext);
-
-	/*
-	 * An error inside must close our subtransaction before it propagates: a
-	 * caller's exception block would otherwise roll back ours instead of its.
-	 */
-	PG_TRY();
+	while (a < t->plan->nallocs || r < t->nrelease)
 	{
-		while (a < plan->nallocs || r < nrelease)
+		Allocation *alloc = a < t->plan->nallocs ? &t->plan->allocs[a] : NULL;
+		RowUnits   *held = r < t->nrelease ? &t->release[r] : NULL;
+
+		/* At the same row, the hold's units go back before the new take. */
+		if (held && (alloc == NULL || held->sku_id < alloc->sku_id ||
+					 (held->sku_id == alloc->sku_id && held->location_id <= alloc->location_id)))
 		{
-			Allocation *alloc = a < plan->nallocs ? &plan->allocs[a] : NULL;
-			RowUnits  *held = r < nrelease ? &release[r] : NULL;
-
-			/* At the same row, the hold's units go back before the new take. */
-			if (held && (alloc == NULL || held->sku_id < alloc->sku_id ||
-						 (held->sku_id == alloc->sku_id && held->location_id <= alloc->location_id)))
-			{
-				oms_release_hold_line(held->hold_ref, held->sku_id, held->location_id);
-				r++;
-				continue;
-			}
-			if (!oms_take_stock(alloc->sku_id, alloc->location_id, alloc->qty, alloc->channel_safety,
-								alloc->slots, hold, &alloc->slot, short_free))
-			{
-				*short_alloc = a;
-				ok = false;
-				break;
-			}
-			a++;
+			oms_release_hold_line(held->hold_ref, held->sku_id, held->location_id);
+			r++;
+			continue;
 		}
+		if (!oms_take_stock(alloc->sku_id, alloc->location_id, alloc->qty, alloc->channel_safety,
+							alloc->slots, t->hold, &alloc->slot, &t->short_free))
+		{
+			t->short_alloc = a;
+			return false;
+		}
+		a++;
 	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcontext);
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-
-	if (ok)
-		ReleaseCurrentSubTransaction();
-	else
-		RollbackAndReleaseCurrentSubTransaction();
-	MemoryContextSwitchTo(oldcontext);
-	CurrentResourceOwner = oldowner;
-	return ok;
+	return true;
 }
 
 /* Raises the error for a line oms cannot fill. */
@@ -621,13 +628,22 @@ oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease)
 	for (;;)
 	{
 		RoutePlan  *plan = oms_route(req);
+		PlanTake	take = {plan, hold, release, nrelease, 0, 0};
 		int			short_alloc;
 		int32		short_free;
 
 		if (plan->short_line >= 0 && (hold || !req->allow_backorder))
 			insufficient(req, plan->short_line, plan->short_available);
-		if (take_plan(plan, hold, release, nrelease, &short_alloc, &short_free))
+
+		/*
+		 * All of the plan or none: a row that falls short undoes what this
+		 * attempt locked and took, so the next attempt can take rows in order
+		 * from scratch.
+		 */
+		if (in_subtransaction(run_plan_take, &take))
 			return plan;
+		short_alloc = take.short_alloc;
+		short_free = take.short_free;
 		if (attempt++ == OMS_ROUTE_ATTEMPTS)
 			insufficient(req, plan->allocs[short_alloc].line, Max(short_free, 0));
 
