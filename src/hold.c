@@ -39,7 +39,7 @@ release_holds(RowUnits *held, int nheld, Datum hold_refs)
 	Datum		values[1] = {hold_refs};
 	int			rc;
 
-	qsort(held, nheld, sizeof(RowUnits), oms_compare_held);
+	qsort(held, nheld, sizeof(RowUnits), oms_compare_row_units);
 	for (int i = 0; i < nheld; i++)
 		oms_release_hold_line(held[i].hold_ref, held[i].sku_id, held[i].location_id);
 

@@ -10,8 +10,9 @@
  *
  *	  1. slot: a hot row (stock.slots > 0) has handed its free units to
  *	     oms.stock_slot rows as quotas (their sum is stock.escrow).  A
- *	     reservation takes from a slot with room, preferring one no other
- *	     session has locked, without touching the stock row at all.
+ *	     reservation takes from a slot with room that no other session has
+ *	     locked, without touching the stock row at all; it never waits for
+ *	     a slot, but looks again for a few milliseconds while all are busy.
  *	  2. row: one conditional UPDATE of the stock row.
  *	  3. settle: lock the stock row, clean up expired holds on it, take
  *	     unused quota back from the slots, then decide.  This path sees
@@ -19,9 +20,10 @@
  *
  *	  A row becomes hot by itself when a session waited longer than
  *	  oms.hot_stock_wait for its lock; it then spreads its free units over
- *	  oms.hot_stock_slots slots.  Lock order is always the stock row before
- *	  its slots, and callers take rows in (sku_id, location_id) order, so
- *	  sessions never wait for each other in a cycle.
+ *	  oms.hot_stock_slots slots.  Only a session that holds the stock row
+ *	  waits for its slots, taking them in slot order, and callers take rows
+ *	  in (sku_id, location_id) order, so sessions never wait for each other
+ *	  in a cycle.
  *
  *-------------------------------------------------------------------------
  */
@@ -44,7 +46,6 @@
 
 /* Free units per slot below which a row is not spread by itself. */
 #define OMS_MIN_UNITS_PER_SLOT 8
-
 
 /* Statements, prepared once per backend. */
 static SPIPlanPtr lock_plan = NULL;
@@ -624,7 +625,7 @@ oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease)
 {
 	int			attempt = 1;
 
-	qsort(release, nrelease, sizeof(RowUnits), oms_compare_held);
+	qsort(release, nrelease, sizeof(RowUnits), oms_compare_row_units);
 	for (;;)
 	{
 		RoutePlan  *plan = oms_route(req);
@@ -662,7 +663,7 @@ oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease)
  * Orders held units by stock row: (sku_id, location_id).
  */
 int
-oms_compare_held(const void *a, const void *b)
+oms_compare_row_units(const void *a, const void *b)
 {
 	const RowUnits *x = a;
 	const RowUnits *y = b;

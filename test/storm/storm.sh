@@ -2,12 +2,14 @@
 # test/storm/storm.sh — the reservation engine under a storm: 32 pgbench clients
 # place orders (half of them with one hot SKU at one location, some under
 # shared references) and cancel random earlier ones for a few seconds against
-# LIMITED stock, then drain what is left of the hot SKU; afterwards every
-# invariant must hold and the hot SKU must be sold out to the unit.  Prints TAP.
+# LIMITED stock; then a late delivery of the hot SKU arrives and 32 clients
+# drain it; afterwards every invariant must hold and the hot SKU must be sold
+# out to the unit.  Prints TAP.
 # Runs against the cluster in PGHOST/PGPORT (test.sh starts it), in a database
 # oms_storm of its own.
 #
 # Environment: STORM_CLIENTS (32), STORM_SECONDS (12), STORM_HOT_UNITS (300),
+# STORM_RESTOCK (50 units of the hot SKU received between storm and drain),
 # STORM_OUT (a directory to keep pgbench's output in; by default a temporary one).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,6 +17,7 @@ PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 CLIENTS=${STORM_CLIENTS:-32}
 SECS=${STORM_SECONDS:-12}
 HOT_UNITS=${STORM_HOT_UNITS:-300}
+RESTOCK=${STORM_RESTOCK:-50}
 DB=oms_storm
 psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 q() { psql -d "$DB" -At -F ' ' -c "$1"; }
@@ -58,10 +61,12 @@ storm_run storm -T "$SECS" -f "$here/place.sql@6" -f "$here/dup.sql@1" -f "$here
 storm_ok=$RUN_OK
 read -r placed cancelled < <(q "SELECT count(*), count(*) FILTER (WHERE status = 'cancelled') FROM oms.orders")
 refused=$(q "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM storm.refused")
-hot_left=$(q "SELECT on_hand - reserved FROM oms.v_stock WHERE sku = 'HOT-1' AND location = 'BER'")
 
-# The drain: one unit of HOT-1 per order, at least one order per client more
-# than there are units left, and no cancels: the hot SKU must end sold out.
+# A late delivery of the hot SKU, then the drain: one unit of HOT-1 per order,
+# at least one order per client more than there are units left, and no
+# cancels: the hot SKU must end sold out, to the unit.
+q "SELECT oms.receive_stock('HOT-1', 'BER', $RESTOCK, 'storm: late delivery')" >/dev/null
+hot_left=$(q "SELECT on_hand - reserved FROM oms.v_stock WHERE sku = 'HOT-1' AND location = 'BER'")
 per_client=$(( (hot_left + CLIENTS) / CLIENTS + 1 ))
 storm_run drain -t "$per_client" -f "$here/drain.sql"
 drain_ok=$RUN_OK
@@ -133,14 +138,14 @@ else
 fi
 
 read -r on_hand reserved < <(q "SELECT on_hand, reserved FROM oms.v_stock WHERE sku = 'HOT-1' AND location = 'BER'")
-if [ "$on_hand" = "$HOT_UNITS" ] && [ "$reserved" = "$on_hand" ] && [ "$refused" -gt 0 ]; then
+if [ "$on_hand" = $((HOT_UNITS + RESTOCK)) ] && [ "$reserved" = "$on_hand" ] && [ "$refused" -gt 0 ]; then
     echo "ok 7 - HOT-1 sold out to the unit: $reserved of $on_hand reserved, $refused orders refused"
 else
-    echo "not ok 7 - HOT-1: on_hand $on_hand (received $HOT_UNITS), reserved $reserved, $refused orders refused"
+    echo "not ok 7 - HOT-1: on_hand $on_hand (received $((HOT_UNITS + RESTOCK))), reserved $reserved, $refused orders refused"
 fi
 
 if [ "$drained" = "$hot_left" ]; then
-    echo "ok 8 - the drain sold exactly the $hot_left units of HOT-1 the storm left"
+    echo "ok 8 - the drain sold exactly the $hot_left units of HOT-1 left after the storm and a late delivery"
 else
     echo "not ok 8 - the drain placed $drained orders of 1 unit for $hot_left units left"
 fi
