@@ -18,4 +18,9 @@
 #define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
 #endif
 
+/* PostgreSQL 14 added HASH_STRINGS; before it, string keys were the default. */
+#if PG_VERSION_NUM < 140000
+#define HASH_STRINGS 0
+#endif
+
 #endif							/* OMS_COMPAT_H */
