@@ -65,6 +65,37 @@ oms_arg_text(FunctionCallInfo fcinfo, int argno, const char *argname)
 }
 
 /*
+ * Returns optional text argument argno, or NULL.
+ */
+text *
+oms_arg_optional_text(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? NULL : PG_GETARG_TEXT_PP(argno);
+}
+
+/*
+ * Returns optional jsonb argument argno, or NULL.
+ */
+Jsonb *
+oms_arg_optional_jsonb(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? NULL : PG_GETARG_JSONB_P(argno);
+}
+
+/*
+ * Returns bigint argument argno, which must not be NULL.
+ */
+int64
+oms_arg_int64(FunctionCallInfo fcinfo, int argno, const char *argname)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", argname)));
+	return PG_GETARG_INT64(argno);
+}
+
+/*
  * Returns integer argument argno, which must not be NULL.
  */
 int32

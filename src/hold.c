@@ -60,7 +60,7 @@ oms_hold_stock(PG_FUNCTION_ARGS)
 	static SPIPlanPtr hold_plan = NULL;
 	static SPIPlanPtr lines_plan = NULL;
 	char	   *hold_ref = oms_arg_reference(fcinfo, 0, "hold_ref");
-	Jsonb	   *lines = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
+	Jsonb	   *lines = oms_arg_optional_jsonb(fcinfo, 2);
 	Interval   *ttl;
 	Oid			hold_types[3] = {TEXTOID, INT8OID, INTERVALOID};
 	Oid			lines_types[5] = {TEXTOID, INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, TIMESTAMPTZOID};

@@ -141,15 +141,6 @@ move_stock(StockKey *key, const char *kind, MoveMode mode, int32 value, text *re
 }
 
 /*
- * Returns the optional text argument argno, or NULL.
- */
-static text *
-optional_text(FunctionCallInfo fcinfo, int argno)
-{
-	return PG_ARGISNULL(argno) ? NULL : PG_GETARG_TEXT_PP(argno);
-}
-
-/*
  * oms.receive_stock(sku, location, qty, reason): adds qty units.
  */
 Datum
@@ -167,7 +158,7 @@ oms_receive_stock(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	key = stock_key(fcinfo);
-	on_hand = move_stock(&key, "receipt", MOVE_BY_DELTA, qty, optional_text(fcinfo, 3));
+	on_hand = move_stock(&key, "receipt", MOVE_BY_DELTA, qty, oms_arg_optional_text(fcinfo, 3));
 	SPI_finish();
 	PG_RETURN_INT32(on_hand);
 }
@@ -179,7 +170,7 @@ Datum
 oms_adjust_stock(PG_FUNCTION_ARGS)
 {
 	int32		delta = oms_arg_int32(fcinfo, 2, "delta");
-	text	   *reason = optional_text(fcinfo, 3);
+	text	   *reason = oms_arg_optional_text(fcinfo, 3);
 	StockKey	key;
 	int32		on_hand;
 
@@ -218,7 +209,7 @@ oms_count_stock(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	key = stock_key(fcinfo);
-	on_hand = move_stock(&key, "count", MOVE_TO_COUNT, counted, optional_text(fcinfo, 3));
+	on_hand = move_stock(&key, "count", MOVE_TO_COUNT, counted, oms_arg_optional_text(fcinfo, 3));
 	SPI_finish();
 	PG_RETURN_INT32(on_hand);
 }

@@ -103,6 +103,9 @@ extern SPIPlanPtr oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid
 extern void oms_check_spi(int rc, int expected, const char *what);
 extern text *oms_arg_text(FunctionCallInfo fcinfo, int argno, const char *argname);
 extern int32 oms_arg_int32(FunctionCallInfo fcinfo, int argno, const char *argname);
+extern int64 oms_arg_int64(FunctionCallInfo fcinfo, int argno, const char *argname);
+extern text *oms_arg_optional_text(FunctionCallInfo fcinfo, int argno);
+extern Jsonb *oms_arg_optional_jsonb(FunctionCallInfo fcinfo, int argno);
 
 /* oms.c: settings. */
 extern int	oms_hot_stock_wait;

@@ -25,13 +25,6 @@ PG_FUNCTION_INFO_V1(oms_place_order);
 PG_FUNCTION_INFO_V1(oms_cancel_order);
 PG_FUNCTION_INFO_V1(oms_cancel_line);
 
-/* Returns jsonb argument argno, or NULL. */
-static Jsonb *
-optional_jsonb(FunctionCallInfo fcinfo, int argno)
-{
-	return PG_ARGISNULL(argno) ? NULL : PG_GETARG_JSONB_P(argno);
-}
-
 /*
  * Looks up the SKUs of req's lines; each must exist and be active.
  */
@@ -305,9 +298,9 @@ Datum
 oms_place_order(PG_FUNCTION_ARGS)
 {
 	char	   *external_ref = oms_arg_reference(fcinfo, 1, "external_ref");
-	Jsonb	   *lines = optional_jsonb(fcinfo, 2);
-	Jsonb	   *ship_to = optional_jsonb(fcinfo, 3);
-	Jsonb	   *options = optional_jsonb(fcinfo, 4);
+	Jsonb	   *lines = oms_arg_optional_jsonb(fcinfo, 2);
+	Jsonb	   *ship_to = oms_arg_optional_jsonb(fcinfo, 3);
+	Jsonb	   *options = oms_arg_optional_jsonb(fcinfo, 4);
 	OrderRequest req;
 	RoutePlan  *plan;
 	RowUnits  *held = NULL;
@@ -511,18 +504,12 @@ oms_cancel_order(PG_FUNCTION_ARGS)
 	Oid			argtypes[2] = {INT8OID, TEXTOID};
 	Datum		values[2];
 	char		nulls[2] = {' ', ' '};
-	int64		order_id;
-	text	   *reason = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
+	int64		order_id = oms_arg_int64(fcinfo, 0, "order_id");
+	text	   *reason = oms_arg_optional_text(fcinfo, 1);
 	char	   *status;
 	bool		isnull;
 	int32		units;
 	int			rc;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("order_id must not be null")));
-	order_id = PG_GETARG_INT64(0);
 
 	SPI_connect();
 	status = lock_order(order_id);
@@ -570,10 +557,10 @@ oms_cancel_line(PG_FUNCTION_ARGS)
 	Oid			argtypes[5] = {INT8OID, INT4OID, INT4OID, INT4OID, TEXTOID};
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
-	int64		order_id;
-	int32		line_no;
+	int64		order_id = oms_arg_int64(fcinfo, 0, "order_id");
+	int32		line_no = oms_arg_int32(fcinfo, 1, "line_no");
 	int32		qty = oms_arg_int32(fcinfo, 2, "qty");
-	text	   *reason = PG_ARGISNULL(3) ? NULL : PG_GETARG_TEXT_PP(3);
+	text	   *reason = oms_arg_optional_text(fcinfo, 3);
 	char	   *status;
 	int32		reserved,
 				backordered,
@@ -581,12 +568,6 @@ oms_cancel_line(PG_FUNCTION_ARGS)
 	bool		isnull;
 	int			rc;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", PG_ARGISNULL(0) ? "order_id" : "line_no")));
-	order_id = PG_GETARG_INT64(0);
-	line_no = PG_GETARG_INT32(1);
 	if (qty <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_INVALID_QUANTITY),
