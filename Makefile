@@ -19,6 +19,8 @@ OBJS = \
 	src/ledger.o \
 	src/input.o \
 	src/route.o \
+	src/search.o \
+	src/explain.o \
 	src/reserve.o \
 	src/order.o \
 	src/hold.o \

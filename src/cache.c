@@ -1,11 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * cache.c
- *	  Channels, locations and which locations serve which channel, kept in
- *	  backend memory for routing: small tables that every order reads and
- *	  that change rarely.
+ *	  Channels, locations, which locations serve which channel and the
+ *	  channels' routing policies, kept in backend memory for routing: small
+ *	  tables that every order reads and that change rarely.
  *
- *	  A statement trigger on each of the three tables (oms.master_changed)
+ *	  A statement trigger on each of the four tables (oms.master_changed)
  *	  sends a relcache invalidation for it; every backend's callback then
  *	  marks the cache stale, and the next lookup reloads it in full.  A reload
  *	  reads with the latest snapshot, so a long transaction never caches data
@@ -64,7 +64,7 @@ static HTAB *channels = NULL;	/* by code */
 static HTAB *channel_locations = NULL;
 static bool cache_valid = false;
 static uint64 invalidations = 0;
-static Oid	cached_relids[3];
+static Oid	cached_relids[4];
 
 /*
  * Relcache callback: a change to one of the cached tables (or to all
@@ -73,8 +73,8 @@ static Oid	cached_relids[3];
 static void
 cache_invalidate(Datum arg, Oid relid)
 {
-	if (relid == InvalidOid || relid == cached_relids[0] ||
-		relid == cached_relids[1] || relid == cached_relids[2])
+	if (relid == InvalidOid || relid == cached_relids[0] || relid == cached_relids[1] ||
+		relid == cached_relids[2] || relid == cached_relids[3])
 	{
 		cache_valid = false;
 		invalidations++;
@@ -110,7 +110,7 @@ column(uint64 i, int col, bool *isnull)
 }
 
 /*
- * Loads the three tables into fresh hash tables.
+ * Loads the four tables into fresh hash tables.
  */
 static void
 cache_load(void)
@@ -130,6 +130,7 @@ cache_load(void)
 	cached_relids[0] = get_relname_relid("channel", nsp);
 	cached_relids[1] = get_relname_relid("location", nsp);
 	cached_relids[2] = get_relname_relid("channel_location", nsp);
+	cached_relids[3] = get_relname_relid("routing_policy", nsp);
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.hcxt = cache_context;
@@ -147,7 +148,9 @@ cache_load(void)
 
 	run_latest(&location_plan,
 			   "SELECT id, code, latitude, longitude, priority, can_ship, can_pickup,"
-			   "       coalesce(daily_capacity, -1), active FROM oms.location");
+			   "       coalesce(daily_capacity, -1), active, shipping_cost_fixed IS NOT NULL,"
+			   "       coalesce(shipping_cost_fixed, 0)::float8, coalesce(shipping_cost_per_km, 0)::float8"
+			   "  FROM oms.location");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		int64		id = DatumGetInt64(column(i, 1, &isnull));
@@ -164,14 +167,18 @@ cache_load(void)
 		e->location.can_pickup = DatumGetBool(column(i, 7, &isnull));
 		e->location.daily_capacity = DatumGetInt32(column(i, 8, &isnull));
 		e->location.active = DatumGetBool(column(i, 9, &isnull));
+		e->location.has_cost_model = DatumGetBool(column(i, 10, &isnull));
+		e->location.shipping_cost_fixed = DatumGetFloat8(column(i, 11, &isnull));
+		e->location.shipping_cost_per_km = DatumGetFloat8(column(i, 12, &isnull));
 		c = hash_search(location_codes, code, HASH_ENTER, &found);
 		c->id = id;
 	}
 
 	run_latest(&channel_plan,
 			   "SELECT c.id, c.code, c.active, c.safety_stock,"
-			   "       EXISTS (SELECT 1 FROM oms.channel_location cl WHERE cl.channel_id = c.id)"
-			   "  FROM oms.channel c");
+			   "       EXISTS (SELECT 1 FROM oms.channel_location cl WHERE cl.channel_id = c.id),"
+			   "       coalesce(p.strategy, 'fewest_shipments'), coalesce(p.max_shipments, 0)"
+			   "  FROM oms.channel c LEFT JOIN oms.routing_policy p ON p.channel_id = c.id");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		char	   *code = TextDatumGetCString(column(i, 2, &isnull));
@@ -183,6 +190,9 @@ cache_load(void)
 		c->channel.active = DatumGetBool(column(i, 3, &isnull));
 		c->channel.safety_stock = DatumGetInt32(column(i, 4, &isnull));
 		c->channel.restricted = DatumGetBool(column(i, 5, &isnull));
+		if (!oms_parse_strategy(TextDatumGetCString(column(i, 6, &isnull)), &c->channel.strategy))
+			c->channel.strategy = OMS_FEWEST_SHIPMENTS; /* the table's check allows no other */
+		c->channel.max_shipments = DatumGetInt32(column(i, 7, &isnull));
 	}
 
 	run_latest(&channel_location_plan,
@@ -268,6 +278,31 @@ oms_find_location_id(const char *code)
 	cache_ensure();
 	c = hash_search(location_codes, code, HASH_FIND, NULL);
 	return c ? c->id : 0;
+}
+
+/*
+ * Returns a copy of every location (codes allocated in the current memory
+ * context); *n is set to their number.
+ */
+OmsLocation *
+oms_all_locations(int *n)
+{
+	HASH_SEQ_STATUS status;
+	LocationEntry *e;
+	OmsLocation *all;
+	int			i = 0;
+
+	cache_ensure();
+	all = palloc(sizeof(OmsLocation) * Max(hash_get_num_entries(locations), 1));
+	hash_seq_init(&status, locations);
+	while ((e = hash_seq_search(&status)) != NULL)
+	{
+		all[i] = e->location;
+		all[i].code = pstrdup(e->location.code);
+		i++;
+	}
+	*n = i;
+	return all;
 }
 
 /*

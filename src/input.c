@@ -325,6 +325,21 @@ oms_parse_options(Jsonb *options, OrderRequest *req)
 																	  code->val.string.len)).id;
 			}
 		}
+		else if (strcmp(key, "strategy") == 0)
+		{
+			char	   *name;
+
+			if (v.type != jbvString)
+				bad_option(key, "a routing strategy", &v);
+			name = json_string(&v);
+			if (!oms_parse_strategy(name, &req->strategy))
+				ereport(ERROR,
+						(errcode(ERRCODE_OMS_INVALID_OPTIONS),
+						 errmsg("unknown routing strategy \"%s\"", name),
+						 errhint("Strategies are fewest_shipments, cheapest, nearest_first, "
+								 "priority_first and balance_stock.")));
+			req->has_strategy = true;
+		}
 		else if (strcmp(key, "currency") == 0)
 		{
 			char	   *c;
@@ -349,7 +364,7 @@ oms_parse_options(Jsonb *options, OrderRequest *req)
 					(errcode(ERRCODE_OMS_INVALID_OPTIONS),
 					 errmsg("unknown option \"%s\"", key),
 					 errhint("Options are allow_backorder, allow_split, hold, pickup_location, "
-							 "max_shipments, exclude_locations, currency and customer.")));
+							 "max_shipments, exclude_locations, strategy, currency and customer.")));
 	}
 }
 

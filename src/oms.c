@@ -7,7 +7,8 @@
  *	  The work is split by concern: catalog.c looks up master data (cache.c
  *	  keeps channels and locations in memory), input.c
  *	  reads JSON input, ledger.c changes stock through the ledger, route.c
- *	  chooses locations, reserve.c takes and returns units, order.c and
+ *	  chooses locations by the search in search.c (explain.c shows why),
+ *	  reserve.c takes and returns units, order.c and
  *	  hold.c are the order and hold API, guard.c keeps the tables from being
  *	  written around oms, worker.c expires holds in the background.
  *
@@ -29,6 +30,7 @@ void		_PG_init(void);
 int			oms_hot_stock_wait = 5;
 int			oms_hot_stock_slots = 64;
 int			oms_expire_holds_interval = 60;
+int			oms_route_search_limit = 20000;
 char	   *oms_database = NULL;
 
 /*
@@ -50,6 +52,14 @@ _PG_init(void)
 							NULL,
 							&oms_hot_stock_slots,
 							64, 0, OMS_MAX_SLOTS,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("oms.route_search_limit",
+							"Most search nodes routing visits for one order.",
+							"Beyond it the best plan found so far stands, marked \"bounded\" rather than \"exact\".",
+							&oms_route_search_limit,
+							20000, 1, INT_MAX,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 

@@ -38,6 +38,7 @@
 #define ERRCODE_OMS_INVALID_REFERENCE		MAKE_SQLSTATE('O','M','0','2','5')
 #define ERRCODE_OMS_INSUFFICIENT_STOCK		MAKE_SQLSTATE('O','M','0','3','0')
 #define ERRCODE_OMS_IDEMPOTENCY_CONFLICT	MAKE_SQLSTATE('O','M','0','3','1')
+#define ERRCODE_OMS_CAPACITY_REACHED		MAKE_SQLSTATE('O','M','0','3','2')
 #define ERRCODE_OMS_UNKNOWN_ORDER			MAKE_SQLSTATE('O','M','0','4','0')
 #define ERRCODE_OMS_ORDER_NOT_CANCELLABLE	MAKE_SQLSTATE('O','M','0','4','1')
 #define ERRCODE_OMS_UNKNOWN_LINE			MAKE_SQLSTATE('O','M','0','4','2')
@@ -79,7 +80,24 @@ typedef struct OmsLocation
 	bool		can_pickup;
 	bool		active;
 	int32		daily_capacity; /* -1: unlimited */
+	bool		has_cost_model;
+	double		shipping_cost_fixed;
+	double		shipping_cost_per_km;
 } OmsLocation;
+
+/* What routing ranks after units (README, "Routing"); oms.routing_policy.strategy. */
+typedef enum OmsStrategy
+{
+	OMS_FEWEST_SHIPMENTS,
+	OMS_CHEAPEST,
+	OMS_NEAREST_FIRST,
+	OMS_PRIORITY_FIRST,
+	OMS_BALANCE_STOCK
+} OmsStrategy;
+
+#define OMS_NUM_STRATEGIES (OMS_BALANCE_STOCK + 1)
+
+extern const char *const oms_strategy_names[OMS_NUM_STRATEGIES];
 
 /* A channel, as ordering sees it. */
 typedef struct OmsChannel
@@ -89,6 +107,8 @@ typedef struct OmsChannel
 	bool		active;
 	int32		safety_stock;
 	bool		restricted;		/* has rows in oms.channel_location */
+	OmsStrategy strategy;		/* oms.routing_policy, or the default */
+	int32		max_shipments;	/* oms.routing_policy; 0: no cap */
 } OmsChannel;
 
 /* cache.c: channels and locations kept in backend memory. */
@@ -97,6 +117,7 @@ extern bool oms_find_channel(const char *code, OmsChannel *channel);
 extern bool oms_find_location(int64 id, OmsLocation *location);
 extern int64 oms_find_location_id(const char *code);
 extern bool oms_channel_may_use(const OmsChannel *channel, int64 location_id, int32 *safety_stock);
+extern OmsLocation *oms_all_locations(int *n);
 
 /* catalog.c: SPI helpers. */
 extern SPIPlanPtr oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
@@ -111,6 +132,7 @@ extern Jsonb *oms_arg_optional_jsonb(FunctionCallInfo fcinfo, int argno);
 extern int	oms_hot_stock_wait;
 extern int	oms_hot_stock_slots;
 extern int	oms_expire_holds_interval;
+extern int	oms_route_search_limit;
 extern char *oms_database;
 
 /* worker.c: the background worker. */
@@ -175,6 +197,8 @@ typedef struct OrderRequest
 	double		longitude;
 	bool		allow_backorder;
 	bool		allow_split;
+	bool		has_strategy;	/* the options name one */
+	OmsStrategy strategy;
 	char	   *hold_ref;
 	int64		pickup_location_id; /* 0: ship */
 	int32		max_shipments;	/* 0: no cap */
@@ -184,6 +208,8 @@ typedef struct OrderRequest
 	Datum		customer;		/* jsonb, or 0 */
 	int			noverrides;
 	RowUnits   *overrides;	/* exact units available at rows found short */
+	int			nfull;
+	int64	   *full;			/* locations found at their daily capacity */
 } OrderRequest;
 
 /* Units of one line to take at one location. */
@@ -196,16 +222,84 @@ typedef struct Allocation
 	int32		channel_safety;
 	int32		slots;			/* hint for oms_take_stock */
 	int32		slot;			/* where the units came from */
+	int			shipment;		/* 1-based, in RoutePlan.chosen order */
 } Allocation;
 
-/* Where an order's units come from. */
+/* A location that may serve an order, with what it has of each line. */
+typedef struct RouteSite
+{
+	int64		location_id;
+	char	   *code;
+	int32		priority;
+	int32		daily_capacity; /* -1: unlimited */
+	bool		has_cost_model;
+	int64		distance;		/* to ship_to, in millionths of a km */
+	int64		cost;			/* per shipment, in millionths */
+	int64		stock;			/* units over all lines */
+	bool		full;			/* reached its daily capacity */
+	int32	   *available;		/* per line */
+	int32	   *channel_safety; /* per line */
+	int32	   *slots;			/* per line */
+} RouteSite;
+
+/* Where an order's units come from, and why. */
 typedef struct RoutePlan
 {
 	int			nallocs;
 	Allocation *allocs;
 	int			short_line;		/* a line that cannot be filled, or -1 */
 	int32		short_available;	/* units of it that could be */
+	OmsStrategy strategy;
+	int32		max_shipments;	/* the cap applied; 0: none */
+	bool		exact;			/* proven best */
+	int64		nodes;			/* search nodes visited */
+	int64		units;			/* units placed */
+	int64		units_requested;
+	int			nsites;
+	RouteSite  *sites;			/* the candidates */
+	int			nchosen;
+	int		   *chosen;			/* indexes into sites, in shipment order */
+	int			attempts;		/* routings place_order needed */
 } RoutePlan;
+
+/* The terms a strategy ranks sets of locations by, after units. */
+typedef enum RouteTerm
+{
+	ROUTE_TERM_SHIPMENTS,
+	ROUTE_TERM_COST,
+	ROUTE_TERM_DISTANCE,
+	ROUTE_TERM_PRIORITY,
+	ROUTE_TERM_STOCK
+} RouteTerm;
+
+#define ROUTE_MAX_TERMS 4
+
+/* search.c: the routing search, over plain arrays. */
+typedef struct RouteProblem
+{
+	int			nlines;
+	int			nsites;
+	const int32 *qty;			/* per line */
+	const int32 *avail;			/* per site, per line: nsites * nlines */
+	int			nterms;
+	RouteTerm	terms[ROUTE_MAX_TERMS];
+	int64	   *weight[ROUTE_MAX_TERMS];	/* per site, >= 0, less is better */
+	const int  *code_rank;		/* per site */
+	int			cap;			/* most sites in a set, >= 1 */
+	int64		max_nodes;
+} RouteProblem;
+
+typedef struct RouteSolution
+{
+	int			nchosen;
+	int		   *chosen;			/* site indexes, in shipment order */
+	int64		units;
+	bool		exact;
+	int64		nodes;
+} RouteSolution;
+
+extern void oms_route_search(const RouteProblem *p, RouteSolution *sol);
+extern int	oms_route_compare_sites(const RouteProblem *p, int a, int b);
 
 /* input.c: JSON input of orders and holds. */
 extern void oms_parse_lines(Jsonb *lines, bool prices, OrderRequest *req);
@@ -215,10 +309,16 @@ extern char *oms_arg_reference(FunctionCallInfo fcinfo, int argno, const char *a
 
 /* route.c: choosing locations. */
 extern RoutePlan *oms_route(OrderRequest *req);
+extern const char *oms_route_exclusion(OrderRequest *req, const OmsLocation *loc);
+extern bool oms_parse_strategy(const char *name, OmsStrategy *strategy);
+
+/* explain.c: routing decisions as JSON. */
+extern Jsonb *oms_route_decision(OrderRequest *req, RoutePlan *plan, bool candidates);
 extern int	oms_compare_allocations(const void *a, const void *b);
 
 /* reserve.c: routing and reserving a whole order or hold. */
 extern RoutePlan *oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease);
+extern void oms_insufficient(OrderRequest *req, int line, int32 available);
 extern int	oms_compare_row_units(const void *a, const void *b);
 extern void oms_release_hold_line(const char *hold_ref, int64 sku_id, int64 location_id);
 

@@ -208,12 +208,12 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 			Jsonb *ship_to, Jsonb *options)
 {
 	static SPIPlanPtr write_plan = NULL;
-	Oid			types[18] = {INT8OID, INT8OID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
+	Oid			types[19] = {INT8OID, INT8OID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
 							 TEXTOID, JSONBOID, INT8OID,
 							 INT4ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, NUMERICARRAYOID, INT4ARRAYOID,
-							 INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT4ARRAYOID};
-	Datum		values[18];
-	char		nulls[18];
+							 INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, JSONBOID};
+	Datum		values[19];
+	char		nulls[19];
 	int			n = req->nlines;
 	int			m = plan->nallocs;
 	Datum	   *line_no = palloc(sizeof(Datum) * n);
@@ -252,8 +252,9 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 	oms_prepare(&write_plan,
 				"WITH o AS ("
 				"  INSERT INTO oms.orders (order_id, channel_id, external_ref, status, customer, ship_to,"
-				"                          currency, options, pickup_location_id, units, total_amount)"
-				"  SELECT $1, $2, $3, $4, $5, $6, coalesce($7, 'EUR'), $8, $9, sum(q), sum(q * p)"
+				"                          currency, options, pickup_location_id, units, total_amount,"
+				"                          routing)"
+				"  SELECT $1, $2, $3, $4, $5, $6, coalesce($7, 'EUR'), $8, $9, sum(q), sum(q * p), $19"
 				"    FROM unnest($12, $13) AS u(q, p)),"
 				" l AS ("
 				"  INSERT INTO oms.order_lines (order_id, line_no, sku_id, qty, unit_price,"
@@ -263,7 +264,7 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 				" SELECT $1, r.n, l.s, r.loc, nullif(r.slot, -1), r.q"
 				"   FROM unnest($15, $16, $17, $18) AS r(n, q, loc, slot)"
 				"   JOIN unnest($10, $11) AS l(n, s) ON l.n = r.n",
-				18, types);
+				19, types);
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(order_id);
 	values[1] = Int64GetDatum(req->channel.id);
@@ -287,6 +288,7 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 	values[15] = make_array(r_qty, m, INT4OID);
 	values[16] = make_array(r_loc, m, INT8OID);
 	values[17] = make_array(r_slot, m, INT4OID);
+	values[18] = JsonbPGetDatum(oms_route_decision(req, plan, false));
 	rc = oms_execute_trusted(write_plan, values, nulls, 0);
 	oms_check_spi(rc, SPI_OK_INSERT, "writing the order");
 }

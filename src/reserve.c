@@ -563,9 +563,64 @@ typedef struct PlanTake
 	bool		hold;
 	RowUnits   *release;
 	int			nrelease;
-	int			short_alloc;	/* out: the allocation that fell short */
+	int			short_alloc;	/* out: the allocation that fell short, or -1 */
 	int32		short_free;		/* out: what its row had */
+	int64		full_location;	/* out: a location found at its capacity, or 0 */
 } PlanTake;
+
+static int
+compare_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a,
+				y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Counts an order against the daily capacity of each of its locations that
+ * has one, in location order; returns the first that is full, or 0.
+ */
+static int64
+count_orders(RoutePlan *plan)
+{
+	static SPIPlanPtr count_plan = NULL;
+	Oid			types[2] = {INT8OID, INT4OID};
+	int64	   *ids = palloc(sizeof(int64) * Max(plan->nchosen, 1));
+	int32	   *caps = palloc(sizeof(int32) * Max(plan->nchosen, 1));
+	int			n = 0;
+
+	for (int c = 0; c < plan->nchosen; c++)
+		if (plan->sites[plan->chosen[c]].daily_capacity >= 0)
+			ids[n++] = plan->sites[plan->chosen[c]].location_id;
+	if (n == 0)
+		return 0;
+	qsort(ids, n, sizeof(int64), compare_int64);
+	for (int k = 0; k < n; k++)
+		for (int j = 0; j < plan->nsites; j++)
+			if (plan->sites[j].location_id == ids[k])
+				caps[k] = plan->sites[j].daily_capacity;
+
+	oms_prepare(&count_plan,
+				"INSERT INTO oms.location_load AS l (location_id, day, orders)"
+				" VALUES ($1, (pg_catalog.now() AT TIME ZONE 'UTC')::date, 1)"
+				" ON CONFLICT (location_id, day) DO UPDATE SET orders = l.orders + 1"
+				" WHERE l.orders < $2",
+				2, types);
+	for (int k = 0; k < n; k++)
+	{
+		Datum		values[2] = {Int64GetDatum(ids[k]), Int32GetDatum(caps[k])};
+		int			rc;
+
+		if (caps[k] == 0)
+			return ids[k];
+		rc = SPI_execute_plan(count_plan, values, NULL, false, 0);
+		oms_check_spi(rc, SPI_OK_INSERT, "counting the order against daily capacity");
+		if (SPI_processed == 0)
+			return ids[k];
+	}
+	return 0;
+}
 
 /* Walks the plan and the hold lines in stock-row order; false if short. */
 static bool
@@ -596,19 +651,30 @@ run_plan_take(void *arg)
 		}
 		a++;
 	}
+
+	/* Orders count against their locations' daily capacity; holds do not. */
+	if (!t->hold && (t->full_location = count_orders(t->plan)) != 0)
+		return false;
 	return true;
 }
 
-/* Raises the error for a line oms cannot fill. */
-static void
-insufficient(OrderRequest *req, int line, int32 available)
+/*
+ * Raises the error for a line oms cannot fill: available is what the
+ * locations have of it, or, when they have enough but not within the
+ * shipments allowed, what the best plan could place.
+ */
+void
+oms_insufficient(OrderRequest *req, int line, int32 available)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_OMS_INSUFFICIENT_STOCK),
 			 errmsg("not enough stock of sku \"%s\": %d asked, %d available",
 					req->lines[line].sku, req->lines[line].qty, available),
+			 req->channel.code ?
 			 errdetail("Available counts the active locations channel \"%s\" may use, less reserved, held and safety stock%s.",
 					   req->channel.code,
+					   req->allow_split && !req->pickup_location_id ? "" : ", from a single location") :
+			 errdetail("Available counts the active locations, less reserved, held and safety stock%s.",
 					   req->allow_split && !req->pickup_location_id ? "" : ", from a single location"),
 			 errhint("Order fewer units, or place the order with {\"allow_backorder\": true}.")));
 }
@@ -629,12 +695,13 @@ oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease)
 	for (;;)
 	{
 		RoutePlan  *plan = oms_route(req);
-		PlanTake	take = {plan, hold, release, nrelease, 0, 0};
+		PlanTake	take = {plan, hold, release, nrelease, -1, 0, 0};
 		int			short_alloc;
 		int32		short_free;
 
+		plan->attempts = attempt;
 		if (plan->short_line >= 0 && (hold || !req->allow_backorder))
-			insufficient(req, plan->short_line, plan->short_available);
+			oms_insufficient(req, plan->short_line, plan->short_available);
 
 		/*
 		 * All of the plan or none: a row that falls short undoes what this
@@ -643,10 +710,23 @@ oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease)
 		 */
 		if (in_subtransaction(run_plan_take, &take))
 			return plan;
+		if (take.full_location != 0)
+		{
+			/* Route again without the location that filled up meanwhile. */
+			if (req->full == NULL)
+				req->full = palloc(sizeof(int64) * OMS_ROUTE_ATTEMPTS);
+			req->full[req->nfull++] = take.full_location;
+			if (attempt++ == OMS_ROUTE_ATTEMPTS)
+				ereport(ERROR,
+						(errcode(ERRCODE_OMS_CAPACITY_REACHED),
+						 errmsg("every location able to fill the order reached its daily capacity"),
+						 errhint("Raise oms.location.daily_capacity, or retry tomorrow.")));
+			continue;
+		}
 		short_alloc = take.short_alloc;
 		short_free = take.short_free;
 		if (attempt++ == OMS_ROUTE_ATTEMPTS)
-			insufficient(req, plan->allocs[short_alloc].line, Max(short_free, 0));
+			oms_insufficient(req, plan->allocs[short_alloc].line, Max(short_free, 0));
 
 		/* Route again knowing what that row really has. */
 		if (req->overrides == NULL)

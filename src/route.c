@@ -3,15 +3,11 @@
  * route.c
  *	  Choosing the locations an order's units come from.
  *
- *	  oms_route() reads the candidates (eligible, active locations with free
- *	  units for the channel) in one query and decides:
- *
- *	  1. a single location that has every unit, if any: the nearest to
- *	     ship_to, then the one of highest priority, then by code;
- *	  2. otherwise, when splitting is allowed, locations one at a time, each
- *	     the one that fills the most of what is still open (same tie-breaks),
- *	     up to max_shipments;
- *	  3. what stays open is backordered, or the order fails.
+ *	  oms_route() reads the candidates -- the locations that may serve the
+ *	  order, with their free units of each line, in one query -- turns the
+ *	  channel's strategy into a search problem (search.c) and turns the
+ *	  chosen set of locations into allocations: each line takes its units
+ *	  from the chosen locations in shipment order.
  *
  *	  The reservation engine reserves exactly what the plan says; if a racing
  *	  session took the units first, place_order routes again.
@@ -28,17 +24,36 @@
 
 #include "oms.h"
 
-/* One location that can serve some of the order. */
-typedef struct Candidate
+const char *const oms_strategy_names[OMS_NUM_STRATEGIES] = {
+	"fewest_shipments", "cheapest", "nearest_first", "priority_first", "balance_stock"
+};
+
+/* Each strategy's terms, after units (README, "Routing"). */
+static const RouteTerm strategy_terms[OMS_NUM_STRATEGIES][ROUTE_MAX_TERMS + 1] = {
+	[OMS_FEWEST_SHIPMENTS] = {ROUTE_TERM_SHIPMENTS, ROUTE_TERM_COST, ROUTE_TERM_PRIORITY, -1},
+	[OMS_CHEAPEST] = {ROUTE_TERM_COST, ROUTE_TERM_SHIPMENTS, ROUTE_TERM_PRIORITY, -1},
+	[OMS_NEAREST_FIRST] = {ROUTE_TERM_SHIPMENTS, ROUTE_TERM_DISTANCE, ROUTE_TERM_PRIORITY, -1},
+	[OMS_PRIORITY_FIRST] = {ROUTE_TERM_SHIPMENTS, ROUTE_TERM_PRIORITY, ROUTE_TERM_COST, -1},
+	[OMS_BALANCE_STOCK] = {ROUTE_TERM_SHIPMENTS, ROUTE_TERM_STOCK, ROUTE_TERM_COST, ROUTE_TERM_PRIORITY},
+};
+
+/* Millionths: distances and costs are compared as whole numbers of them. */
+#define MICRO 1000000.0
+
+/*
+ * Sets *strategy to the strategy called name; false if there is none.
+ */
+bool
+oms_parse_strategy(const char *name, OmsStrategy *strategy)
 {
-	int64		location_id;
-	char	   *code;
-	int32		priority;
-	double		distance_km;
-	int32	   *available;		/* per line; 0 where it has none */
-	int32	   *channel_safety; /* per line */
-	int32	   *slots;			/* per line */
-} Candidate;
+	for (int i = 0; i < OMS_NUM_STRATEGIES; i++)
+		if (strcmp(name, oms_strategy_names[i]) == 0)
+		{
+			*strategy = (OmsStrategy) i;
+			return true;
+		}
+	return false;
+}
 
 /*
  * Great-circle distance in kilometres between two points given in degrees.
@@ -57,20 +72,53 @@ haversine_km(double lat1, double lon1, double lat2, double lon2)
 }
 
 /*
- * Whether location may serve req, and the units the channel keeps back there.
+ * Why loc may not serve req ("inactive", "cannot_ship", ...), or NULL if
+ * it may.  Daily capacity is checked by the caller.
  */
-static bool
-eligible(OrderRequest *req, const OmsLocation *loc, int32 *channel_safety)
+const char *
+oms_route_exclusion(OrderRequest *req, const OmsLocation *loc)
 {
+	int32		channel_safety;
+
 	if (!loc->active)
-		return false;
-	if (req->pickup_location_id ? (loc->id != req->pickup_location_id || !loc->can_pickup)
-		: !loc->can_ship)
-		return false;
+		return "inactive";
+	if (req->pickup_location_id)
+	{
+		if (loc->id != req->pickup_location_id)
+			return "not_pickup_location";
+		if (!loc->can_pickup)
+			return "cannot_pickup";
+	}
+	else if (!loc->can_ship)
+		return "cannot_ship";
 	for (int i = 0; i < req->nexclude; i++)
 		if (req->exclude[i] == loc->id)
-			return false;
-	return oms_channel_may_use(&req->channel, loc->id, channel_safety);
+			return "excluded_by_request";
+	if (!oms_channel_may_use(&req->channel, loc->id, &channel_safety))
+		return "channel_not_allowed";
+	return NULL;
+}
+
+/* Makes site of location loc, with nothing of any line yet. */
+static void
+init_site(OrderRequest *req, RouteSite *site, const OmsLocation *loc)
+{
+	double		km = req->has_point ?
+		haversine_km(req->latitude, req->longitude, loc->latitude, loc->longitude) : 0.0;
+
+	site->location_id = loc->id;
+	site->code = loc->code;
+	site->priority = loc->priority;
+	site->daily_capacity = loc->daily_capacity;
+	site->has_cost_model = loc->has_cost_model;
+	site->distance = (int64) llround(km * MICRO);
+	site->cost = loc->has_cost_model ?
+		(int64) llround((loc->shipping_cost_fixed +
+						 loc->shipping_cost_per_km * ((double) site->distance / MICRO)) * MICRO) :
+		site->distance;
+	site->available = palloc0(sizeof(int32) * req->nlines);
+	site->channel_safety = palloc0(sizeof(int32) * req->nlines);
+	site->slots = palloc0(sizeof(int32) * req->nlines);
 }
 
 /*
@@ -78,18 +126,19 @@ eligible(OrderRequest *req, const OmsLocation *loc, int32 *channel_safety)
  * The stock rows come from one query; which locations may serve the order,
  * and how, from the master-data cache.
  */
-static Candidate *
-read_candidates(OrderRequest *req, int *ncand)
+static RouteSite *
+read_sites(OrderRequest *req, int *nsites)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[2] = {INT8ARRAYOID, TEXTOID};
 	Datum		values[2];
 	char		nulls[2] = {' ', ' '};
 	Datum	   *skus = palloc(sizeof(Datum) * req->nlines);
-	Candidate  *cands;
+	RouteSite  *sites;
 	SPITupleTable *rows;
 	uint64		nrows;
 	int			n = 0;
+	int64		skipped = 0;	/* the last location found ineligible */
 	int			rc;
 
 	for (int i = 0; i < req->nlines; i++)
@@ -124,7 +173,7 @@ read_candidates(OrderRequest *req, int *ncand)
 	/* Keep the result: a reload of the cache below runs queries of its own. */
 	rows = SPI_tuptable;
 	nrows = SPI_processed;
-	cands = palloc0(sizeof(Candidate) * Max(nrows, 1));
+	sites = palloc0(sizeof(RouteSite) * Max(nrows, 1));
 	for (uint64 r = 0; r < nrows; r++)
 	{
 		HeapTuple	tup = rows->vals[r];
@@ -134,66 +183,189 @@ read_candidates(OrderRequest *req, int *ncand)
 		int64		sku_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
 		int32		free = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
 		int32		channel_safety;
-		Candidate  *c;
+		RouteSite  *site;
 		int			line;
 
-		if (n == 0 || cands[n - 1].location_id != location_id)
+		if (location_id == skipped)
+			continue;
+		if (n == 0 || sites[n - 1].location_id != location_id)
 		{
 			OmsLocation loc;
 
-			if (!oms_find_location(location_id, &loc) || !eligible(req, &loc, &channel_safety))
+			if (!oms_find_location(location_id, &loc) || oms_route_exclusion(req, &loc) != NULL)
+			{
+				skipped = location_id;
 				continue;
-			c = &cands[n++];
-			c->location_id = location_id;
-			c->code = loc.code;
-			c->priority = loc.priority;
-			c->distance_km = req->has_point ?
-				haversine_km(req->latitude, req->longitude, loc.latitude, loc.longitude) : 0.0;
-			c->available = palloc0(sizeof(int32) * req->nlines);
-			c->channel_safety = palloc0(sizeof(int32) * req->nlines);
-			c->slots = palloc0(sizeof(int32) * req->nlines);
+			}
+			init_site(req, &sites[n++], &loc);
 		}
-		c = &cands[n - 1];
+		site = &sites[n - 1];
 		for (line = 0; line < req->nlines; line++)
 			if (req->lines[line].sku_id == sku_id)
 				break;
 		(void) oms_channel_may_use(&req->channel, location_id, &channel_safety);
-		c->available[line] = Max(free - channel_safety, 0);
+		site->available[line] = Max(free - channel_safety, 0);
 		for (int o = 0; o < req->noverrides; o++)
 			if (req->overrides[o].sku_id == sku_id && req->overrides[o].location_id == location_id)
-				c->available[line] = Min(c->available[line], req->overrides[o].qty);
-		c->channel_safety[line] = channel_safety;
-		c->slots[line] = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
+				site->available[line] = Min(site->available[line], req->overrides[o].qty);
+		site->channel_safety[line] = channel_safety;
+		site->slots[line] = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
+		site->stock += site->available[line];
 	}
-	*ncand = n;
-	return cands;
+	*nsites = n;
+	return sites;
 }
 
 /*
- * True if candidate a is better than b at equal coverage: nearer to ship_to,
- * then of higher priority, then the smaller code.
+ * Marks the sites that took as many orders today (UTC) as their daily
+ * capacity allows, or that a reservation found so.
  */
-static bool
-better(Candidate *a, Candidate *b)
+static void
+mark_full_sites(OrderRequest *req, RouteSite *sites, int nsites)
 {
-	if (a->distance_km != b->distance_km)
-		return a->distance_km < b->distance_km;
-	if (a->priority != b->priority)
-		return a->priority > b->priority;
-	return strcmp(a->code, b->code) < 0;
+	static SPIPlanPtr plan = NULL;
+	Oid			argtype = INT8ARRAYOID;
+	Datum	   *ids = palloc(sizeof(Datum) * Max(nsites, 1));
+	Datum		value;
+	int			n = 0;
+	int			rc;
+
+	for (int j = 0; j < nsites; j++)
+	{
+		for (int f = 0; f < req->nfull; f++)
+			if (req->full[f] == sites[j].location_id)
+				sites[j].full = true;
+		if (sites[j].daily_capacity == 0)
+			sites[j].full = true;
+		else if (sites[j].daily_capacity > 0 && !sites[j].full)
+			ids[n++] = Int64GetDatum(sites[j].location_id);
+	}
+	if (n == 0)
+		return;
+
+	oms_prepare(&plan,
+				"SELECT location_id, orders FROM oms.location_load"
+				" WHERE location_id = ANY ($1) AND day = (pg_catalog.now() AT TIME ZONE 'UTC')::date",
+				1, &argtype);
+	value = PointerGetDatum(construct_array(ids, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
+	rc = SPI_execute_plan(plan, &value, NULL, true, 0);
+	oms_check_spi(rc, SPI_OK_SELECT, "reading the locations' orders of today");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+		int32		orders = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &isnull));
+
+		for (int j = 0; j < nsites; j++)
+			if (sites[j].location_id == id && orders >= sites[j].daily_capacity)
+				sites[j].full = true;
+	}
+}
+
+/* Orders indexes into sort_codes by code, in byte order. */
+static char **sort_codes;
+
+static int
+compare_codes(const void *a, const void *b)
+{
+	return strcmp(sort_codes[*(const int *) a], sort_codes[*(const int *) b]);
 }
 
 /*
- * Units candidate c can fill of what is still open.
+ * The routing problem of req over the sites that may serve it and have
+ * something of it; index[k] is the site of problem site k.
  */
-static int64
-coverage(OrderRequest *req, Candidate *c, int32 *open)
+static void
+make_problem(OrderRequest *req, RoutePlan *plan, RouteProblem *p, int *index)
 {
-	int64		units = 0;
+	const RouteTerm *terms = strategy_terms[plan->strategy];
+	int32	   *qty = palloc(sizeof(int32) * req->nlines);
+	int32	   *avail;
+	int		   *by_code = palloc(sizeof(int) * Max(plan->nsites, 1));
+	int		   *rank;
+	int32		max_priority = 0;
+	int64		max_stock = 0;
+	int64		limit;
+	int			n = 0;
 
+	for (int j = 0; j < plan->nsites; j++)
+		if (!plan->sites[j].full && plan->sites[j].stock > 0)
+			index[n++] = j;
+
+	memset(p, 0, sizeof(*p));
+	p->nlines = req->nlines;
+	p->nsites = n;
 	for (int i = 0; i < req->nlines; i++)
-		units += Min(c->available[i], open[i]);
-	return units;
+		qty[i] = req->lines[i].qty;
+	p->qty = qty;
+	avail = palloc(sizeof(int32) * Max(n, 1) * req->nlines);
+	for (int k = 0; k < n; k++)
+	{
+		RouteSite  *site = &plan->sites[index[k]];
+
+		memcpy(avail + (size_t) k * req->nlines, site->available, sizeof(int32) * req->nlines);
+		max_priority = Max(max_priority, site->priority);
+		max_stock = Max(max_stock, site->stock);
+	}
+	p->avail = avail;
+
+	/* Code ranks: the final tie-break. */
+	sort_codes = palloc(sizeof(char *) * Max(n, 1));
+	for (int k = 0; k < n; k++)
+	{
+		by_code[k] = k;
+		sort_codes[k] = plan->sites[index[k]].code;
+	}
+	qsort(by_code, n, sizeof(int), compare_codes);
+	rank = palloc(sizeof(int) * Max(n, 1));
+	for (int k = 0; k < n; k++)
+		rank[by_code[k]] = k;
+	p->code_rank = rank;
+
+	/* Weights, so that no sum over the sites can overflow. */
+	limit = PG_INT64_MAX / (n + 1);
+	for (int t = 0; t < ROUTE_MAX_TERMS && (int) terms[t] >= 0; t++)
+	{
+		int64	   *w = palloc(sizeof(int64) * Max(n, 1));
+
+		p->terms[t] = terms[t];
+		p->nterms++;
+		for (int k = 0; k < n; k++)
+		{
+			RouteSite  *site = &plan->sites[index[k]];
+
+			switch (terms[t])
+			{
+				case ROUTE_TERM_SHIPMENTS:
+					w[k] = 1;
+					break;
+				case ROUTE_TERM_COST:
+					w[k] = site->cost;
+					break;
+				case ROUTE_TERM_DISTANCE:
+					w[k] = site->distance;
+					break;
+				case ROUTE_TERM_PRIORITY:
+					w[k] = max_priority - site->priority;
+					break;
+				case ROUTE_TERM_STOCK:
+					w[k] = max_stock - site->stock;
+					break;
+			}
+			w[k] = Min(Max(w[k], 0), limit);
+		}
+		p->weight[t] = w;
+	}
+
+	/* A pickup order, or one that may not split, ships from one location. */
+	if (req->pickup_location_id || !req->allow_split)
+		plan->max_shipments = 1;
+	else if (req->max_shipments > 0 && req->channel.max_shipments > 0)
+		plan->max_shipments = Min(req->max_shipments, req->channel.max_shipments);
+	else
+		plan->max_shipments = Max(req->max_shipments, req->channel.max_shipments);
+	p->cap = plan->max_shipments > 0 ? Min(plan->max_shipments, Max(n, 1)) : Max(n, 1);
+	p->max_nodes = oms_route_search_limit;
 }
 
 /*
@@ -204,56 +376,36 @@ RoutePlan *
 oms_route(OrderRequest *req)
 {
 	RoutePlan  *plan = palloc0(sizeof(RoutePlan));
-	int			ncand;
-	Candidate  *cands = read_candidates(req, &ncand);
+	RouteProblem problem;
+	RouteSolution sol;
+	int		   *index;
 	int32	   *open = palloc(sizeof(int32) * req->nlines);
-	bool	   *used = palloc0(sizeof(bool) * Max(ncand, 1));
-	int64		total = 0;
-	int			shipments = 0;
-	int			max_shipments;
-	int			i;
 
-	for (i = 0; i < req->nlines; i++)
+	plan->strategy = req->has_strategy ? req->strategy : req->channel.strategy;
+	plan->sites = read_sites(req, &plan->nsites);
+	mark_full_sites(req, plan->sites, plan->nsites);
+	index = palloc(sizeof(int) * Max(plan->nsites, 1));
+	make_problem(req, plan, &problem, index);
+	oms_route_search(&problem, &sol);
+
+	plan->exact = sol.exact;
+	plan->nodes = sol.nodes;
+	plan->nchosen = sol.nchosen;
+	plan->chosen = palloc(sizeof(int) * Max(sol.nchosen, 1));
+	for (int c = 0; c < sol.nchosen; c++)
+		plan->chosen[c] = index[sol.chosen[c]];
+
+	/* Each line takes its units from the chosen locations in shipment order. */
+	plan->allocs = palloc(sizeof(Allocation) * Max(sol.nchosen * req->nlines, 1));
+	plan->short_line = -1;
+	for (int i = 0; i < req->nlines; i++)
 	{
 		open[i] = req->lines[i].qty;
-		total += open[i];
-	}
-	plan->allocs = palloc(sizeof(Allocation) * Max(ncand * req->nlines, 1));
-	plan->short_line = -1;
-
-	/* A pickup order is collected whole from one store. */
-	max_shipments = req->pickup_location_id || !req->allow_split ? 1 : req->max_shipments;
-
-	while (total > 0 && (max_shipments == 0 || shipments < max_shipments))
-	{
-		int			best = -1;
-		int64		best_units = 0;
-
-		for (i = 0; i < ncand; i++)
+		plan->units_requested += open[i];
+		for (int c = 0; c < plan->nchosen && open[i] > 0; c++)
 		{
-			int64		units;
-
-			if (used[i])
-				continue;
-			units = coverage(req, &cands[i], open);
-			if (units > best_units || (units == best_units && units > 0 && better(&cands[i], &cands[best])))
-			{
-				best = i;
-				best_units = units;
-			}
-		}
-		if (best < 0)
-			break;
-
-		/* Without splitting, only a location with everything will do (or backorder). */
-		if (max_shipments == 1 && best_units < total && !req->allow_backorder)
-			break;
-
-		used[best] = true;
-		shipments++;
-		for (i = 0; i < req->nlines; i++)
-		{
-			int32		take = Min(cands[best].available[i], open[i]);
+			RouteSite  *site = &plan->sites[plan->chosen[c]];
+			int32		take = Min(site->available[i], open[i]);
 			Allocation *a;
 
 			if (take == 0)
@@ -261,27 +413,26 @@ oms_route(OrderRequest *req)
 			a = &plan->allocs[plan->nallocs++];
 			a->line = i;
 			a->sku_id = req->lines[i].sku_id;
-			a->location_id = cands[best].location_id;
+			a->location_id = site->location_id;
 			a->qty = take;
-			a->channel_safety = cands[best].channel_safety[i];
-			a->slots = cands[best].slots[i];
+			a->channel_safety = site->channel_safety[i];
+			a->slots = site->slots[i];
 			a->slot = OMS_NO_SLOT;
+			a->shipment = c + 1;
 			open[i] -= take;
-			total -= take;
 		}
-	}
-
-	for (i = 0; i < req->nlines; i++)
-	{
 		req->lines[i].placed = req->lines[i].qty - open[i];
+		plan->units += req->lines[i].placed;
 		if (open[i] > 0 && plan->short_line < 0)
 		{
-			int64		available = 0;
+			int64		total = 0;
 
+			for (int j = 0; j < plan->nsites; j++)
+				if (!plan->sites[j].full)
+					total += plan->sites[j].available[i];
 			plan->short_line = i;
-			for (int c = 0; c < ncand; c++)
-				available += cands[c].available[i];
-			plan->short_available = (int32) Min(available, PG_INT32_MAX);
+			plan->short_available = (int32) Min(total < req->lines[i].qty ? total : req->lines[i].placed,
+												PG_INT32_MAX);
 		}
 	}
 

@@ -39,6 +39,8 @@ CREATE TABLE oms.location (
     can_ship        boolean NOT NULL DEFAULT true,
     can_pickup      boolean NOT NULL DEFAULT false,
     daily_capacity  integer,
+    shipping_cost_fixed  numeric,
+    shipping_cost_per_km numeric,
     active          boolean NOT NULL DEFAULT true,
     created_at      timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT location_code_check CHECK (code <> '' AND code = btrim(code) AND length(code) <= 100),
@@ -47,7 +49,11 @@ CREATE TABLE oms.location (
     CONSTRAINT location_latitude_check CHECK (latitude BETWEEN -90 AND 90),
     CONSTRAINT location_longitude_check CHECK (longitude BETWEEN -180 AND 180),
     CONSTRAINT location_priority_check CHECK (priority >= 0),
-    CONSTRAINT location_daily_capacity_check CHECK (daily_capacity >= 0)
+    CONSTRAINT location_daily_capacity_check CHECK (daily_capacity >= 0),
+    CONSTRAINT location_shipping_cost_check CHECK (
+        (shipping_cost_fixed IS NULL) = (shipping_cost_per_km IS NULL)
+        AND shipping_cost_fixed BETWEEN 0 AND 1000000000
+        AND shipping_cost_per_km BETWEEN 0 AND 10000)
 );
 ALTER SEQUENCE oms.location_id_seq OWNED BY oms.location.id;
 COMMENT ON TABLE oms.location IS 'Where stock is kept and orders are fulfilled from: warehouse, store, dropship vendor, 3PL.';
@@ -57,7 +63,9 @@ COMMENT ON COLUMN oms.location.longitude IS 'Degrees east, in [-180, 180].';
 COMMENT ON COLUMN oms.location.priority IS 'Higher is preferred when routing has no other reason to choose.';
 COMMENT ON COLUMN oms.location.can_ship IS 'Ships parcels to customers.';
 COMMENT ON COLUMN oms.location.can_pickup IS 'Customers collect orders here (click and collect).';
-COMMENT ON COLUMN oms.location.daily_capacity IS 'Orders this location can take per day; NULL is unlimited.';
+COMMENT ON COLUMN oms.location.daily_capacity IS 'Orders routed to this location per day (UTC) at most; NULL is unlimited.';
+COMMENT ON COLUMN oms.location.shipping_cost_fixed IS 'Cost model: cost of one shipment from here, before distance; NULL (with shipping_cost_per_km) weighs a shipment by its distance in km.';
+COMMENT ON COLUMN oms.location.shipping_cost_per_km IS 'Cost model: cost per great-circle km from here to the ship-to point.';
 COMMENT ON COLUMN oms.location.active IS 'An inactive location is never promised nor routed to.';
 
 CREATE TABLE oms.channel_location (

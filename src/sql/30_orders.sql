@@ -19,6 +19,7 @@ CREATE TABLE oms.orders (
     total_amount    numeric NOT NULL DEFAULT 0,
     options         jsonb NOT NULL DEFAULT '{}',
     pickup_location_id bigint,
+    routing         jsonb,
     placed_at       timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     cancelled_at    timestamptz,
@@ -39,6 +40,7 @@ COMMENT ON COLUMN oms.orders.ship_to IS 'Where the order goes, as given: name, a
 COMMENT ON COLUMN oms.orders.units IS 'Units ordered over all lines.';
 COMMENT ON COLUMN oms.orders.total_amount IS 'Sum over the lines of qty * unit_price, in currency.';
 COMMENT ON COLUMN oms.orders.options IS 'The options the order was placed with.';
+COMMENT ON COLUMN oms.orders.routing IS 'Why the order ships from where it does: strategy, search, objective values and plan, as oms.route_explain gives them (without the candidates).';
 COMMENT ON COLUMN oms.orders.pickup_location_id IS 'The store the customer collects from (click and collect), else NULL.';
 
 CREATE TABLE oms.order_ref (

@@ -12,14 +12,17 @@ INSERT INTO oms.channel (code, name, kind, safety_stock) VALUES
     ('MKT-AMZ', 'Amazon marketplace',  'marketplace', 1),
     ('ERP',     'B2B orders from ERP', 'erp',         0);
 
-INSERT INTO oms.location (code, name, kind, latitude, longitude, priority, can_ship, can_pickup, daily_capacity) VALUES
-    ('BER-DC',    'Berlin distribution centre',  'warehouse', 52.5200, 13.4050, 10, true,  false, 5000),
-    ('HAM-DC',    'Hamburg distribution centre', 'warehouse', 53.5511,  9.9937,  8, true,  false, 3000),
-    ('FRA-3PL',   'Frankfurt 3PL',               '3pl',       50.1109,  8.6821,  5, true,  false, 2000),
-    ('LEJ-DROP',  'Leipzig dropship vendor',     'dropship',  51.3397, 12.3731,  1, true,  false, NULL),
-    ('MUC-STORE', 'Munich flagship store',       'store',     48.1374, 11.5755,  3, true,  true,  200),
-    ('CGN-STORE', 'Cologne store',               'store',     50.9375,  6.9603,  3, false, true,  NULL),
-    ('VIE-STORE', 'Vienna store',                'store',     48.2082, 16.3738,  2, true,  true,  150);
+-- Shipping costs: a parcel from a warehouse costs 4.50 plus 0.2 cents per km;
+-- stores pack by hand and cost more; the dropship vendor charges a flat fee.
+INSERT INTO oms.location (code, name, kind, latitude, longitude, priority, can_ship, can_pickup, daily_capacity,
+                          shipping_cost_fixed, shipping_cost_per_km) VALUES
+    ('BER-DC',    'Berlin distribution centre',  'warehouse', 52.5200, 13.4050, 10, true,  false, 5000, 4.50, 0.002),
+    ('HAM-DC',    'Hamburg distribution centre', 'warehouse', 53.5511,  9.9937,  8, true,  false, 3000, 4.50, 0.002),
+    ('FRA-3PL',   'Frankfurt 3PL',               '3pl',       50.1109,  8.6821,  5, true,  false, 2000, 5.20, 0.002),
+    ('LEJ-DROP',  'Leipzig dropship vendor',     'dropship',  51.3397, 12.3731,  1, true,  false, NULL, 6.90, 0),
+    ('MUC-STORE', 'Munich flagship store',       'store',     48.1374, 11.5755,  3, true,  true,  200,  7.00, 0.002),
+    ('CGN-STORE', 'Cologne store',               'store',     50.9375,  6.9603,  3, false, true,  NULL, NULL, NULL),
+    ('VIE-STORE', 'Vienna store',                'store',     48.2082, 16.3738,  2, true,  true,  150,  9.00, 0.002);
 
 -- Store tills sell from the stores; the marketplace only from the warehouses,
 -- keeping two units per SKU back at each.
@@ -28,6 +31,10 @@ SELECT c.id, l.id, CASE WHEN c.code = 'MKT-AMZ' THEN 2 END
   FROM oms.channel c
   JOIN oms.location l ON (c.code = 'POS' AND l.kind = 'store')
                       OR (c.code = 'MKT-AMZ' AND l.kind IN ('warehouse', '3pl'));
+
+-- The marketplace ships an order from at most two locations, cheapest first.
+INSERT INTO oms.routing_policy (channel_id, strategy, max_shipments)
+SELECT id, 'cheapest', 2 FROM oms.channel WHERE code = 'MKT-AMZ';
 
 INSERT INTO oms.sku (code, name, attributes)
 SELECT p.code || '-' || v.variant, p.name || ' ' || v.variant,

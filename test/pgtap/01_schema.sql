@@ -5,7 +5,7 @@ SELECT plan(27);
 SELECT has_schema('oms');
 SELECT tables_are('oms', ARRAY['channel', 'location', 'channel_location', 'sku', 'stock', 'stock_slot',
                                'stock_movement', 'orders', 'order_ref', 'order_lines', 'reservation',
-                               'hold', 'hold_line']);
+                               'hold', 'hold_line', 'routing_policy', 'location_load']);
 SELECT views_are('oms', ARRAY['stock_level', 'v_stock']);
 SELECT col_type_is('oms', 'channel', 'id', 'bigint', 'ids are bigint');
 SELECT col_type_is('oms', 'location', 'id', 'bigint', 'ids are bigint');
