@@ -242,6 +242,16 @@ gain(const Search *s, int site)
 	return units;
 }
 
+/* Whether site holds every unit the chosen set still lacks. */
+static bool
+holds_all_open(const Search *s, int site)
+{
+	for (int i = 0; i < s->p->nlines; i++)
+		if (s->target[i] - s->covered[i] > avail(s->p, site, i))
+			return false;
+	return true;
+}
+
 static bool
 out_of_nodes(Search *s)
 {
@@ -332,6 +342,7 @@ cover(Search *s)
 	int			need = 0;		/* fewest further sites */
 	int			pivot = -1;		/* the line to branch on */
 	int			pivot_sites = 0;
+	int			limit;
 	int		   *children;
 	int			nchildren = 0;
 
@@ -374,8 +385,29 @@ cover(Search *s)
 		consider(s);			/* every wanted unit is in */
 		return;
 	}
-	if (s->nset + need > p->cap)
+
+	/* When shipments rank first, no set may have more than the best so far. */
+	limit = p->cap;
+	if (s->have_best && p->terms[0] == ROUTE_TERM_SHIPMENTS)
+		limit = Min(limit, s->best_key[0]);
+	if (s->nset + need > limit)
 		return;
+	if (s->nset + 1 == limit)
+	{
+		/* One more site: it must hold every open unit by itself. */
+		for (int k = 0; k < s->nby_units[pivot]; k++)
+		{
+			int			j = s->by_units[pivot][k];
+
+			if (s->state[j] == SITE_OPEN && holds_all_open(s, j))
+			{
+				choose(s, j);
+				consider(s);
+				unchoose(s, j);
+			}
+		}
+		return;
+	}
 	if (s->have_best)
 	{
 		/* Prune when the bound is worse than the best at the first term that differs. */
