@@ -13,8 +13,9 @@ SELECT c.code AS channel, c.kind, c.safety_stock AS kept_back,
   LEFT JOIN oms.location l ON l.id = cl.location_id
  GROUP BY c.id ORDER BY c.id;
 
-\echo '==> locations'
+\echo '==> locations, with their shipping cost (fixed + per km) and daily capacity'
 SELECT code, kind, latitude, longitude, priority, can_ship, can_pickup,
+       coalesce(shipping_cost_fixed || ' + ' || shipping_cost_per_km || '/km', 'by distance') AS shipping_cost,
        coalesce(daily_capacity::text, 'unlimited') AS daily_capacity
   FROM oms.location ORDER BY priority DESC, code;
 
@@ -43,6 +44,24 @@ SELECT m.id, s.code AS sku, l.code AS location, m.kind, m.quantity, m.on_hand_af
 UPDATE oms.stock SET on_hand = on_hand + 100;
 \set ON_ERROR_STOP 1
 
+\echo '==> routing: where would a Leipzig order ship from, and why? (oms.route, oms.route_explain)'
+SELECT * FROM oms.route('[{"sku": "JACKET-BLK-M", "qty": 1}, {"sku": "TEE-WHT-L", "qty": 2}, {"sku": "BOTTLE-750", "qty": 1}]',
+                        '{"latitude": 51.34, "longitude": 12.37}', 'WEB');
+SELECT e->>'strategy' AS strategy, e->>'search' AS search, e->'objective' AS objective
+  FROM oms.route_explain('[{"sku": "JACKET-BLK-M", "qty": 1}, {"sku": "TEE-WHT-L", "qty": 2}, {"sku": "BOTTLE-750", "qty": 1}]',
+                         '{"latitude": 51.34, "longitude": 12.37}', 'WEB') e;
+SELECT c->>'location' AS location, c->>'status' AS status, c->>'reason' AS reason,
+       c->>'distance_km' AS distance_km, c->>'cost' AS cost, c->'available' AS available
+  FROM oms.route_explain('[{"sku": "JACKET-BLK-M", "qty": 1}, {"sku": "TEE-WHT-L", "qty": 2}, {"sku": "BOTTLE-750", "qty": 1}]',
+                         '{"latitude": 51.34, "longitude": 12.37}', 'WEB') e,
+       jsonb_array_elements(e->'candidates') c;
+\echo '    a Vienna customer: by cost the Berlin warehouse wins (4.50 + 0.2 cents/km) over the'
+\echo '    hand-packing Vienna store (9.00); nearest_first ignores cost and picks the store'
+SELECT s.strategy, r.location, r.distance_km, r.cost
+  FROM unnest(ARRAY['fewest_shipments', 'nearest_first']) AS s(strategy),
+       oms.route('[{"sku": "TEE-WHT-L", "qty": 1}]', '{"latitude": 48.20, "longitude": 16.37}', 'WEB',
+                 jsonb_build_object('strategy', s.strategy)) r;
+
 \echo '==> orders: place_order routes each order and reserves every line in one step'
 \echo '    a Hamburg customer buys two things; the Hamburg warehouse has both, so one parcel'
 SELECT oms.place_order('WEB', 'WEB-10001',
@@ -62,6 +81,8 @@ SELECT o.order_id, o.external_ref, o.status, o.units, o.total_amount, s.code AS 
   JOIN oms.sku s ON s.id = r.sku_id
   JOIN oms.location loc ON loc.id = r.location_id
  WHERE o.order_id = :order_id ORDER BY s.code;
+\echo '    why it ships from there stays with the order (oms.orders.routing)'
+SELECT routing->'objective' AS objective FROM oms.orders WHERE order_id = :order_id;
 
 \echo '==> a B2B order larger than any one location: split over the fewest locations'
 SELECT oms.place_order('ERP', 'PO-7781', '[{"sku": "JACKET-OLV-L", "qty": 150, "unit_price": 140.00}]',
