@@ -23,6 +23,9 @@ OBJS = \
 	src/explain.o \
 	src/reserve.o \
 	src/order.o \
+	src/lifecycle.o \
+	src/fulfil.o \
+	src/payment.o \
 	src/hold.o \
 	src/worker.o \
 	src/cache.o

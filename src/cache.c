@@ -1,11 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * cache.c
- *	  Channels, locations, which locations serve which channel and the
- *	  channels' routing policies, kept in backend memory for routing: small
- *	  tables that every order reads and that change rarely.
+ *	  Channels, locations, which locations serve which channel, the
+ *	  channels' routing policies and the legal status transitions, kept in
+ *	  backend memory: small tables that every order reads and that change
+ *	  rarely.
  *
- *	  A statement trigger on each of the four tables (oms.master_changed)
+ *	  A statement trigger on each of the five tables (oms.master_changed)
  *	  sends a relcache invalidation for it; every backend's callback then
  *	  marks the cache stale, and the next lookup reloads it in full.  A reload
  *	  reads with the latest snapshot, so a long transaction never caches data
@@ -18,6 +19,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -64,7 +66,18 @@ static HTAB *channels = NULL;	/* by code */
 static HTAB *channel_locations = NULL;
 static bool cache_valid = false;
 static uint64 invalidations = 0;
-static Oid	cached_relids[4];
+static Oid	cached_relids[5];
+
+/* Legal status transitions (oms.transition); from NULL is a new row. */
+typedef struct Transition
+{
+	char	   *entity;
+	char	   *from;
+	char	   *to;
+} Transition;
+
+static Transition *transitions = NULL;
+static int	ntransitions = 0;
 
 /*
  * Relcache callback: a change to one of the cached tables (or to all
@@ -74,7 +87,7 @@ static void
 cache_invalidate(Datum arg, Oid relid)
 {
 	if (relid == InvalidOid || relid == cached_relids[0] || relid == cached_relids[1] ||
-		relid == cached_relids[2] || relid == cached_relids[3])
+		relid == cached_relids[2] || relid == cached_relids[3] || relid == cached_relids[4])
 	{
 		cache_valid = false;
 		invalidations++;
@@ -110,7 +123,7 @@ column(uint64 i, int col, bool *isnull)
 }
 
 /*
- * Loads the four tables into fresh hash tables.
+ * Loads the five tables into fresh hash tables and arrays.
  */
 static void
 cache_load(void)
@@ -118,6 +131,7 @@ cache_load(void)
 	static SPIPlanPtr location_plan = NULL;
 	static SPIPlanPtr channel_plan = NULL;
 	static SPIPlanPtr channel_location_plan = NULL;
+	static SPIPlanPtr transition_plan = NULL;
 	Oid			nsp = get_namespace_oid("oms", false);
 	HASHCTL		ctl;
 	bool		isnull;
@@ -131,6 +145,7 @@ cache_load(void)
 	cached_relids[1] = get_relname_relid("location", nsp);
 	cached_relids[2] = get_relname_relid("channel_location", nsp);
 	cached_relids[3] = get_relname_relid("routing_policy", nsp);
+	cached_relids[4] = get_relname_relid("transition", nsp);
 
 	memset(&ctl, 0, sizeof(ctl));
 	ctl.hcxt = cache_context;
@@ -206,6 +221,19 @@ cache_load(void)
 		key.location_id = DatumGetInt64(column(i, 2, &isnull));
 		e = hash_search(channel_locations, &key, HASH_ENTER, &found);
 		e->safety_stock = DatumGetInt32(column(i, 3, &isnull));
+	}
+
+	run_latest(&transition_plan, "SELECT entity, from_status, to_status FROM oms.transition");
+	transitions = MemoryContextAlloc(cache_context, sizeof(Transition) * Max(SPI_processed, 1));
+	ntransitions = (int) SPI_processed;
+	for (int i = 0; i < ntransitions; i++)
+	{
+		bool		from_null;
+		Datum		from = column(i, 2, &from_null);
+
+		transitions[i].entity = MemoryContextStrdup(cache_context, TextDatumGetCString(column(i, 1, &isnull)));
+		transitions[i].from = from_null ? NULL : MemoryContextStrdup(cache_context, TextDatumGetCString(from));
+		transitions[i].to = MemoryContextStrdup(cache_context, TextDatumGetCString(column(i, 3, &isnull)));
 	}
 }
 
@@ -323,6 +351,38 @@ oms_channel_may_use(const OmsChannel *channel, int64 location_id, int32 *safety_
 		return false;
 	*safety_stock = (e && e->safety_stock >= 0) ? e->safety_stock : channel->safety_stock;
 	return true;
+}
+
+/*
+ * Whether entity may go from status from to status to.
+ */
+bool
+oms_transition_legal(const char *entity, const char *from, const char *to)
+{
+	cache_ensure();
+	for (int i = 0; i < ntransitions; i++)
+		if (strcmp(transitions[i].entity, entity) == 0 && transitions[i].from &&
+			strcmp(transitions[i].from, from) == 0 && strcmp(transitions[i].to, to) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The statuses entity may go to from status from, comma-separated, or NULL
+ * if from is final.
+ */
+char *
+oms_transition_next(const char *entity, const char *from)
+{
+	StringInfoData buf;
+
+	cache_ensure();
+	initStringInfo(&buf);
+	for (int i = 0; i < ntransitions; i++)
+		if (strcmp(transitions[i].entity, entity) == 0 && transitions[i].from &&
+			strcmp(transitions[i].from, from) == 0)
+			appendStringInfo(&buf, "%s%s", buf.len > 0 ? ", " : "", transitions[i].to);
+	return buf.len > 0 ? buf.data : NULL;
 }
 
 /*

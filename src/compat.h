@@ -23,6 +23,11 @@
 #define HASH_STRINGS 0
 #endif
 
+/* PostgreSQL 14 added infinite numerics. */
+#if PG_VERSION_NUM < 140000
+#define numeric_is_inf(n) false
+#endif
+
 /* PostgreSQL 15 added InitMaterializedSRF; before it, this is what it does. */
 #if PG_VERSION_NUM < 150000
 #include "funcapi.h"

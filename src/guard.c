@@ -129,17 +129,19 @@ oms_stock_guard(PG_FUNCTION_ARGS)
 }
 
 /*
- * Trigger on oms.stock_movement: refuses every UPDATE, DELETE and TRUNCATE.
+ * Trigger on the append-only tables (the stock ledger, the order history):
+ * refuses every UPDATE, DELETE and TRUNCATE.
  */
 Datum
 oms_ledger_guard(PG_FUNCTION_ARGS)
 {
-	(void) trigger_data(fcinfo);
+	Relation	rel = trigger_data(fcinfo)->tg_relation;
+	bool		ledger = strcmp(RelationGetRelationName(rel), "stock_movement") == 0;
 
 	ereport(ERROR,
 			(errcode(ERRCODE_OMS_LEDGER_APPEND_ONLY),
-			 errmsg("oms.stock_movement is append-only"),
-			 errdetail("Ledger rows are never changed or removed."),
-			 errhint("Correct a mistake with a new movement, e.g. oms.adjust_stock.")));
+			 errmsg("oms.%s is append-only", RelationGetRelationName(rel)),
+			 errdetail("Its rows are never changed or removed."),
+			 ledger ? errhint("Correct a mistake with a new movement, e.g. oms.adjust_stock.") : 0));
 	PG_RETURN_NULL();			/* not reached */
 }

@@ -52,8 +52,8 @@ json_string(JsonbValue *v)
 /*
  * Returns a JSON number as an int32 if it is a whole number in range.
  */
-static bool
-json_int32(JsonbValue *v, int32 *out)
+bool
+oms_json_int32(JsonbValue *v, int32 *out)
 {
 	Datum		n;
 	bool		error = false;
@@ -119,7 +119,7 @@ parse_line(JsonbValue *elem, int n, bool prices, OrderLine *line)
 		}
 		else if (strcmp(key, "qty") == 0)
 		{
-			if (!json_int32(&v, &line->qty) || line->qty <= 0)
+			if (!oms_json_int32(&v, &line->qty) || line->qty <= 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_OMS_INVALID_QUANTITY),
 						 errmsg("line %d: qty must be a positive whole number of at most %d", n, PG_INT32_MAX)));
@@ -302,7 +302,7 @@ oms_parse_options(Jsonb *options, OrderRequest *req)
 		}
 		else if (strcmp(key, "max_shipments") == 0)
 		{
-			if (!json_int32(&v, &req->max_shipments) || req->max_shipments <= 0)
+			if (!oms_json_int32(&v, &req->max_shipments) || req->max_shipments <= 0)
 				bad_option(key, "a positive whole number", &v);
 		}
 		else if (strcmp(key, "exclude_locations") == 0)

@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * ledger.c
- *	  Ledgered stock: receipts, adjustments and cycle counts change on_hand
- *	  and append to oms.stock_movement in one step, under the stock row's
- *	  lock; per-channel availability reads the result.
+ *	  Ledgered stock: receipts, adjustments, cycle counts and shipments
+ *	  change on_hand and append to oms.stock_movement in one step, under the
+ *	  stock row's lock; per-channel availability reads the result.
  *
  *-------------------------------------------------------------------------
  */
@@ -138,6 +138,47 @@ move_stock(StockKey *key, const char *kind, MoveMode mode, int32 value, text *re
 
 	write_movement(key, kind, (int32) (after - row.on_hand), (int32) after, reason, NULL);
 	return (int32) after;
+}
+
+/*
+ * Takes qty reserved units of a stock row out of on_hand because they were
+ * shipped: from the row's reserved units, or from slot's.  The ledger
+ * records the movement with reference.
+ */
+void
+oms_ship_units(int64 sku_id, int64 location_id, int32 slot, int32 qty, text *reference)
+{
+	static SPIPlanPtr slot_plan = NULL;
+	StockKey	key;
+	StockRow	row;
+
+	memset(&key, 0, sizeof(key));
+	key.sku.id = sku_id;
+	key.location.id = location_id;
+	if (!oms_lock_stock(sku_id, location_id, false, &row))
+		elog(ERROR, "oms: no stock row for reserved units of sku " INT64_FORMAT, sku_id);
+
+	if (slot != OMS_NO_SLOT)
+	{
+		Oid			argtypes[4] = {INT8OID, INT8OID, INT4OID, INT4OID};
+		Datum		values[4] = {Int64GetDatum(sku_id), Int64GetDatum(location_id),
+								 Int32GetDatum(qty), Int32GetDatum(slot)};
+		int			rc;
+
+		/* Every slot locked in order, quotas down to what they reserved; then out. */
+		oms_uncommit_stock(&row);
+		oms_prepare(&slot_plan,
+					"UPDATE oms.stock_slot SET reserved = reserved - $3, quota = quota - $3"
+					" WHERE sku_id = $1 AND location_id = $2 AND slot = $4",
+					4, argtypes);
+		rc = oms_execute_trusted(slot_plan, values, NULL, 0);
+		oms_check_spi(rc, SPI_OK_UPDATE, "shipping units of a slot");
+		row.escrow -= qty;
+	}
+	else
+		row.reserved -= qty;
+	oms_write_stock(&row);
+	write_movement(&key, "shipment", -qty, row.on_hand - qty, NULL, reference);
 }
 
 /*

@@ -30,6 +30,7 @@ void		_PG_init(void);
 int			oms_hot_stock_wait = 5;
 int			oms_hot_stock_slots = 64;
 int			oms_expire_holds_interval = 60;
+int			oms_publish_interval = 200;
 int			oms_route_search_limit = 20000;
 char	   *oms_database = NULL;
 
@@ -71,6 +72,13 @@ _PG_init(void)
 								&oms_expire_holds_interval,
 								60, 0, 86400,
 								PGC_SIGHUP, GUC_UNIT_S,
+								NULL, NULL, NULL);
+		DefineCustomIntVariable("oms.publish_interval",
+								"Milliseconds between runs of oms.publish_events() by the background worker.",
+								"0 stops waking LISTENers of channel oms_events.",
+								&oms_publish_interval,
+								200, 0, 60000,
+								PGC_SIGHUP, GUC_UNIT_MS,
 								NULL, NULL, NULL);
 		DefineCustomStringVariable("oms.database",
 								   "Database the oms background worker connects to.",

@@ -43,8 +43,20 @@
 #define ERRCODE_OMS_ORDER_NOT_CANCELLABLE	MAKE_SQLSTATE('O','M','0','4','1')
 #define ERRCODE_OMS_UNKNOWN_LINE			MAKE_SQLSTATE('O','M','0','4','2')
 #define ERRCODE_OMS_CANCEL_EXCEEDS_OPEN		MAKE_SQLSTATE('O','M','0','4','3')
+#define ERRCODE_OMS_LINE_IN_SHIPMENT		MAKE_SQLSTATE('O','M','0','4','4')
 #define ERRCODE_OMS_HOLD_CHANNEL_MISMATCH	MAKE_SQLSTATE('O','M','0','5','0')
 #define ERRCODE_OMS_INVALID_TTL				MAKE_SQLSTATE('O','M','0','5','1')
+#define ERRCODE_OMS_ILLEGAL_TRANSITION		MAKE_SQLSTATE('O','M','0','6','0')
+#define ERRCODE_OMS_NOTHING_TO_SHIP			MAKE_SQLSTATE('O','M','0','6','1')
+#define ERRCODE_OMS_UNKNOWN_SHIPMENT		MAKE_SQLSTATE('O','M','0','6','2')
+#define ERRCODE_OMS_SHIPMENT_STATE			MAKE_SQLSTATE('O','M','0','6','3')
+#define ERRCODE_OMS_INVALID_TRACKING		MAKE_SQLSTATE('O','M','0','6','4')
+#define ERRCODE_OMS_INVALID_SHIPMENT_LINES	MAKE_SQLSTATE('O','M','0','6','5')
+#define ERRCODE_OMS_INVALID_PAYMENT			MAKE_SQLSTATE('O','M','0','7','0')
+#define ERRCODE_OMS_PAYMENT_EXCEEDS			MAKE_SQLSTATE('O','M','0','7','1')
+#define ERRCODE_OMS_PAYMENT_CONFLICT		MAKE_SQLSTATE('O','M','0','7','2')
+#define ERRCODE_OMS_PAYMENT_REFUSED			MAKE_SQLSTATE('O','M','0','7','3')
+#define ERRCODE_OMS_INVALID_CONSUMER		MAKE_SQLSTATE('O','M','0','8','0')
 #define ERRCODE_OMS_LEDGER_APPEND_ONLY		MAKE_SQLSTATE('O','M','0','9','0')
 #define ERRCODE_OMS_STOCK_WRITE_DENIED		MAKE_SQLSTATE('O','M','0','9','1')
 
@@ -118,6 +130,8 @@ extern bool oms_find_location(int64 id, OmsLocation *location);
 extern int64 oms_find_location_id(const char *code);
 extern bool oms_channel_may_use(const OmsChannel *channel, int64 location_id, int32 *safety_stock);
 extern OmsLocation *oms_all_locations(int *n);
+extern bool oms_transition_legal(const char *entity, const char *from, const char *to);
+extern char *oms_transition_next(const char *entity, const char *from);
 
 /* catalog.c: SPI helpers. */
 extern SPIPlanPtr oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
@@ -132,11 +146,15 @@ extern Jsonb *oms_arg_optional_jsonb(FunctionCallInfo fcinfo, int argno);
 extern int	oms_hot_stock_wait;
 extern int	oms_hot_stock_slots;
 extern int	oms_expire_holds_interval;
+extern int	oms_publish_interval;
 extern int	oms_route_search_limit;
 extern char *oms_database;
 
 /* worker.c: the background worker. */
 extern void oms_register_worker(void);
+
+/* ledger.c: shipped units leave on_hand. */
+extern void oms_ship_units(int64 sku_id, int64 location_id, int32 slot, int32 qty, text *reference);
 
 /* A locked row of oms.stock. */
 typedef struct StockRow
@@ -306,6 +324,7 @@ extern void oms_parse_lines(Jsonb *lines, bool prices, OrderRequest *req);
 extern void oms_parse_ship_to(Jsonb *ship_to, OrderRequest *req);
 extern void oms_parse_options(Jsonb *options, OrderRequest *req);
 extern char *oms_arg_reference(FunctionCallInfo fcinfo, int argno, const char *argname);
+extern bool oms_json_int32(JsonbValue *v, int32 *out);
 
 /* route.c: choosing locations. */
 extern RoutePlan *oms_route(OrderRequest *req);
@@ -327,6 +346,10 @@ extern OmsChannel oms_active_channel(text *code);
 extern void oms_resolve_skus(OrderRequest *req);
 extern RowUnits *oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists);
 extern void oms_delete_hold(const char *hold_ref);
+extern char *oms_lock_order(int64 order_id);
+
+/* lifecycle.c: statuses derived from facts. */
+extern void oms_settle_order(int64 order_id, text *reason);
 
 /* guard.c: writes the guard triggers let through. */
 extern int	oms_execute_trusted(SPIPlanPtr plan, Datum *values, const char *nulls, long tcount);

@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -208,12 +209,12 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 			Jsonb *ship_to, Jsonb *options)
 {
 	static SPIPlanPtr write_plan = NULL;
-	Oid			types[19] = {INT8OID, INT8OID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
+	Oid			types[20] = {INT8OID, INT8OID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
 							 TEXTOID, JSONBOID, INT8OID,
 							 INT4ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, NUMERICARRAYOID, INT4ARRAYOID,
-							 INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, JSONBOID};
-	Datum		values[19];
-	char		nulls[19];
+							 INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, JSONBOID, TEXTOID};
+	Datum		values[20];
+	char		nulls[20];
 	int			n = req->nlines;
 	int			m = plan->nallocs;
 	Datum	   *line_no = palloc(sizeof(Datum) * n);
@@ -258,13 +259,23 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 				"    FROM unnest($12, $13) AS u(q, p)),"
 				" l AS ("
 				"  INSERT INTO oms.order_lines (order_id, line_no, sku_id, qty, unit_price,"
-				"                               qty_reserved, qty_backordered)"
-				"  SELECT $1, n, s, q, p, r, q - r FROM unnest($10, $11, $12, $13, $14) AS u(n, s, q, p, r))"
+				"                               qty_reserved, qty_backordered, status)"
+				"  SELECT $1, n, s, q, p, r, q - r, CASE WHEN r < q THEN 'backordered' ELSE 'reserved' END"
+				"    FROM unnest($10, $11, $12, $13, $14) AS u(n, s, q, p, r)"
+				"  RETURNING line_no, status),"
+				" e AS ("
+				"  INSERT INTO oms.order_event (order_id, entity, entity_id, from_status, to_status, created_by)"
+				"  SELECT $1, 'order', $1, NULL, $4, $20"
+				"  UNION ALL SELECT $1, 'line', line_no, NULL, status, $20 FROM l"
+				"  RETURNING id, entity, entity_id, to_status),"
+				" x AS ("
+				"  INSERT INTO oms.outbox (event_id, order_id, entity, entity_id, status)"
+				"  SELECT id, $1, entity, entity_id, to_status FROM e)"
 				" INSERT INTO oms.reservation (order_id, line_no, sku_id, location_id, slot, qty)"
 				" SELECT $1, r.n, l.s, r.loc, nullif(r.slot, -1), r.q"
 				"   FROM unnest($15, $16, $17, $18) AS r(n, q, loc, slot)"
 				"   JOIN unnest($10, $11) AS l(n, s) ON l.n = r.n",
-				19, types);
+				20, types);
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(order_id);
 	values[1] = Int64GetDatum(req->channel.id);
@@ -289,6 +300,8 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 	values[16] = make_array(r_loc, m, INT8OID);
 	values[17] = make_array(r_slot, m, INT4OID);
 	values[18] = JsonbPGetDatum(oms_route_decision(req, plan, false));
+	/* The role that called us, not the owner SECURITY DEFINER runs as. */
+	values[19] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
 	rc = oms_execute_trusted(write_plan, values, nulls, 0);
 	oms_check_spi(rc, SPI_OK_INSERT, "writing the order");
 }
@@ -348,8 +361,8 @@ oms_place_order(PG_FUNCTION_ARGS)
 /*
  * Locks order order_id and returns its status.
  */
-static char *
-lock_order(int64 order_id)
+char *
+oms_lock_order(int64 order_id)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[1] = {INT8OID};
@@ -448,36 +461,27 @@ release_reservations(int64 order_id, int32 line_no, int32 qty)
 }
 
 /*
- * Sets the status of an order from its lines after a cancellation.
+ * Returns a pending shipment holding units of line line_no of order_id, or 0.
  */
-static void
-settle_order_status(int64 order_id, text *reason)
+static int64
+pending_shipment(int64 order_id, int32 line_no)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[2] = {INT8OID, TEXTOID};
-	Datum		values[2];
-	char		nulls[2] = {' ', ' '};
+	Oid			argtypes[2] = {INT8OID, INT4OID};
+	Datum		values[2] = {Int64GetDatum(order_id), Int32GetDatum(line_no)};
+	bool		isnull;
 	int			rc;
 
 	oms_prepare(&plan,
-				"WITH l AS (SELECT bool_and(qty_cancelled = qty) AS all_cancelled,"
-				"                  bool_or(qty_backordered > 0) AS backordered"
-				"             FROM oms.order_lines WHERE order_id = $1)"
-				" UPDATE oms.orders o"
-				"    SET status = CASE WHEN l.all_cancelled THEN 'cancelled'"
-				"                      WHEN o.status IN ('reserved', 'backordered') THEN"
-				"                           CASE WHEN l.backordered THEN 'backordered' ELSE 'reserved' END"
-				"                      ELSE o.status END,"
-				"        cancelled_at = CASE WHEN l.all_cancelled THEN now() END,"
-				"        cancel_reason = CASE WHEN l.all_cancelled THEN $2 END,"
-				"        updated_at = now()"
-				"   FROM l WHERE o.order_id = $1",
+				"SELECT s.id FROM oms.shipment_line sl JOIN oms.shipment s ON s.id = sl.shipment_id"
+				" WHERE sl.order_id = $1 AND sl.line_no = $2 AND s.status = 'pending'"
+				" ORDER BY s.id LIMIT 1",
 				2, argtypes);
-	values[0] = Int64GetDatum(order_id);
-	values[1] = PointerGetDatum(reason);
-	nulls[1] = reason ? ' ' : 'n';
-	rc = oms_execute_trusted(plan, values, nulls, 0);
-	oms_check_spi(rc, SPI_OK_UPDATE, "updating the order status");
+	rc = SPI_execute_plan(plan, values, NULL, true, 1);
+	oms_check_spi(rc, SPI_OK_SELECT, "looking for pending shipments");
+	if (SPI_processed == 0)
+		return 0;
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
 /* Refuses to cancel an order that is past cancelling. */
@@ -502,6 +506,7 @@ check_cancellable(int64 order_id, const char *status)
 Datum
 oms_cancel_order(PG_FUNCTION_ARGS)
 {
+	static SPIPlanPtr shipments_plan = NULL;
 	static SPIPlanPtr lines_plan = NULL;
 	Oid			argtypes[2] = {INT8OID, TEXTOID};
 	Datum		values[2];
@@ -514,13 +519,22 @@ oms_cancel_order(PG_FUNCTION_ARGS)
 	int			rc;
 
 	SPI_connect();
-	status = lock_order(order_id);
+	status = oms_lock_order(order_id);
 	if (strcmp(status, "cancelled") == 0)
 	{
 		SPI_finish();
 		PG_RETURN_INT32(0);
 	}
 	check_cancellable(order_id, status);
+
+	/* Parcels not yet handed to a carrier are called off with the order. */
+	oms_prepare(&shipments_plan,
+				"UPDATE oms.shipment SET status = 'cancelled', status_at = now()"
+				" WHERE order_id = $1 AND status = 'pending'",
+				1, argtypes);
+	values[0] = Int64GetDatum(order_id);
+	rc = SPI_execute_plan(shipments_plan, values, NULL, false, 0);
+	oms_check_spi(rc, SPI_OK_UPDATE, "cancelling pending shipments");
 
 	release_reservations(order_id, 0, PG_INT32_MAX);
 
@@ -541,7 +555,7 @@ oms_cancel_order(PG_FUNCTION_ARGS)
 	rc = oms_execute_trusted(lines_plan, values, nulls, 0);
 	oms_check_spi(rc, SPI_OK_SELECT, "cancelling the lines");
 	units = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	settle_order_status(order_id, reason);
+	oms_settle_order(order_id, reason);
 
 	SPI_finish();
 	PG_RETURN_INT32(units);
@@ -576,7 +590,7 @@ oms_cancel_line(PG_FUNCTION_ARGS)
 				 errmsg("qty must be positive, not %d", qty)));
 
 	SPI_connect();
-	status = lock_order(order_id);
+	status = oms_lock_order(order_id);
 	check_cancellable(order_id, status);
 
 	oms_prepare(&line_plan,
@@ -602,7 +616,18 @@ oms_cancel_line(PG_FUNCTION_ARGS)
 
 	from_backorder = Min(qty, backordered);
 	if (qty > from_backorder)
+	{
+		int64		shipment_id = pending_shipment(order_id, line_no);
+
+		if (shipment_id != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_OMS_LINE_IN_SHIPMENT),
+					 errmsg("line %d of order %lld has reserved units in pending shipment %lld",
+							line_no, (long long) order_id, (long long) shipment_id),
+					 errhint("Ship it, or call it off with oms.cancel_shipment(%lld) first.",
+							 (long long) shipment_id)));
 		release_reservations(order_id, line_no, qty - from_backorder);
+	}
 
 	oms_prepare(&update_plan,
 				"UPDATE oms.order_lines"
@@ -616,7 +641,7 @@ oms_cancel_line(PG_FUNCTION_ARGS)
 	nulls[4] = reason ? ' ' : 'n';
 	rc = oms_execute_trusted(update_plan, values, nulls, 0);
 	oms_check_spi(rc, SPI_OK_UPDATE, "cancelling the order line");
-	settle_order_status(order_id, reason);
+	oms_settle_order(order_id, reason);
 
 	SPI_finish();
 	PG_RETURN_INT32(qty);

@@ -2,10 +2,12 @@
  *
  * worker.c
  *	  The oms background worker: when oms is in shared_preload_libraries it
- *	  runs oms.expire_holds() in database oms.database every
- *	  oms.expire_holds_interval seconds, once the extension is installed
- *	  there.  Without it, schedule oms.expire_holds() with pg_cron; expired
- *	  holds never block a sale either way.
+ *	  works in database oms.database, once the extension is installed there:
+ *	  every oms.publish_interval it wakes LISTENers of committed events
+ *	  (oms.publish_events()), and every oms.expire_holds_interval it expires
+ *	  holds and trims the outbox (oms.expire_holds(), oms.purge_outbox()).
+ *	  Without it, schedule those functions with pg_cron; expired holds never
+ *	  block a sale, and consumers claim events from the outbox, either way.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,6 +24,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "oms.h"
 
@@ -41,25 +44,26 @@ oms_register_worker(void)
 	worker.bgw_restart_time = 10;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "oms");
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "oms_worker_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "oms hold expiry");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "oms hold expiry");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "oms worker");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "oms worker");
 	RegisterBackgroundWorker(&worker);
 }
 
 /*
- * Runs oms.expire_holds() once, if oms is installed; returns the holds expired.
+ * Runs query, which returns one integer, in a transaction of its own if oms
+ * is installed; returns the integer, or 0.
  */
-static int
-expire_once(void)
+static int64
+run_once(const char *query)
 {
-	int			expired = 0;
+	int64		result = 0;
 	int			rc;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, "SELECT oms.expire_holds()");
+	pgstat_report_activity(STATE_RUNNING, query);
 
 	rc = SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'oms'", true, 1);
 	oms_check_spi(rc, SPI_OK_SELECT, "looking for the oms extension");
@@ -67,16 +71,16 @@ expire_once(void)
 	{
 		bool		isnull;
 
-		rc = SPI_execute("SELECT oms.expire_holds()", false, 1);
-		oms_check_spi(rc, SPI_OK_SELECT, "expiring holds");
-		expired = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		rc = SPI_execute(query, false, 1);
+		oms_check_spi(rc, SPI_OK_SELECT, query);
+		result = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
-	return expired;
+	return result;
 }
 
 /*
@@ -85,6 +89,8 @@ expire_once(void)
 void
 oms_worker_main(Datum arg)
 {
+	TimestampTz last_expiry = GetCurrentTimestamp();
+
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
@@ -92,7 +98,8 @@ oms_worker_main(Datum arg)
 
 	for (;;)
 	{
-		long		timeout = oms_expire_holds_interval > 0 ? oms_expire_holds_interval * 1000L : 60000L;
+		long		expire_ms = oms_expire_holds_interval > 0 ? oms_expire_holds_interval * 1000L : 60000L;
+		long		timeout = oms_publish_interval > 0 ? Min(oms_publish_interval, expire_ms) : expire_ms;
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 timeout, PG_WAIT_EXTENSION);
@@ -104,12 +111,17 @@ oms_worker_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		if (oms_expire_holds_interval > 0)
+		if (oms_publish_interval > 0)
+			(void) run_once("SELECT oms.publish_events()::bigint");
+		if (oms_expire_holds_interval > 0 &&
+			TimestampDifferenceExceeds(last_expiry, GetCurrentTimestamp(), (int) expire_ms))
 		{
-			int			expired = expire_once();
+			int64		expired = run_once("SELECT oms.expire_holds()::bigint");
 
 			if (expired > 0)
-				elog(LOG, "oms: expired %d holds", expired);
+				elog(LOG, "oms: expired " INT64_FORMAT " holds", expired);
+			(void) run_once("SELECT oms.purge_outbox()");
+			last_expiry = GetCurrentTimestamp();
 		}
 	}
 }

@@ -12,6 +12,7 @@ CREATE TABLE oms.orders (
     channel_id      bigint NOT NULL,
     external_ref    text NOT NULL,
     status          text NOT NULL DEFAULT 'pending',
+    payment_status  text NOT NULL DEFAULT 'unpaid',
     customer        jsonb,
     ship_to         jsonb,
     currency        text NOT NULL DEFAULT 'EUR',
@@ -35,7 +36,8 @@ CREATE INDEX orders_pickup_location_idx ON oms.orders (pickup_location_id) WHERE
 CREATE INDEX orders_open_idx ON oms.orders (status) WHERE status NOT IN ('cancelled', 'closed', 'delivered');
 COMMENT ON TABLE oms.orders IS 'One row per order placed through oms.place_order.';
 COMMENT ON COLUMN oms.orders.external_ref IS 'The channel''s own reference for the order: its idempotency key.';
-COMMENT ON COLUMN oms.orders.status IS 'pending | reserved | backordered | on_hold | partially_shipped | shipped | delivered | cancelled | closed.';
+COMMENT ON COLUMN oms.orders.status IS 'pending | reserved | backordered | on_hold | partially_shipped | shipped | delivered | cancelled | closed; oms.v_transitions lists the legal changes.';
+COMMENT ON COLUMN oms.orders.payment_status IS 'unpaid | authorized | partially_captured | captured | partially_refunded | refunded | voided, derived from oms.payment.';
 COMMENT ON COLUMN oms.orders.ship_to IS 'Where the order goes, as given: name, address, city, postal_code, country, latitude, longitude.';
 COMMENT ON COLUMN oms.orders.units IS 'Units ordered over all lines.';
 COMMENT ON COLUMN oms.orders.total_amount IS 'Sum over the lines of qty * unit_price, in currency.';
@@ -65,6 +67,7 @@ CREATE TABLE oms.order_lines (
     qty_cancelled   integer NOT NULL DEFAULT 0,
     qty_backordered integer NOT NULL DEFAULT 0,
     qty_returned    integer NOT NULL DEFAULT 0,
+    status          text NOT NULL,
     cancel_reason   text,
     PRIMARY KEY (order_id, line_no),
     CONSTRAINT order_lines_check CHECK (
@@ -77,6 +80,7 @@ CREATE INDEX order_lines_sku_idx ON oms.order_lines (sku_id);
 COMMENT ON TABLE oms.order_lines IS 'The lines of an order; qty = qty_reserved + qty_shipped + qty_cancelled + qty_backordered always.';
 COMMENT ON COLUMN oms.order_lines.qty_reserved IS 'Units held for the line by its held reservations.';
 COMMENT ON COLUMN oms.order_lines.qty_backordered IS 'Units waiting for stock (placed with allow_backorder).';
+COMMENT ON COLUMN oms.order_lines.status IS 'reserved | backordered | partially_shipped | shipped | delivered | cancelled, derived from the quantities and shipments.';
 
 CREATE SEQUENCE oms.reservation_id_seq AS bigint;
 CREATE TABLE oms.reservation (

@@ -43,3 +43,28 @@ SELECT s.code AS sku,
   JOIN oms.sku s ON s.id = lv.sku_id
   JOIN oms.location l ON l.id = lv.location_id;
 COMMENT ON VIEW oms.v_stock IS 'Stock levels: one row per SKU and location; reserved for orders, held for carts (unexpired), and available = on_hand - reserved - held - safety_stock, never below 0.';
+
+CREATE VIEW oms.v_order_tracking AS
+SELECT o.order_id,
+       c.code AS channel,
+       o.external_ref,
+       o.status,
+       o.payment_status,
+       o.units,
+       o.total_amount,
+       o.currency,
+       o.placed_at,
+       o.updated_at,
+       coalesce(s.shipments, '[]') AS shipments
+  FROM oms.orders o
+  JOIN oms.channel c ON c.id = o.channel_id
+  LEFT JOIN LATERAL (
+        SELECT jsonb_agg(jsonb_build_object(
+                   'shipment_id', sh.id, 'location', l.code, 'status', sh.status,
+                   'status_at', sh.status_at, 'carrier', sh.carrier, 'tracking_number', sh.tracking_number,
+                   'shipped_at', sh.shipped_at, 'delivered_at', sh.delivered_at,
+                   'units', (SELECT sum(sl.qty) FROM oms.shipment_line sl WHERE sl.shipment_id = sh.id))
+                 ORDER BY sh.id) AS shipments
+          FROM oms.shipment sh JOIN oms.location l ON l.id = sh.location_id
+         WHERE sh.order_id = o.order_id) s ON true;
+COMMENT ON VIEW oms.v_order_tracking IS 'One row per order: its status, payment status and shipments (location, carrier, tracking number, latest tracking status and its time) -- what a "where is my order" page shows.';

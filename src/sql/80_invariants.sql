@@ -100,6 +100,107 @@ AS $$
       FULL JOIN oms.orders o
         ON o.order_id = f.order_id AND o.channel_id = f.channel_id AND o.external_ref = f.external_ref
      WHERE f.order_id IS NULL OR o.order_id IS NULL
+    UNION ALL
+    -- 7. every transition has exactly one event: the events of each order,
+    --    line, shipment and payment status chain from creation to its status.
+    SELECT 'events chain from creation to the current status',
+           format('%s %s of order %s: event %s goes %s -> %s after %s', ev.entity, ev.entity_id, ev.order_id,
+                  ev.id, coalesce(ev.from_status, '(new)'), ev.to_status, coalesce(ev.prev, '(nothing)'))
+      FROM (SELECT e.*, lag(e.to_status) OVER w AS prev, row_number() OVER w AS n
+              FROM oms.order_event e
+            WINDOW w AS (PARTITION BY e.order_id, e.entity, e.entity_id ORDER BY e.id)) ev
+     WHERE ev.from_status IS DISTINCT FROM ev.prev
+       AND NOT (ev.entity = 'payment' AND ev.n = 1 AND ev.from_status = 'unpaid')
+    UNION ALL
+    SELECT 'the last event of each entity is its status',
+           format('%s %s of order %s: status %s, last event %s', x.entity, x.entity_id, x.order_id,
+                  x.status, coalesce(ev.last, '(none)'))
+      FROM (SELECT 'order' AS entity, o.order_id AS entity_id, o.order_id, o.status FROM oms.orders o
+            UNION ALL
+            SELECT 'payment', o.order_id, o.order_id, o.payment_status FROM oms.orders o
+            UNION ALL
+            SELECT 'line', l.line_no, l.order_id, l.status FROM oms.order_lines l
+            UNION ALL
+            SELECT 'shipment', s.id, s.order_id, s.status FROM oms.shipment s) x
+      LEFT JOIN (SELECT DISTINCT ON (e.order_id, e.entity, e.entity_id) e.order_id, e.entity, e.entity_id,
+                        e.to_status AS last
+                   FROM oms.order_event e ORDER BY e.order_id, e.entity, e.entity_id, e.id DESC) ev
+        ON ev.order_id = x.order_id AND ev.entity = x.entity AND ev.entity_id = x.entity_id
+     WHERE x.status IS DISTINCT FROM coalesce(ev.last, CASE WHEN x.entity = 'payment' THEN 'unpaid' END)
+    UNION ALL
+    SELECT 'every outbox row is an event',
+           format('outbox row %s has no event', x.event_id)
+      FROM oms.outbox x LEFT JOIN oms.order_event e ON e.id = x.event_id
+     WHERE e.id IS NULL
+    UNION ALL
+    -- 8. line quantities agree with shipments; statuses follow from the facts.
+    SELECT 'shipped units are in shipped shipments',
+           format('order %s line %s: qty_shipped %s, in shipped shipments %s',
+                  coalesce(l.order_id, s.order_id), coalesce(l.line_no, s.line_no),
+                  coalesce(l.qty_shipped, 0), coalesce(s.qty, 0))
+      FROM oms.order_lines l
+      FULL JOIN (SELECT sl.order_id, sl.line_no, sum(sl.qty) AS qty
+                   FROM oms.shipment_line sl JOIN oms.shipment sh ON sh.id = sl.shipment_id
+                  WHERE sh.status NOT IN ('pending', 'cancelled')
+                  GROUP BY sl.order_id, sl.line_no) s
+        ON s.order_id = l.order_id AND s.line_no = l.line_no
+     WHERE coalesce(l.qty_shipped, 0) <> coalesce(s.qty, 0)
+    UNION ALL
+    SELECT 'pending shipments hold reserved units',
+           format('order %s line %s at location %s: %s units in pending shipments, %s reserved',
+                  p.order_id, p.line_no, p.location_id, p.qty, coalesce(r.qty, 0))
+      FROM (SELECT sl.order_id, sl.line_no, sh.location_id, sum(sl.qty) AS qty
+              FROM oms.shipment_line sl JOIN oms.shipment sh ON sh.id = sl.shipment_id
+             WHERE sh.status = 'pending' GROUP BY 1, 2, 3) p
+      LEFT JOIN (SELECT order_id, line_no, location_id, sum(qty) AS qty FROM oms.reservation
+                  WHERE state = 'held' GROUP BY 1, 2, 3) r
+        ON r.order_id = p.order_id AND r.line_no = p.line_no AND r.location_id = p.location_id
+     WHERE p.qty > coalesce(r.qty, 0)
+    UNION ALL
+    SELECT 'line status follows from its quantities',
+           format('order %s line %s is %s: qty %s, reserved %s, shipped %s, cancelled %s, backordered %s',
+                  l.order_id, l.line_no, l.status, l.qty, l.qty_reserved, l.qty_shipped, l.qty_cancelled,
+                  l.qty_backordered)
+      FROM oms.order_lines l
+     WHERE l.status <> CASE WHEN l.qty_cancelled = l.qty THEN 'cancelled'
+                            WHEN l.qty_shipped > 0 AND l.qty_shipped = l.qty - l.qty_cancelled
+                                 THEN CASE WHEN l.status = 'delivered' THEN 'delivered' ELSE 'shipped' END
+                            WHEN l.qty_shipped > 0 THEN 'partially_shipped'
+                            WHEN l.qty_backordered > 0 THEN 'backordered'
+                            ELSE 'reserved' END
+    UNION ALL
+    SELECT 'payment status follows from the payments',
+           format('order %s is %s: authorized %s, captured %s, refunded %s, voided %s',
+                  o.order_id, o.payment_status, coalesce(p.a, 0), coalesce(p.c, 0), coalesce(p.r, 0), coalesce(p.v, 0))
+      FROM oms.orders o
+      LEFT JOIN (SELECT order_id,
+                        coalesce(sum(amount) FILTER (WHERE kind = 'authorize'), 0) AS a,
+                        coalesce(sum(amount) FILTER (WHERE kind = 'capture'), 0) AS c,
+                        coalesce(sum(amount) FILTER (WHERE kind = 'refund'), 0) AS r,
+                        coalesce(sum(amount) FILTER (WHERE kind = 'void'), 0) AS v
+                   FROM oms.payment GROUP BY order_id) p ON p.order_id = o.order_id
+     WHERE o.payment_status <> CASE WHEN coalesce(p.a, 0) = 0 THEN 'unpaid'
+                                    WHEN p.c = 0 THEN CASE WHEN p.v = p.a THEN 'voided' ELSE 'authorized' END
+                                    WHEN p.r = 0 THEN CASE WHEN p.c = p.a - p.v THEN 'captured' ELSE 'partially_captured' END
+                                    WHEN p.r < p.c THEN 'partially_refunded'
+                                    ELSE 'refunded' END
+        OR p.c > p.a - p.v OR p.r > p.c
+    UNION ALL
+    -- 9. on_hand leaves only through shipments and adjustments (or counts), and
+    --    the shipment movements are the units shipped from each location.
+    SELECT 'shipment movements are the units shipped',
+           format('sku %s at %s: shipment movements %s, units in shipped shipments %s',
+                  coalesce(m.sku_id, s.sku_id), coalesce(m.location_id, s.location_id),
+                  coalesce(m.qty, 0), coalesce(s.qty, 0))
+      FROM (SELECT sku_id, location_id, -sum(quantity) AS qty FROM oms.stock_movement
+             WHERE kind = 'shipment' GROUP BY 1, 2) m
+      FULL JOIN (SELECT l.sku_id, sh.location_id, sum(sl.qty) AS qty
+                   FROM oms.shipment_line sl
+                   JOIN oms.shipment sh ON sh.id = sl.shipment_id
+                   JOIN oms.order_lines l ON l.order_id = sl.order_id AND l.line_no = sl.line_no
+                  WHERE sh.status NOT IN ('pending', 'cancelled') GROUP BY 1, 2) s
+        ON s.sku_id = m.sku_id AND s.location_id = m.location_id
+     WHERE coalesce(m.qty, 0) <> coalesce(s.qty, 0)
 $$;
 COMMENT ON FUNCTION oms.check_invariants() IS
     'Lists every violated invariant (one row each, with the offending keys); no rows means healthy.';

@@ -9,7 +9,7 @@ psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
 trap 'psql -c "DROP EXTENSION IF EXISTS oms CASCADE" >/dev/null 2>&1 || true' EXIT
 
 echo "1..3"
-workers=$(psql -Atc "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'oms hold expiry'")
+workers=$(psql -Atc "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'oms worker'")
 if [ "$workers" = 1 ]; then
     echo "ok 1 - the oms background worker runs"
 else

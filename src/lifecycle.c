@@ -1,0 +1,246 @@
+/*-------------------------------------------------------------------------
+ *
+ * lifecycle.c
+ *	  The statuses of orders, lines, shipments and payments: which changes
+ *	  are legal (oms.transition, enforced by a row trigger), how the engine
+ *	  derives them from facts, and the event every change writes.
+ *
+ *	  oms_transition_guard() refuses an UPDATE that sets a status the
+ *	  transition table does not allow from the old one.  oms_record_events()
+ *	  runs once per UPDATE statement and writes, with one INSERT, an
+ *	  oms.order_event row and an oms.outbox row for each status it changed.
+ *	  Rows oms creates get their first event from the function creating
+ *	  them.  Neither trigger fires under session_replication_role = replica,
+ *	  and pg_restore only inserts: restored rows are taken as they are.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
+
+#include "oms.h"
+
+PG_FUNCTION_INFO_V1(oms_transition_guard);
+PG_FUNCTION_INFO_V1(oms_record_events);
+
+static TriggerData *
+trigger_data(FunctionCallInfo fcinfo, const char *name)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s() can only be called as a trigger", name)));
+	return (TriggerData *) fcinfo->context;
+}
+
+/* The value of text column attnum of tuple, or NULL. */
+static char *
+text_column(HeapTuple tuple, TupleDesc desc, int attnum)
+{
+	bool		isnull;
+	Datum		d = heap_getattr(tuple, attnum, desc, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/*
+ * Row trigger BEFORE UPDATE; its arguments are pairs (entity, status
+ * column).  Refuses a changed status that is not a legal transition.
+ */
+Datum
+oms_transition_guard(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = trigger_data(fcinfo, "oms.transition_guard");
+	Trigger    *trigger = trigdata->tg_trigger;
+	TupleDesc	desc = trigdata->tg_relation->rd_att;
+
+	if (!TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event))
+		elog(ERROR, "oms.transition_guard() must fire BEFORE UPDATE FOR EACH ROW");
+
+	/* The transitions are cached; reloading them runs queries of our own. */
+	SPI_connect();
+
+	for (int i = 0; i + 1 < trigger->tgnargs; i += 2)
+	{
+		const char *entity = trigger->tgargs[i];
+		int			attnum = SPI_fnumber(desc, trigger->tgargs[i + 1]);
+		char	   *from,
+				   *to;
+
+		if (attnum <= 0)
+			elog(ERROR, "oms: column \"%s\" not found", trigger->tgargs[i + 1]);
+		from = text_column(trigdata->tg_trigtuple, desc, attnum);
+		to = text_column(trigdata->tg_newtuple, desc, attnum);
+		if (from == NULL || to == NULL || strcmp(from, to) == 0)
+			continue;			/* NOT NULL constraints speak for themselves */
+		if (!oms_transition_legal(entity, from, to))
+		{
+			char	   *next = oms_transition_next(entity, from);
+
+			ereport(ERROR,
+					(errcode(ERRCODE_OMS_ILLEGAL_TRANSITION),
+					 errmsg("illegal %s transition: %s -> %s", entity, from, to),
+					 next ? errhint("From %s it may go to: %s.", from, next)
+					 : errhint("%s is a final status of a %s.", from, entity)));
+		}
+	}
+	SPI_finish();
+	return PointerGetDatum(trigdata->tg_newtuple);
+}
+
+/*
+ * Statement trigger AFTER UPDATE with transition tables old_rows and
+ * new_rows; its argument names the entity.  Writes the events of the
+ * statuses the statement changed.
+ */
+Datum
+oms_record_events(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr order_plan = NULL;
+	static SPIPlanPtr line_plan = NULL;
+	static SPIPlanPtr shipment_plan = NULL;
+	TriggerData *trigdata = trigger_data(fcinfo, "oms.record_events");
+	const char *entity;
+	SPIPlanPtr *plan;
+	const char *sql;
+	Oid			argtype = TEXTOID;
+	Datum		role;
+	int			rc;
+
+	if (trigdata->tg_trigger->tgnargs != 1 || trigdata->tg_oldtable == NULL ||
+		trigdata->tg_newtable == NULL)
+		elog(ERROR, "oms.record_events(entity) needs transition tables old_rows and new_rows");
+	entity = trigdata->tg_trigger->tgargs[0];
+
+	/* Each: WITH e AS (INSERT the events RETURNING them) INSERT the outbox rows. */
+	if (strcmp(entity, "order") == 0)
+	{
+		plan = &order_plan;
+		sql = "WITH e AS ("
+			"  INSERT INTO oms.order_event (order_id, entity, entity_id, from_status, to_status, created_by, details)"
+			"  SELECT n.order_id, 'order', n.order_id, o.status, n.status, $1,"
+			"         CASE WHEN n.status = 'cancelled' THEN jsonb_build_object('reason', n.cancel_reason) END"
+			"    FROM new_rows n JOIN old_rows o ON o.order_id = n.order_id WHERE n.status <> o.status"
+			"  UNION ALL"
+			"  SELECT n.order_id, 'payment', n.order_id, o.payment_status, n.payment_status, $1, NULL"
+			"    FROM new_rows n JOIN old_rows o ON o.order_id = n.order_id"
+			"   WHERE n.payment_status <> o.payment_status"
+			"  RETURNING id, order_id, entity, entity_id, to_status)"
+			" INSERT INTO oms.outbox (event_id, order_id, entity, entity_id, status)"
+			" SELECT id, order_id, entity, entity_id, to_status FROM e";
+	}
+	else if (strcmp(entity, "line") == 0)
+	{
+		plan = &line_plan;
+		sql = "WITH e AS ("
+			"  INSERT INTO oms.order_event (order_id, entity, entity_id, from_status, to_status, created_by)"
+			"  SELECT n.order_id, 'line', n.line_no, o.status, n.status, $1"
+			"    FROM new_rows n JOIN old_rows o ON o.order_id = n.order_id AND o.line_no = n.line_no"
+			"   WHERE n.status <> o.status"
+			"  RETURNING id, order_id, entity, entity_id, to_status)"
+			" INSERT INTO oms.outbox (event_id, order_id, entity, entity_id, status)"
+			" SELECT id, order_id, entity, entity_id, to_status FROM e";
+	}
+	else if (strcmp(entity, "shipment") == 0)
+	{
+		plan = &shipment_plan;
+		sql = "WITH e AS ("
+			"  INSERT INTO oms.order_event (order_id, entity, entity_id, from_status, to_status, created_by, details)"
+			"  SELECT n.order_id, 'shipment', n.id, o.status, n.status, $1,"
+			"         CASE WHEN n.status = 'shipped'"
+			"              THEN jsonb_build_object('carrier', n.carrier, 'tracking_number', n.tracking_number)"
+			"              WHEN n.status = 'cancelled' THEN NULL"
+			"              ELSE jsonb_build_object('at', n.status_at) || coalesce(n.status_details, '{}') END"
+			"    FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE n.status <> o.status"
+			"  RETURNING id, order_id, entity, entity_id, to_status)"
+			" INSERT INTO oms.outbox (event_id, order_id, entity, entity_id, status)"
+			" SELECT id, order_id, entity, entity_id, to_status FROM e";
+	}
+	else
+		elog(ERROR, "oms.record_events: unknown entity \"%s\"", entity);
+
+	SPI_connect();
+	rc = SPI_register_trigger_data(trigdata);
+	if (rc != SPI_OK_TD_REGISTER)
+		elog(ERROR, "oms: SPI_register_trigger_data failed: %s", SPI_result_code_string(rc));
+	oms_prepare(plan, sql, 1, &argtype);
+	role = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
+	rc = SPI_execute_plan(*plan, &role, NULL, false, 0);
+	oms_check_spi(rc, SPI_OK_INSERT, "writing order events");
+	SPI_finish();
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * Derives the statuses of order order_id's lines, then of the order, from
+ * its quantities and shipments; reason goes with a cancellation.  Only
+ * changed statuses are written, so the triggers see exactly the
+ * transitions.  The caller holds the order's lock.
+ */
+void
+oms_settle_order(int64 order_id, text *reason)
+{
+	static SPIPlanPtr lines_plan = NULL;
+	static SPIPlanPtr order_plan = NULL;
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+	int			rc;
+
+	oms_prepare(&lines_plan,
+				"WITH d AS ("
+				"  SELECT l.order_id, l.line_no,"
+				"         CASE WHEN l.qty_cancelled = l.qty THEN 'cancelled'"
+				"              WHEN l.qty_shipped > 0 AND l.qty_shipped = l.qty - l.qty_cancelled THEN"
+				"                   CASE WHEN EXISTS (SELECT FROM oms.shipment_line sl"
+				"                                       JOIN oms.shipment s ON s.id = sl.shipment_id"
+				"                                      WHERE sl.order_id = l.order_id AND sl.line_no = l.line_no"
+				"                                        AND s.status NOT IN ('delivered', 'cancelled'))"
+				"                        THEN 'shipped' ELSE 'delivered' END"
+				"              WHEN l.qty_shipped > 0 THEN 'partially_shipped'"
+				"              WHEN l.qty_backordered > 0 THEN 'backordered'"
+				"              ELSE 'reserved' END AS status"
+				"    FROM oms.order_lines l WHERE l.order_id = $1)"
+				" UPDATE oms.order_lines l SET status = d.status"
+				"   FROM d WHERE l.order_id = d.order_id AND l.line_no = d.line_no AND l.status <> d.status",
+				1, argtypes);
+	values[0] = Int64GetDatum(order_id);
+	rc = oms_execute_trusted(lines_plan, values, NULL, 0);
+	oms_check_spi(rc, SPI_OK_UPDATE, "deriving the line statuses");
+
+	/* An order on hold or closed stays so, unless everything is cancelled. */
+	oms_prepare(&order_plan,
+				"WITH l AS ("
+				"  SELECT bool_and(status = 'cancelled') AS cancelled,"
+				"         bool_and(status IN ('delivered', 'cancelled')) AS delivered,"
+				"         bool_and(status IN ('shipped', 'delivered', 'cancelled')) AS shipped,"
+				"         bool_or(status IN ('partially_shipped', 'shipped', 'delivered')) AS some_shipped,"
+				"         bool_or(status = 'backordered') AS backordered"
+				"    FROM oms.order_lines WHERE order_id = $1),"
+				" d AS ("
+				"  SELECT o.order_id,"
+				"         CASE WHEN l.cancelled THEN 'cancelled'"
+				"              WHEN o.status IN ('on_hold', 'closed') THEN o.status"
+				"              WHEN l.delivered THEN 'delivered'"
+				"              WHEN l.shipped THEN 'shipped'"
+				"              WHEN l.some_shipped THEN 'partially_shipped'"
+				"              WHEN l.backordered THEN 'backordered'"
+				"              ELSE 'reserved' END AS status"
+				"    FROM oms.orders o, l WHERE o.order_id = $1)"
+				" UPDATE oms.orders o"
+				"    SET status = d.status, updated_at = now(),"
+				"        cancelled_at = CASE WHEN d.status = 'cancelled' THEN now() END,"
+				"        cancel_reason = CASE WHEN d.status = 'cancelled' THEN $2 END"
+				"   FROM d WHERE o.order_id = d.order_id AND o.status <> d.status",
+				2, argtypes);
+	values[1] = PointerGetDatum(reason);
+	nulls[1] = reason ? ' ' : 'n';
+	rc = oms_execute_trusted(order_plan, values, nulls, 0);
+	oms_check_spi(rc, SPI_OK_UPDATE, "deriving the order status");
+}
