@@ -194,8 +194,8 @@ Datum
 oms_create_shipment(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr insert_plan = NULL;
-	Oid			argtypes[5] = {INT8OID, INT8OID, INT4ARRAYOID, INT4ARRAYOID, TEXTOID};
-	Datum		values[5];
+	Oid			argtypes[6] = {INT8OID, INT8OID, INT4ARRAYOID, INT4ARRAYOID, TEXTOID, BOOLOID};
+	Datum		values[6];
 	int64		order_id = oms_arg_int64(fcinfo, 0, "order_id");
 	Jsonb	   *lines = oms_arg_optional_jsonb(fcinfo, 2);
 	OmsRef		location;
@@ -253,17 +253,18 @@ oms_create_shipment(PG_FUNCTION_ARGS)
 				"  INSERT INTO oms.order_event (order_id, entity, entity_id, from_status, to_status, created_by, details)"
 				"  SELECT $1, 'shipment', s.id, NULL, 'pending', $5,"
 				"         jsonb_build_object('location', (SELECT code FROM oms.location WHERE id = $2))"
-				"    FROM s RETURNING id, entity_id),"
+				"    FROM s WHERE $6 RETURNING id, entity_id),"
 				" x AS ("
 				"  INSERT INTO oms.outbox (event_id, order_id, entity, entity_id, status)"
 				"  SELECT id, $1, 'shipment', entity_id, 'pending' FROM e)"
 				" SELECT id FROM s",
-				5, argtypes);
+				6, argtypes);
 	values[0] = Int64GetDatum(order_id);
 	values[1] = Int64GetDatum(location.id);
 	values[2] = PointerGetDatum(construct_array(line_nos, n, INT4OID, 4, true, TYPALIGN_INT));
 	values[3] = PointerGetDatum(construct_array(qtys, n, INT4OID, 4, true, TYPALIGN_INT));
 	values[4] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
+	values[5] = BoolGetDatum(oms_events);
 	rc = SPI_execute_plan(insert_plan, values, NULL, false, 0);
 	oms_check_spi(rc, SPI_OK_SELECT, "creating the shipment");
 	shipment_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));

@@ -116,6 +116,8 @@ oms_record_events(PG_FUNCTION_ARGS)
 	if (trigdata->tg_trigger->tgnargs != 1 || trigdata->tg_oldtable == NULL ||
 		trigdata->tg_newtable == NULL)
 		elog(ERROR, "oms.record_events(entity) needs transition tables old_rows and new_rows");
+	if (!oms_events)
+		return PointerGetDatum(NULL);
 	entity = trigdata->tg_trigger->tgargs[0];
 
 	/* Each: WITH e AS (INSERT the events RETURNING them) INSERT the outbox rows. */

@@ -31,6 +31,7 @@ int			oms_hot_stock_wait = 5;
 int			oms_hot_stock_slots = 64;
 int			oms_expire_holds_interval = 60;
 int			oms_publish_interval = 200;
+bool		oms_events = true;
 int			oms_route_search_limit = 20000;
 char	   *oms_database = NULL;
 
@@ -63,6 +64,14 @@ _PG_init(void)
 							20000, 1, INT_MAX,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("oms.events",
+							 "Write an event for every status transition.",
+							 "Off is for measuring what events cost and for bulk loads; the history then misses transitions.",
+							 &oms_events,
+							 true,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
 
 	if (process_shared_preload_libraries_in_progress)
 	{

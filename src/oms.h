@@ -148,6 +148,7 @@ extern int	oms_hot_stock_slots;
 extern int	oms_expire_holds_interval;
 extern int	oms_publish_interval;
 extern int	oms_route_search_limit;
+extern bool oms_events;
 extern char *oms_database;
 
 /* worker.c: the background worker. */

@@ -25,6 +25,9 @@
 PG_FUNCTION_INFO_V1(oms_place_order);
 PG_FUNCTION_INFO_V1(oms_cancel_order);
 PG_FUNCTION_INFO_V1(oms_cancel_line);
+PG_FUNCTION_INFO_V1(oms_hold_order);
+PG_FUNCTION_INFO_V1(oms_release_order);
+PG_FUNCTION_INFO_V1(oms_close_order);
 
 /*
  * Looks up the SKUs of req's lines; each must exist and be active.
@@ -209,12 +212,12 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 			Jsonb *ship_to, Jsonb *options)
 {
 	static SPIPlanPtr write_plan = NULL;
-	Oid			types[20] = {INT8OID, INT8OID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
+	Oid			types[21] = {INT8OID, INT8OID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
 							 TEXTOID, JSONBOID, INT8OID,
 							 INT4ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, NUMERICARRAYOID, INT4ARRAYOID,
-							 INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, JSONBOID, TEXTOID};
-	Datum		values[20];
-	char		nulls[20];
+							 INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, JSONBOID, TEXTOID, BOOLOID};
+	Datum		values[21];
+	char		nulls[21];
 	int			n = req->nlines;
 	int			m = plan->nallocs;
 	Datum	   *line_no = palloc(sizeof(Datum) * n);
@@ -265,8 +268,8 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 				"  RETURNING line_no, status),"
 				" e AS ("
 				"  INSERT INTO oms.order_event (order_id, entity, entity_id, from_status, to_status, created_by)"
-				"  SELECT $1, 'order', $1, NULL, $4, $20"
-				"  UNION ALL SELECT $1, 'line', line_no, NULL, status, $20 FROM l"
+				"  SELECT $1, 'order', $1, NULL, $4, $20 WHERE $21"
+				"  UNION ALL SELECT $1, 'line', line_no, NULL, status, $20 FROM l WHERE $21"
 				"  RETURNING id, entity, entity_id, to_status),"
 				" x AS ("
 				"  INSERT INTO oms.outbox (event_id, order_id, entity, entity_id, status)"
@@ -275,7 +278,7 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 				" SELECT $1, r.n, l.s, r.loc, nullif(r.slot, -1), r.q"
 				"   FROM unnest($15, $16, $17, $18) AS r(n, q, loc, slot)"
 				"   JOIN unnest($10, $11) AS l(n, s) ON l.n = r.n",
-				20, types);
+				21, types);
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(order_id);
 	values[1] = Int64GetDatum(req->channel.id);
@@ -302,6 +305,7 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 	values[18] = JsonbPGetDatum(oms_route_decision(req, plan, false));
 	/* The role that called us, not the owner SECURITY DEFINER runs as. */
 	values[19] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
+	values[20] = BoolGetDatum(oms_events);
 	rc = oms_execute_trusted(write_plan, values, nulls, 0);
 	oms_check_spi(rc, SPI_OK_INSERT, "writing the order");
 }
@@ -645,4 +649,90 @@ oms_cancel_line(PG_FUNCTION_ARGS)
 
 	SPI_finish();
 	PG_RETURN_INT32(qty);
+}
+
+/*
+ * Sets the status of order order_id, which the caller has locked.
+ */
+static void
+set_order_status(int64 order_id, const char *status)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		values[2] = {Int64GetDatum(order_id), CStringGetTextDatum(status)};
+	int			rc;
+
+	oms_prepare(&plan, "UPDATE oms.orders SET status = $2, updated_at = now() WHERE order_id = $1",
+				2, argtypes);
+	rc = SPI_execute_plan(plan, values, NULL, false, 0);
+	oms_check_spi(rc, SPI_OK_UPDATE, "setting the order status");
+}
+
+/* Whether a line of order order_id waits for stock. */
+static bool
+order_has_backorders(int64 order_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtype = INT8OID;
+	Datum		value = Int64GetDatum(order_id);
+	int			rc;
+
+	oms_prepare(&plan, "SELECT FROM oms.order_lines WHERE order_id = $1 AND qty_backordered > 0 LIMIT 1",
+				1, &argtype);
+	rc = SPI_execute_plan(plan, &value, NULL, true, 1);
+	oms_check_spi(rc, SPI_OK_SELECT, "looking for backordered lines");
+	return SPI_processed > 0;
+}
+
+/*
+ * oms.hold_order(order_id): stops an order from shipping until
+ * oms.release_order; its units stay reserved.
+ */
+Datum
+oms_hold_order(PG_FUNCTION_ARGS)
+{
+	int64		order_id = oms_arg_int64(fcinfo, 0, "order_id");
+
+	SPI_connect();
+	(void) oms_lock_order(order_id);
+	set_order_status(order_id, "on_hold");	/* the transition trigger says from where */
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * oms.release_order(order_id): lets an order on hold ship again.
+ */
+Datum
+oms_release_order(PG_FUNCTION_ARGS)
+{
+	int64		order_id = oms_arg_int64(fcinfo, 0, "order_id");
+	char	   *status;
+
+	SPI_connect();
+	status = oms_lock_order(order_id);
+	if (strcmp(status, "on_hold") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_ILLEGAL_TRANSITION),
+				 errmsg("order %lld is %s, not on_hold", (long long) order_id, status)));
+	/* Nothing ships while on hold: the lines are reserved, backordered or cancelled. */
+	set_order_status(order_id, order_has_backorders(order_id) ? "backordered" : "reserved");
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * oms.close_order(order_id): closes a delivered or cancelled order; nothing
+ * happens to it any more.
+ */
+Datum
+oms_close_order(PG_FUNCTION_ARGS)
+{
+	int64		order_id = oms_arg_int64(fcinfo, 0, "order_id");
+
+	SPI_connect();
+	(void) oms_lock_order(order_id);
+	set_order_status(order_id, "closed");
+	SPI_finish();
+	PG_RETURN_VOID();
 }

@@ -257,3 +257,27 @@ CREATE FUNCTION oms.record_payment(order_id bigint, kind text, amount numeric, p
     AS 'MODULE_PATHNAME', 'oms_record_payment';
 COMMENT ON FUNCTION oms.record_payment(bigint, text, numeric, text) IS
     'Records an authorize, capture, refund or void of an order''s money and returns its id; never captures more than authorized nor refunds more than captured; the same provider_ref again returns the same id.';
+
+CREATE FUNCTION oms.hold_order(order_id bigint)
+    RETURNS void
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
+    AS 'MODULE_PATHNAME', 'oms_hold_order';
+COMMENT ON FUNCTION oms.hold_order(bigint) IS
+    'Puts a pending, reserved or backordered order on hold: it keeps its reservations but ships nothing until oms.release_order.';
+
+CREATE FUNCTION oms.release_order(order_id bigint)
+    RETURNS void
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
+    AS 'MODULE_PATHNAME', 'oms_release_order';
+COMMENT ON FUNCTION oms.release_order(bigint) IS
+    'Takes an order off hold: it is reserved again, or backordered if a line waits for stock.';
+
+CREATE FUNCTION oms.close_order(order_id bigint)
+    RETURNS void
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
+    AS 'MODULE_PATHNAME', 'oms_close_order';
+COMMENT ON FUNCTION oms.close_order(bigint) IS
+    'Closes a delivered or cancelled order: its final status.';

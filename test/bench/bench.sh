@@ -3,7 +3,8 @@
 # baseline doing the same job (test/bench/baseline.sql), on a throwaway cluster
 # with durable commits, in one run: (a) 3-line orders over many SKUs and
 # locations, (b) a flash sale of one SKU at one location, and (b2) the same flash
-# sale selling out.  Prints successful orders per second, p50/p99 latency, the
+# sale selling out, and (a) again without events to show what they cost.
+# Prints successful orders per second, p50/p99 latency, the
 # oms/baseline ratio and the invariant checks after every run.  See README.md.
 #
 # Environment: BENCH_SECONDS (20) per timed run, BENCH_WARMUP (5) seconds of
@@ -208,6 +209,17 @@ declare -A R_OKS
 
 step "a: 3-line orders, $CLIENTS_A clients, ${SECS}s per system"
 scenario a-3lines "$CLIENTS_A" order3 -T "$SECS"
+
+# What the event path costs: the same oms run with oms.events off, which
+# writes no order_event and outbox rows (README, "Events").
+if [ "$HAVE_OMS" = 2 ]; then
+    step "a without events: oms.place_order with oms.events = off, $CLIENTS_A clients, ${SECS}s"
+    with_events=$R_RATE
+    PGOPTIONS="-c oms.events=off" run a-no-events oms "$CLIENTS_A" order3_oms.sql -T "$SECS"
+    check oms
+    row a-no-events oms "$CLIENTS_A"
+    NOTES+=("event path: oms places $with_events orders/s writing events, $R_RATE/s without: $(awk -v a="$with_events" -v b="$R_RATE" 'BEGIN { printf "%.1f%% of throughput", (b > 0 ? (1 - a / b) * 100 : 0) }')")
+fi
 
 step "b: flash sale of FLASH-1 ($FLASH_UNITS units at L01), $CLIENTS_B clients, 1 unit per order, ${SECS}s per system"
 scenario b-flash "$CLIENTS_B" flash -T "$SECS" -D sku=FLASH-1

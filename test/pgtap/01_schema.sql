@@ -65,9 +65,9 @@ SELECT is(
     (SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
       WHERE p.pronamespace = 'oms'::regnamespace AND p.prosecdef),
     ARRAY['ack_events', 'adjust_stock', 'available', 'cancel_line', 'cancel_order', 'cancel_shipment',
-          'claim_events', 'count_stock', 'create_shipment', 'expire_holds', 'hold_stock', 'master_delete_guard',
-          'place_order', 'publish_events', 'purge_outbox', 'receive_stock', 'record_payment', 'release_hold',
-          'set_safety_stock', 'set_stock_slots', 'ship', 'track'],
+          'claim_events', 'close_order', 'count_stock', 'create_shipment', 'expire_holds', 'hold_order',
+          'hold_stock', 'master_delete_guard', 'place_order', 'publish_events', 'purge_outbox', 'receive_stock',
+          'record_payment', 'release_hold', 'release_order', 'set_safety_stock', 'set_stock_slots', 'ship', 'track'],
     'SECURITY DEFINER only where a role must write what it may not write directly');
 SELECT is(
     (SELECT provolatile FROM pg_proc WHERE oid = 'oms.available(text, text)'::regprocedure),
