@@ -8,7 +8,8 @@ DEMO=$OMS_ROOT/test/demo
 
 ensure_packages
 build_and_install
-cluster_start demo "${OMS_DEMO_PORT:-5499}"
+# Preloaded, so that the oms worker publishes events to LISTENers in oms_demo.
+cluster_start demo "${OMS_DEMO_PORT:-5499}" shared_preload_libraries=oms oms.database=oms_demo
 
 step "creating database oms_demo and the extension"
 psql_q -c 'CREATE DATABASE oms_demo'
@@ -19,6 +20,13 @@ step "loading the sample shop: 5 channels, 7 locations, 58 SKUs, opening stock t
 psql_q -f "$DEMO/sample.sql" >/dev/null
 
 psql_q -f "$DEMO/show.sql"
+
+# The worker retries its database every 10 s until oms_demo exists.
+for _ in $(seq 1 30); do
+    [ "$(psql_q -At -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'oms worker'")" = 1 ] && break
+    sleep 1
+done
+psql_q -f "$DEMO/lifecycle.sql"
 
 cat <<EOT
 
