@@ -172,22 +172,21 @@ CREATE TABLE oms.order_event (
     PRIMARY KEY (order_id, id)
 );
 ALTER SEQUENCE oms.order_event_id_seq OWNED BY oms.order_event.id;
-CREATE INDEX order_event_id_idx ON oms.order_event (id);
 COMMENT ON TABLE oms.order_event IS 'Append-only history: one row for every status transition of an order, its lines (entity_id is the line_no), shipments and payment status.';
 COMMENT ON COLUMN oms.order_event.created_by IS 'The role that called the oms function (not the function''s owner).';
 
 CREATE TABLE oms.outbox (
-    event_id        bigint PRIMARY KEY,
     txid            xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    event_id        bigint NOT NULL,
     order_id        bigint NOT NULL,
     entity          text NOT NULL,
     entity_id       bigint NOT NULL,
     status          text NOT NULL,
-    created_at      timestamptz NOT NULL DEFAULT now()
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (txid, event_id)
 );
-CREATE INDEX outbox_txid_idx ON oms.outbox (txid, event_id);
 COMMENT ON TABLE oms.outbox IS 'Events still to be delivered, written with oms.order_event in the same transaction; consumers read it with oms.claim_events, oms.purge_outbox trims it.';
-COMMENT ON COLUMN oms.outbox.txid IS 'The writing transaction: consumers read only events of transactions that can no longer commit behind them.';
+COMMENT ON COLUMN oms.outbox.txid IS 'The writing transaction: consumers read events in (txid, event_id) order, and only those of transactions that can no longer commit behind them.';
 
 CREATE TRIGGER ledger_guard BEFORE UPDATE OR DELETE ON oms.order_event
     FOR EACH ROW EXECUTE FUNCTION oms.ledger_guard();

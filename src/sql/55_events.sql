@@ -21,10 +21,12 @@ COMMENT ON TABLE oms.event_consumer IS 'Each consumer of events (registered by i
 CREATE TABLE oms.event_lease (
     consumer        text NOT NULL REFERENCES oms.event_consumer (consumer) ON DELETE CASCADE,
     event_id        bigint NOT NULL,
+    order_id        bigint NOT NULL,
     leased_until    timestamptz NOT NULL,
     deliveries      integer NOT NULL DEFAULT 1,
     PRIMARY KEY (consumer, event_id)
 );
+CREATE INDEX event_lease_event_idx ON oms.event_lease (event_id);
 COMMENT ON TABLE oms.event_lease IS 'Events a consumer claimed and has not acknowledged; past leased_until they are claimed again.';
 
 SELECT pg_catalog.pg_extension_config_dump('oms.event_consumer', '');
@@ -41,7 +43,7 @@ DECLARE
     v_horizon   xid8 := pg_snapshot_xmin(pg_current_snapshot());
     v_ids       bigint[];
     v_fresh     bigint[];
-    v_last      record;
+    v_last_txid xid8;
 BEGIN
     IF consumer IS NULL OR consumer = '' OR consumer <> btrim(consumer) OR length(consumer) > 100
        OR consumer LIKE 'oms:%' THEN
@@ -71,17 +73,21 @@ BEGIN
     SELECT coalesce(array_agg(again.event_id), '{}') INTO v_ids FROM again;
 
     IF cardinality(v_ids) < max THEN
-        SELECT coalesce(array_agg(f.event_id ORDER BY f.txid, f.event_id), '{}') INTO v_fresh
-          FROM (SELECT o.event_id, o.txid FROM oms.outbox o
-                 WHERE (o.txid, o.event_id) > (v_consumer.after_txid, v_consumer.after_id)
-                   AND o.txid < v_horizon
-                 ORDER BY o.txid, o.event_id
-                 LIMIT max - cardinality(v_ids)) f;
+        WITH f AS (
+            SELECT o.event_id, o.txid, o.order_id FROM oms.outbox o
+             WHERE (o.txid, o.event_id) > (v_consumer.after_txid, v_consumer.after_id)
+               AND o.txid < v_horizon
+             ORDER BY o.txid, o.event_id
+             LIMIT max - cardinality(v_ids)),
+        leased AS (
+            INSERT INTO oms.event_lease (consumer, event_id, order_id, leased_until)
+            SELECT claim_events.consumer, f.event_id, f.order_id, now() + lease FROM f)
+        SELECT coalesce(array_agg(f.event_id ORDER BY f.txid, f.event_id), '{}'),
+               (array_agg(f.txid ORDER BY f.txid DESC, f.event_id DESC))[1]
+          INTO v_fresh, v_last_txid
+          FROM f;
         IF cardinality(v_fresh) > 0 THEN
-            INSERT INTO oms.event_lease (consumer, event_id, leased_until)
-            SELECT claim_events.consumer, f, now() + lease FROM unnest(v_fresh) f;
-            SELECT o.txid, o.event_id INTO v_last FROM oms.outbox o WHERE o.event_id = v_fresh[cardinality(v_fresh)];
-            UPDATE oms.event_consumer c SET after_txid = v_last.txid, after_id = v_last.event_id
+            UPDATE oms.event_consumer c SET after_txid = v_last_txid, after_id = v_fresh[cardinality(v_fresh)]
              WHERE c.consumer = claim_events.consumer;
             v_ids := v_ids || v_fresh;
         END IF;
@@ -90,7 +96,8 @@ BEGIN
     RETURN QUERY
     SELECT e.id, e.order_id, e.entity, e.entity_id, e.from_status, e.to_status, e.at, e.created_by, e.details,
            l.deliveries
-      FROM oms.event_lease l JOIN oms.order_event e ON e.id = l.event_id
+      FROM oms.event_lease l
+      JOIN oms.order_event e ON e.order_id = l.order_id AND e.id = l.event_id
      WHERE l.consumer = claim_events.consumer AND l.event_id = ANY (v_ids)
      ORDER BY e.id;
 END

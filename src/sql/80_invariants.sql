@@ -130,7 +130,7 @@ AS $$
     UNION ALL
     SELECT 'every outbox row is an event',
            format('outbox row %s has no event', x.event_id)
-      FROM oms.outbox x LEFT JOIN oms.order_event e ON e.id = x.event_id
+      FROM oms.outbox x LEFT JOIN oms.order_event e ON e.order_id = x.order_id AND e.id = x.event_id
      WHERE e.id IS NULL
     UNION ALL
     -- 8. line quantities agree with shipments; statuses follow from the facts.
