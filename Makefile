@@ -63,7 +63,7 @@ $(OBJS) $(OBJS:.o=.bc): src/oms.h src/compat.h
 $(DATA_built): $(SQL_SOURCES) $(EXTENSION).control
 	cat $(SQL_SOURCES) > $@
 
-.PHONY: demo test stop bench dist
+.PHONY: bench-route demo test stop bench dist
 demo:
 	@test/demo/demo.sh
 test:
@@ -72,6 +72,9 @@ stop:
 	@test/tools/cluster.sh stop demo
 bench:
 	@test/bench/bench.sh
+
+bench-route:
+	@test/bench/route/route.sh
 
 dist:
 	git archive --format zip --prefix=$(EXTENSION)-$(EXTVERSION)/ -o $(EXTENSION)-$(EXTVERSION).zip HEAD
