@@ -167,7 +167,8 @@ read_sites(OrderRequest *req, int *nsites)
 	values[0] = PointerGetDatum(construct_array(skus, req->nlines, INT8OID, 8, true, TYPALIGN_DOUBLE));
 	values[1] = req->hold_ref ? CStringGetTextDatum(req->hold_ref) : (Datum) 0;
 	nulls[1] = req->hold_ref ? ' ' : 'n';
-	rc = SPI_execute_plan(plan, values, nulls, true, 0);
+	/* Not read-only: an earlier order of this statement may have taken units. */
+	rc = SPI_execute_plan(plan, values, nulls, false, 0);
 	oms_check_spi(rc, SPI_OK_SELECT, "reading routing candidates");
 
 	/* Keep the result: a reload of the cache below runs queries of its own. */
@@ -248,7 +249,7 @@ mark_full_sites(OrderRequest *req, RouteSite *sites, int nsites)
 				" WHERE location_id = ANY ($1) AND day = (pg_catalog.now() AT TIME ZONE 'UTC')::date",
 				1, &argtype);
 	value = PointerGetDatum(construct_array(ids, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
-	rc = SPI_execute_plan(plan, &value, NULL, true, 0);
+	rc = SPI_execute_plan(plan, &value, NULL, false, 0);
 	oms_check_spi(rc, SPI_OK_SELECT, "reading the locations' orders of today");
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
