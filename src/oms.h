@@ -318,7 +318,6 @@ typedef struct RouteSolution
 } RouteSolution;
 
 extern void oms_route_search(const RouteProblem *p, RouteSolution *sol);
-extern int	oms_route_compare_sites(const RouteProblem *p, int a, int b);
 
 /* input.c: JSON input of orders and holds. */
 extern void oms_parse_lines(Jsonb *lines, bool prices, OrderRequest *req);

@@ -4,7 +4,8 @@
  *	  Choosing the locations an order's units come from.
  *
  *	  oms_route() reads the candidates -- the locations that may serve the
- *	  order, with their free units of each line, in one query -- turns the
+ *	  order, with their free units of each line, straight from the stock
+ *	  table's primary key index -- turns the
  *	  channel's strategy into a search problem (search.c) and turns the
  *	  chosen set of locations into allocations: each line takes its units
  *	  from the chosen locations in shipment order.
@@ -18,9 +19,20 @@
 
 #include <math.h>
 
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "executor/tuptable.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "oms.h"
 
@@ -121,96 +133,160 @@ init_site(OrderRequest *req, RouteSite *site, const OmsLocation *loc)
 	site->slots = palloc0(sizeof(int32) * req->nlines);
 }
 
+/* One stock row of an ordered SKU, as routing reads it. */
+typedef struct StockFree
+{
+	int64		location_id;
+	int			line;
+	int32		free;			/* on_hand - reserved - unexpired holds - safety_stock */
+	int32		slots;
+} StockFree;
+
 /*
- * Reads the candidate locations of req, with what each has of each line.
- * The stock rows come from one query; which locations may serve the order,
+ * Units of the unexpired holds at a stock row, but those of hold_ref.
+ */
+static int32
+unexpired_holds(int64 sku_id, int64 location_id, const char *hold_ref)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[3] = {INT8OID, INT8OID, TEXTOID};
+	Datum		values[3] = {Int64GetDatum(sku_id), Int64GetDatum(location_id),
+							 hold_ref ? CStringGetTextDatum(hold_ref) : (Datum) 0};
+	char		nulls[3] = {' ', ' ', hold_ref ? ' ' : 'n'};
+	bool		isnull;
+	int			rc;
+
+	oms_prepare(&plan,
+				"SELECT coalesce(sum(qty), 0)::integer FROM oms.hold_line"
+				" WHERE sku_id = $1 AND location_id = $2 AND expires_at > now()"
+				"   AND hold_ref IS DISTINCT FROM $3",
+				3, argtypes);
+	rc = SPI_execute_plan(plan, values, nulls, false, 1);
+	oms_check_spi(rc, SPI_OK_SELECT, "adding up holds");
+	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * Reads the stock rows of req's SKUs straight from oms.stock's primary key
+ * index, with a snapshot that sees what this transaction took so far (an
+ * earlier order of the same statement, say); returns them by SKU.
+ *
+ * For a hot row the free units are an upper bound: its slots' reservations
+ * are not added up here, which would mean reading every slot on every order.
+ * The reservation step finds the exact figure when it matters, and the next
+ * attempt routes with it (overrides).
+ */
+static StockFree *
+read_stock(OrderRequest *req, int *nrows)
+{
+	Oid			nsp = get_namespace_oid("oms", false);
+	Relation	rel = table_open(get_relname_relid("stock", nsp), AccessShareLock);
+	Relation	idx = index_open(get_relname_relid("stock_pkey", nsp), AccessShareLock);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	Snapshot	snapshot;
+	IndexScanDesc scan;
+	StockFree  *rows;
+	int			n = 0,
+				room = 8 * req->nlines;
+
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	rows = palloc(sizeof(StockFree) * room);
+	scan = index_beginscan(rel, idx, snapshot, 1, 0);
+	for (int i = 0; i < req->nlines; i++)
+	{
+		ScanKeyData key;
+
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(req->lines[i].sku_id));
+		index_rescan(scan, &key, 1, NULL, 0);
+		while (index_getnext_slot(scan, ForwardScanDirection, slot))
+		{
+			/* sku_id, location_id, on_hand, reserved, held, escrow, safety_stock, slots */
+			int64		location_id;
+			int64		free;
+
+			slot_getsomeattrs(slot, 8);
+			location_id = DatumGetInt64(slot->tts_values[1]);
+			free = (int64) DatumGetInt32(slot->tts_values[2]) - DatumGetInt32(slot->tts_values[3])
+				- DatumGetInt32(slot->tts_values[6]);
+			if (DatumGetInt32(slot->tts_values[4]) > 0)
+				free -= unexpired_holds(req->lines[i].sku_id, location_id, req->hold_ref);
+			if (n == room)
+			{
+				room *= 2;
+				rows = repalloc(rows, sizeof(StockFree) * room);
+			}
+			rows[n].location_id = location_id;
+			rows[n].line = i;
+			rows[n].free = (int32) Max(Min(free, PG_INT32_MAX), PG_INT32_MIN);
+			rows[n].slots = DatumGetInt32(slot->tts_values[7]);
+			n++;
+		}
+	}
+	index_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(idx, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	*nrows = n;
+	return rows;
+}
+
+/*
+ * Reads the candidate locations of req, with what each has of each line:
+ * the stock rows from read_stock(), which locations may serve the order,
  * and how, from the master-data cache.
  */
 static RouteSite *
 read_sites(OrderRequest *req, int *nsites)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[2] = {INT8ARRAYOID, TEXTOID};
-	Datum		values[2];
-	char		nulls[2] = {' ', ' '};
-	Datum	   *skus = palloc(sizeof(Datum) * req->nlines);
-	RouteSite  *sites;
-	SPITupleTable *rows;
-	uint64		nrows;
+	int			nrows;
+	StockFree  *rows = read_stock(req, &nrows);
+	RouteSite  *sites = palloc0(sizeof(RouteSite) * Max(nrows, 1));
 	int			n = 0;
-	int64		skipped = 0;	/* the last location found ineligible */
-	int			rc;
+	int			size = 16;
+	int64	   *keys;
+	int		   *slot_site;		/* per hash slot: site index, -1 ineligible */
 
-	for (int i = 0; i < req->nlines; i++)
-		skus[i] = Int64GetDatum(req->lines[i].sku_id);
+	/* Locations by id in an open-addressing table at most half full. */
+	while (size < 2 * nrows)
+		size *= 2;
+	keys = palloc0(sizeof(int64) * size);
+	slot_site = palloc(sizeof(int) * size);
 
-	/*
-	 * Free units: unexpired holds count against them, except the holds of
-	 * the order's own hold_ref.  For a hot row this is an upper bound: its
-	 * slots' reservations are not added up here, which would mean reading
-	 * every slot on every order; the reservation step finds the exact figure
-	 * when it matters, and a second attempt routes with it (overrides).
-	 * Rows come grouped by location.
-	 */
-	oms_prepare(&plan,
-				"SELECT st.location_id, st.sku_id,"
-				"       st.on_hand - st.reserved - st.safety_stock"
-				"       - CASE WHEN st.held > 0 THEN"
-				"           (SELECT coalesce(sum(h.qty), 0) FROM oms.hold_line h"
-				"             WHERE h.sku_id = st.sku_id AND h.location_id = st.location_id"
-				"               AND h.expires_at > now() AND h.hold_ref IS DISTINCT FROM $2)::integer"
-				"         ELSE 0 END,"
-				"       st.slots"
-				"  FROM oms.stock st WHERE st.sku_id = ANY ($1)"
-				" ORDER BY st.location_id",
-				2, argtypes);
-	values[0] = PointerGetDatum(construct_array(skus, req->nlines, INT8OID, 8, true, TYPALIGN_DOUBLE));
-	values[1] = req->hold_ref ? CStringGetTextDatum(req->hold_ref) : (Datum) 0;
-	nulls[1] = req->hold_ref ? ' ' : 'n';
-	/* Not read-only: an earlier order of this statement may have taken units. */
-	rc = SPI_execute_plan(plan, values, nulls, false, 0);
-	oms_check_spi(rc, SPI_OK_SELECT, "reading routing candidates");
-
-	/* Keep the result: a reload of the cache below runs queries of its own. */
-	rows = SPI_tuptable;
-	nrows = SPI_processed;
-	sites = palloc0(sizeof(RouteSite) * Max(nrows, 1));
-	for (uint64 r = 0; r < nrows; r++)
+	for (int r = 0; r < nrows; r++)
 	{
-		HeapTuple	tup = rows->vals[r];
-		TupleDesc	desc = rows->tupdesc;
-		bool		isnull;
-		int64		location_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		int64		sku_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-		int32		free = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+		int64		location_id = rows[r].location_id;
+		int			line = rows[r].line;
+		int64		sku_id = req->lines[line].sku_id;
+		uint32		h = (uint32) (location_id * UINT64CONST(0x9E3779B97F4A7C15) >> 32) & (size - 1);
 		int32		channel_safety;
 		RouteSite  *site;
-		int			line;
 
-		if (location_id == skipped)
-			continue;
-		if (n == 0 || sites[n - 1].location_id != location_id)
+		while (keys[h] != 0 && keys[h] != location_id)
+			h = (h + 1) & (size - 1);
+		if (keys[h] == 0)
 		{
 			OmsLocation loc;
 
-			if (!oms_find_location(location_id, &loc) || oms_route_exclusion(req, &loc) != NULL)
+			keys[h] = location_id;
+			slot_site[h] = -1;
+			if (oms_find_location(location_id, &loc) && oms_route_exclusion(req, &loc) == NULL)
 			{
-				skipped = location_id;
-				continue;
+				slot_site[h] = n;
+				init_site(req, &sites[n++], &loc);
 			}
-			init_site(req, &sites[n++], &loc);
 		}
-		site = &sites[n - 1];
-		for (line = 0; line < req->nlines; line++)
-			if (req->lines[line].sku_id == sku_id)
-				break;
+		if (slot_site[h] < 0)
+			continue;
+		site = &sites[slot_site[h]];
 		(void) oms_channel_may_use(&req->channel, location_id, &channel_safety);
-		site->available[line] = Max(free - channel_safety, 0);
+		site->available[line] = Max(rows[r].free - channel_safety, 0);
 		for (int o = 0; o < req->noverrides; o++)
 			if (req->overrides[o].sku_id == sku_id && req->overrides[o].location_id == location_id)
 				site->available[line] = Min(site->available[line], req->overrides[o].qty);
 		site->channel_safety[line] = channel_safety;
-		site->slots[line] = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
+		site->slots[line] = rows[r].slots;
 		site->stock += site->available[line];
 	}
 	*nsites = n;

@@ -63,11 +63,14 @@ typedef struct Search
 	int		   *by_weight;		/* sites by the weight of the first weight term */
 	int			weight_term;	/* that term, or -1 */
 	char	   *state;			/* per site */
+	int		   *nopen;			/* per line: open sites that hold it */
+	int64	   *supply;			/* per line: its units at open sites */
 	int		   *set;			/* chosen sites, in order of choice */
 	int			nset;
 	int64		key[ROUTE_MAX_TERMS];	/* of the chosen set */
 	int		  **branch;			/* per depth: the children of the node */
 	int32	   *gains;			/* scratch: per site */
+	int		   *rank;			/* per site: its place in the strategy's order */
 
 	bool		have_best;
 	int64		best_units;
@@ -82,6 +85,7 @@ typedef struct Search
 static const RouteProblem *sort_problem;	/* for the qsort comparators */
 static const int32 *sort_values;
 static const int64 *sort_weights;
+static const int *sort_rank;	/* each site's place in the strategy's order */
 
 static inline int32
 avail(const RouteProblem *p, int site, int line)
@@ -99,8 +103,8 @@ weight(const RouteProblem *p, int term, int site)
  * Orders two single sites by the strategy: its weights in term order, then
  * code.  Shipment order and the order children are tried in follow it.
  */
-int
-oms_route_compare_sites(const RouteProblem *p, int a, int b)
+static int
+compare_sites(const RouteProblem *p, int a, int b)
 {
 	for (int t = 0; t < p->nterms; t++)
 	{
@@ -113,6 +117,12 @@ oms_route_compare_sites(const RouteProblem *p, int a, int b)
 	return p->code_rank[a] - p->code_rank[b];
 }
 
+static int
+compare_sites_qsort(const void *a, const void *b)
+{
+	return compare_sites(sort_problem, *(const int *) a, *(const int *) b);
+}
+
 /* Most units first, then by the strategy. */
 static int
 compare_units_qsort(const void *a, const void *b)
@@ -122,7 +132,7 @@ compare_units_qsort(const void *a, const void *b)
 
 	if (sort_values[x] != sort_values[y])
 		return sort_values[x] > sort_values[y] ? -1 : 1;
-	return oms_route_compare_sites(sort_problem, x, y);
+	return sort_rank[x] - sort_rank[y];
 }
 
 /* Least weight first, then by index. */
@@ -204,10 +214,34 @@ consider(Search *s)
 	s->nbest = s->nset;
 }
 
+/*
+ * Moves site into state, keeping each line's open sites and supply.
+ */
+static void
+set_state(Search *s, int site, char state)
+{
+	bool		was_open = s->state[site] == SITE_OPEN;
+	int			delta = was_open ? -1 : 1;
+
+	s->state[site] = state;
+	if (was_open == (state == SITE_OPEN))
+		return;
+	for (int i = 0; i < s->p->nlines; i++)
+	{
+		int32		a = avail(s->p, site, i);
+
+		if (a > 0)
+		{
+			s->nopen[i] += delta;
+			s->supply[i] += delta * a;
+		}
+	}
+}
+
 static void
 choose(Search *s, int site)
 {
-	s->state[site] = SITE_CHOSEN;
+	set_state(s, site, SITE_CHOSEN);
 	s->set[s->nset++] = site;
 	for (int i = 0; i < s->p->nlines; i++)
 		s->covered[i] += avail(s->p, site, i);
@@ -218,7 +252,7 @@ choose(Search *s, int site)
 static void
 unchoose(Search *s, int site)
 {
-	s->state[site] = SITE_OPEN;
+	set_state(s, site, SITE_OPEN);
 	s->nset--;
 	for (int i = 0; i < s->p->nlines; i++)
 		s->covered[i] -= avail(s->p, site, i);
@@ -286,8 +320,7 @@ greedy(Search *s)
 			if (s->state[j] != SITE_OPEN)
 				continue;
 			g = gain(s, j);
-			if (g > best_gain ||
-				(g == best_gain && g > 0 && oms_route_compare_sites(s->p, j, best) < 0))
+			if (g > best_gain || (g == best_gain && g > 0 && s->rank[j] < s->rank[best]))
 			{
 				best = j;
 				best_gain = g;
@@ -354,29 +387,27 @@ cover(Search *s)
 	{
 		int32		open = s->target[i] - s->covered[i];
 		int64		acc = 0;
-		int			sites = 0,
-					fill = 0;
+		int			fill = 0;
 
 		if (open <= 0)
 			continue;
-		for (int k = 0; k < s->nby_units[i]; k++)
+		if (s->supply[i] < open)
+			return;				/* this line can no longer be filled */
+		for (int k = 0; acc < open; k++)
 		{
 			int			j = s->by_units[i][k];
 
-			if (s->state[j] != SITE_OPEN)
-				continue;
-			sites++;
-			acc += avail(p, j, i);
-			if (fill == 0 && acc >= open)
-				fill = sites;
+			if (s->state[j] == SITE_OPEN)
+			{
+				fill++;
+				acc += avail(p, j, i);
+			}
 		}
-		if (fill == 0)
-			return;				/* this line can no longer be filled */
 		need = Max(need, fill);
-		if (pivot < 0 || sites < pivot_sites)
+		if (pivot < 0 || s->nopen[i] < pivot_sites)
 		{
 			pivot = i;
-			pivot_sites = sites;
+			pivot_sites = s->nopen[i];
 		}
 	}
 
@@ -438,8 +469,8 @@ cover(Search *s)
 			s->gains[j] = (int32) Min(gain(s, j), PG_INT32_MAX);
 		}
 	}
-	sort_problem = p;
 	sort_values = s->gains;
+	sort_rank = s->rank;
 	qsort(children, nchildren, sizeof(int), compare_units_qsort);
 
 	for (int k = 0; k < nchildren && !s->stopped; k++)
@@ -447,11 +478,11 @@ cover(Search *s)
 		choose(s, children[k]);
 		cover(s);
 		unchoose(s, children[k]);
-		s->state[children[k]] = SITE_BARRED;
+		set_state(s, children[k], SITE_BARRED);
 	}
 	for (int k = 0; k < nchildren; k++)
 		if (s->state[children[k]] == SITE_BARRED)
-			s->state[children[k]] = SITE_OPEN;
+			set_state(s, children[k], SITE_OPEN);
 }
 
 /*
@@ -530,6 +561,8 @@ oms_route_search(const RouteProblem *p, RouteSolution *sol)
 	s.covered = palloc0(sizeof(int32) * Max(p->nlines, 1));
 	s.by_units = palloc(sizeof(int *) * Max(p->nlines, 1));
 	s.nby_units = palloc0(sizeof(int) * Max(p->nlines, 1));
+	s.nopen = palloc0(sizeof(int) * Max(p->nlines, 1));
+	s.supply = palloc0(sizeof(int64) * Max(p->nlines, 1));
 	s.state = palloc0(Max(p->nsites, 1));
 	s.set = palloc(sizeof(int) * Max(p->nsites, 1));
 	s.best_set = palloc(sizeof(int) * Max(p->nsites, 1));
@@ -537,8 +570,17 @@ oms_route_search(const RouteProblem *p, RouteSolution *sol)
 	s.gains = palloc(sizeof(int32) * Max(p->nsites, 1));
 	s.weight_term = -1;
 
-	/* Each line wants what all sites together have of it, at most its qty. */
+	/* Each site's place in the strategy's order settles ties in every sort below. */
+	s.rank = palloc(sizeof(int) * Max(p->nsites, 1));
+	for (int j = 0; j < p->nsites; j++)
+		sites[j] = j;
 	sort_problem = p;
+	qsort(sites, p->nsites, sizeof(int), compare_sites_qsort);
+	for (int k = 0; k < p->nsites; k++)
+		s.rank[sites[k]] = k;
+	sort_rank = s.rank;
+
+	/* Each line wants what all sites together have of it, at most its qty. */
 	sort_values = line_units;
 	for (int i = 0; i < p->nlines; i++)
 	{
@@ -555,6 +597,8 @@ oms_route_search(const RouteProblem *p, RouteSolution *sol)
 			}
 		}
 		s.target[i] = (int32) Min(total, p->qty[i]);
+		s.nopen[i] = n;
+		s.supply[i] = total;
 		qsort(sites, n, sizeof(int), compare_units_qsort);
 		s.by_units[i] = palloc(sizeof(int) * Max(n, 1));
 		memcpy(s.by_units[i], sites, sizeof(int) * n);
@@ -612,8 +656,8 @@ oms_route_search(const RouteProblem *p, RouteSolution *sol)
 			if (line_units[j] > 0)
 				sites[n++] = j;
 		}
-		sort_problem = p;
 		sort_values = line_units;
+		sort_rank = s.rank;
 		qsort(sites, n, sizeof(int), compare_units_qsort);
 		widest(&s, sites, 0);
 	}
@@ -635,7 +679,7 @@ oms_route_search(const RouteProblem *p, RouteSolution *sol)
 			units += Min(p->qty[i], avail(p, j, i));
 		line_units[j] = (int32) Min(units, PG_INT32_MAX);
 	}
-	sort_problem = p;
 	sort_values = line_units;
+	sort_rank = s.rank;
 	qsort(sol->chosen, sol->nchosen, sizeof(int), compare_units_qsort);
 }
