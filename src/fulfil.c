@@ -437,8 +437,8 @@ oms_ship(PG_FUNCTION_ARGS)
 
 /*
  * oms.track(shipment_id, status, at, details): records a carrier scan.  A
- * scan older than the shipment's status is kept in the history but changes
- * nothing.
+ * scan no newer than the shipment's status, or one its status cannot go to,
+ * is kept in the history but changes nothing.
  */
 Datum
 oms_track(PG_FUNCTION_ARGS)
@@ -486,8 +486,20 @@ oms_track(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OMS_SHIPMENT_STATE),
 				 errmsg("shipment %lld is %s: only a shipped parcel is tracked", (long long) shipment_id, s.status)));
 
-	/* A scan older than what set the status arrived late: history only. */
-	applies = at >= s.status_at && strcmp(status, s.status) != 0;
+	/*
+	 * A scan no newer than the one that set the status arrived late, and one
+	 * the status cannot follow (in_transit after delivered) is the carrier's
+	 * noise: both are kept in the history and change nothing.
+	 */
+	applies = at > s.status_at && strcmp(status, s.status) != 0;
+	if (applies && !oms_transition_legal("shipment", s.status, status))
+	{
+		ereport(NOTICE,
+				(errmsg("scan %s of shipment %lld not applied: it is %s", status, (long long) shipment_id, s.status),
+				 errhint("From %s a shipment may go to: %s.", s.status,
+						 oms_transition_next("shipment", s.status) ? oms_transition_next("shipment", s.status) : "nothing")));
+		applies = false;
+	}
 
 	oms_prepare(&scan_plan,
 				"INSERT INTO oms.tracking_event (shipment_id, status, at, details, applied)"

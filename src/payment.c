@@ -183,9 +183,11 @@ oms_record_payment(PG_FUNCTION_ARGS)
 						   (long long) order_id, num_text(authorized), num_text(captured),
 						   num_text(refunded), num_text(voided))));
 
+	/* Another order's payment may claim the same provider_ref meanwhile. */
 	oms_prepare(&insert_plan,
 				"INSERT INTO oms.payment (order_id, kind, amount, provider_ref, created_by)"
-				" VALUES ($1, $2, $3, $4, $5) RETURNING id",
+				" VALUES ($1, $2, $3, $4, $5)"
+				" ON CONFLICT (provider_ref) WHERE provider_ref IS NOT NULL DO NOTHING RETURNING id",
 				5, argtypes);
 	values[1] = CStringGetTextDatum(kind);
 	values[2] = NumericGetDatum(amount);
@@ -194,6 +196,13 @@ oms_record_payment(PG_FUNCTION_ARGS)
 	values[4] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
 	rc = SPI_execute_plan(insert_plan, values, nulls, false, 0);
 	oms_check_spi(rc, SPI_OK_INSERT_RETURNING, "recording the payment");
+	if (SPI_processed == 0)
+	{
+		(void) find_provider_ref(provider_ref, order_id, kind, amount);
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_PAYMENT_CONFLICT),
+				 errmsg("provider_ref \"%s\" was recorded for another payment", text_to_cstring(provider_ref))));
+	}
 	payment_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
 	/* The payment status follows from the sums (README, "Payments"). */

@@ -50,11 +50,12 @@ UNION ALL
 SELECT 'payment', f, t FROM (VALUES
     ('unpaid', 'authorized'),
     ('authorized', 'partially_captured'), ('authorized', 'captured'), ('authorized', 'voided'),
+    ('voided', 'authorized'),
     ('partially_captured', 'captured'), ('partially_captured', 'partially_refunded'),
     ('partially_captured', 'refunded'),
     ('captured', 'partially_captured'), ('captured', 'partially_refunded'), ('captured', 'refunded'),
-    ('partially_refunded', 'partially_captured'), ('partially_refunded', 'refunded'),
-    ('voided', 'authorized')) AS v(f, t);
+    ('partially_refunded', 'refunded'),
+    ('refunded', 'partially_refunded')) AS v(f, t);
 
 CREATE TRIGGER master_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON oms.transition
     FOR EACH STATEMENT EXECUTE FUNCTION oms.master_changed();

@@ -64,10 +64,10 @@ BEGIN
     -- Leases that ran out without an acknowledgement are delivered again first.
     WITH again AS (
         UPDATE oms.event_lease l
-           SET leased_until = now() + lease, deliveries = l.deliveries + 1
+           SET leased_until = clock_timestamp() + lease, deliveries = l.deliveries + 1
          WHERE l.consumer = claim_events.consumer
            AND l.event_id IN (SELECT x.event_id FROM oms.event_lease x
-                               WHERE x.consumer = claim_events.consumer AND x.leased_until <= now()
+                               WHERE x.consumer = claim_events.consumer AND x.leased_until <= clock_timestamp()
                                ORDER BY x.event_id LIMIT max)
         RETURNING l.event_id)
     SELECT coalesce(array_agg(again.event_id), '{}') INTO v_ids FROM again;
@@ -81,7 +81,7 @@ BEGIN
              LIMIT max - cardinality(v_ids)),
         leased AS (
             INSERT INTO oms.event_lease (consumer, event_id, order_id, leased_until)
-            SELECT claim_events.consumer, f.event_id, f.order_id, now() + lease FROM f)
+            SELECT claim_events.consumer, f.event_id, f.order_id, clock_timestamp() + lease FROM f)
         SELECT coalesce(array_agg(f.event_id ORDER BY f.txid, f.event_id), '{}'),
                (array_agg(f.txid ORDER BY f.txid DESC, f.event_id DESC))[1]
           INTO v_fresh, v_last_txid
