@@ -223,7 +223,8 @@ cache_load(void)
 		e->safety_stock = DatumGetInt32(column(i, 3, &isnull));
 	}
 
-	run_latest(&transition_plan, "SELECT entity, from_status, to_status FROM oms.transition");
+	run_latest(&transition_plan,
+			   "SELECT entity, from_status, to_status FROM oms.transition ORDER BY entity, from_status, to_status");
 	transitions = MemoryContextAlloc(cache_context, sizeof(Transition) * Max(SPI_processed, 1));
 	ntransitions = (int) SPI_processed;
 	for (int i = 0; i < ntransitions; i++)

@@ -43,6 +43,7 @@ typedef struct Shipment
 	int64		location_id;
 	char	   *status;
 	TimestampTz status_at;
+	char	   *order_status;
 } Shipment;
 
 /*
@@ -67,7 +68,7 @@ lock_shipment(int64 shipment_id)
 				(errcode(ERRCODE_OMS_UNKNOWN_SHIPMENT),
 				 errmsg("shipment %lld does not exist", (long long) shipment_id)));
 	s.order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	(void) oms_lock_order(s.order_id);
+	s.order_status = oms_lock_order(s.order_id);
 
 	oms_prepare(&lock_plan,
 				"SELECT location_id, status, status_at FROM oms.shipment WHERE id = $1 FOR NO KEY UPDATE",
@@ -178,9 +179,9 @@ parse_shipment_lines(Jsonb *lines, int64 order_id, const char *location,
 		if (qty <= 0 || qty > open[line_no - 1])
 			ereport(ERROR,
 					(errcode(ERRCODE_OMS_NOTHING_TO_SHIP),
-					 errmsg("line %d of order %lld has %d units reserved at %s and not in a shipment, not %d",
-							line_no, (long long) order_id, Max(open[line_no - 1], 0), location,
-							qty > 0 ? qty : 1)));
+					 errmsg("line %d of order %lld: %d asked, %d reserved at %s and not in a shipment",
+							line_no, (long long) order_id, qty > 0 ? qty : 1, Max(open[line_no - 1], 0),
+							location)));
 		take[line_no - 1] = qty;
 	}
 }
@@ -387,6 +388,11 @@ oms_ship(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OMS_SHIPMENT_STATE),
 				 errmsg("shipment %lld is %s, not pending", (long long) shipment_id, s.status),
 				 errhint("Only a pending shipment can be shipped, once.")));
+	if (strcmp(s.order_status, "on_hold") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_NOTHING_TO_SHIP),
+				 errmsg("order %lld is on hold: it ships nothing", (long long) s.order_id),
+				 errhint("Take it off hold with oms.release_order first.")));
 
 	/* Lines in SKU order: stock rows are locked in (sku, location) order. */
 	oms_prepare(&lines_plan,
@@ -494,10 +500,12 @@ oms_track(PG_FUNCTION_ARGS)
 	applies = at > s.status_at && strcmp(status, s.status) != 0;
 	if (applies && !oms_transition_legal("shipment", s.status, status))
 	{
+		char	   *next = oms_transition_next("shipment", s.status);
+
 		ereport(NOTICE,
 				(errmsg("scan %s of shipment %lld not applied: it is %s", status, (long long) shipment_id, s.status),
-				 errhint("From %s a shipment may go to: %s.", s.status,
-						 oms_transition_next("shipment", s.status) ? oms_transition_next("shipment", s.status) : "nothing")));
+				 next ? errhint("From %s a shipment may go to: %s.", s.status, next)
+				 : errhint("%s is final.", s.status)));
 		applies = false;
 	}
 

@@ -87,7 +87,7 @@ oms_transition_guard(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_OMS_ILLEGAL_TRANSITION),
 					 errmsg("illegal %s transition: %s -> %s", entity, from, to),
 					 next ? errhint("From %s it may go to: %s.", from, next)
-					 : errhint("%s is a final status of a %s.", from, entity)));
+					 : errhint("%s is final.", from)));
 		}
 	}
 	SPI_finish();
@@ -127,7 +127,8 @@ oms_record_events(PG_FUNCTION_ARGS)
 		sql = "WITH e AS ("
 			"  INSERT INTO oms.order_event (order_id, entity, entity_id, from_status, to_status, created_by, details)"
 			"  SELECT n.order_id, 'order', n.order_id, o.status, n.status, $1,"
-			"         CASE WHEN n.status = 'cancelled' THEN jsonb_build_object('reason', n.cancel_reason) END"
+			"         CASE WHEN n.status = 'cancelled' AND n.cancel_reason IS NOT NULL"
+			"              THEN jsonb_build_object('reason', n.cancel_reason) END"
 			"    FROM new_rows n JOIN old_rows o ON o.order_id = n.order_id WHERE n.status <> o.status"
 			"  UNION ALL"
 			"  SELECT n.order_id, 'payment', n.order_id, o.payment_status, n.payment_status, $1, NULL"

@@ -77,7 +77,7 @@ find_provider_ref(text *provider_ref, int64 order_id, const char *kind, Numeric 
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_PAYMENT_CONFLICT),
 				 errmsg("provider_ref \"%s\" was recorded for another payment", text_to_cstring(provider_ref)),
-				 errdetail("It is a %s of %s for order %s.", SPI_getvalue(tup, desc, 3),
+				 errdetail("It was recorded as %s %s for order %s.", SPI_getvalue(tup, desc, 3),
 						   SPI_getvalue(tup, desc, 4), SPI_getvalue(tup, desc, 2))));
 	return DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 }
@@ -147,10 +147,10 @@ oms_record_payment(PG_FUNCTION_ARGS)
 		PG_RETURN_INT64(payment_id);
 	}
 	if ((strcmp(kind, "authorize") == 0 || strcmp(kind, "capture") == 0) &&
-		strcmp(status, "cancelled") == 0)
+		(strcmp(status, "cancelled") == 0 || strcmp(status, "closed") == 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_PAYMENT_REFUSED),
-				 errmsg("order %lld is cancelled: it takes no new %s", (long long) order_id, kind),
+				 errmsg("order %lld is %s: nothing more can be authorized or captured", (long long) order_id, status),
 				 errhint("Void what is authorized, refund what is captured.")));
 
 	oms_prepare(&sums_plan,

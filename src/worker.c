@@ -51,34 +51,49 @@ oms_register_worker(void)
 
 /*
  * Runs query, which returns one integer, in a transaction of its own if oms
- * is installed; returns the integer, or 0.
+ * is installed; returns the integer, or 0.  An error (oms dropped meanwhile,
+ * say) is logged and the worker carries on.
  */
 static int64
 run_once(const char *query)
 {
-	int64		result = 0;
-	int			rc;
+	MemoryContext context = CurrentMemoryContext;
+	volatile int64 result = 0;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, query);
-
-	rc = SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'oms'", true, 1);
-	oms_check_spi(rc, SPI_OK_SELECT, "looking for the oms extension");
-	if (SPI_processed == 1)
+	PG_TRY();
 	{
-		bool		isnull;
+		int			rc;
 
-		rc = SPI_execute(query, false, 1);
-		oms_check_spi(rc, SPI_OK_SELECT, query);
-		result = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		SPI_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, query);
+
+		rc = SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'oms'", true, 1);
+		oms_check_spi(rc, SPI_OK_SELECT, "looking for the oms extension");
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+
+			rc = SPI_execute(query, false, 1);
+			oms_check_spi(rc, SPI_OK_SELECT, query);
+			result = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		}
+
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
 	}
-
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	PG_CATCH();
+	{
+		EmitErrorReport();
+		AbortCurrentTransaction();
+		MemoryContextSwitchTo(context);
+		FlushErrorState();
+		result = 0;
+	}
+	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return result;
 }

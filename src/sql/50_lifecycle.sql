@@ -18,10 +18,9 @@ INSERT INTO oms.transition (entity, from_status, to_status)
 SELECT 'order', f, t FROM (VALUES
     (NULL, 'pending'), (NULL, 'reserved'), (NULL, 'backordered'),
     ('pending', 'reserved'), ('pending', 'backordered'), ('pending', 'on_hold'), ('pending', 'cancelled'),
-    ('reserved', 'backordered'), ('reserved', 'on_hold'), ('reserved', 'partially_shipped'),
-    ('reserved', 'shipped'), ('reserved', 'cancelled'),
+    ('reserved', 'on_hold'), ('reserved', 'partially_shipped'), ('reserved', 'shipped'), ('reserved', 'cancelled'),
     ('backordered', 'reserved'), ('backordered', 'on_hold'), ('backordered', 'partially_shipped'),
-    ('backordered', 'shipped'), ('backordered', 'cancelled'),
+    ('backordered', 'cancelled'),
     ('on_hold', 'reserved'), ('on_hold', 'backordered'), ('on_hold', 'cancelled'),
     ('partially_shipped', 'shipped'), ('partially_shipped', 'delivered'),
     ('shipped', 'delivered'),
@@ -29,9 +28,8 @@ SELECT 'order', f, t FROM (VALUES
 UNION ALL
 SELECT 'line', f, t FROM (VALUES
     (NULL, 'reserved'), (NULL, 'backordered'),
-    ('reserved', 'backordered'), ('reserved', 'partially_shipped'), ('reserved', 'shipped'), ('reserved', 'cancelled'),
-    ('backordered', 'reserved'), ('backordered', 'partially_shipped'), ('backordered', 'shipped'),
-    ('backordered', 'cancelled'),
+    ('reserved', 'partially_shipped'), ('reserved', 'shipped'), ('reserved', 'cancelled'),
+    ('backordered', 'reserved'), ('backordered', 'partially_shipped'), ('backordered', 'cancelled'),
     ('partially_shipped', 'shipped'), ('partially_shipped', 'delivered'),
     ('shipped', 'delivered')) AS v(f, t)
 UNION ALL

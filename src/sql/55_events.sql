@@ -138,9 +138,9 @@ BEGIN
          WHERE (o.txid, o.event_id) > (v_pos.after_txid, v_pos.after_id) AND o.txid < v_horizon
          ORDER BY o.txid, o.event_id LIMIT max
     LOOP
-        PERFORM pg_notify('oms_events', json_build_object('id', v_event.event_id, 'order_id', v_event.order_id,
-                                                          'entity', v_event.entity, 'entity_id', v_event.entity_id,
-                                                          'status', v_event.status)::text);
+        PERFORM pg_notify('oms_events', jsonb_build_object('id', v_event.event_id, 'order_id', v_event.order_id,
+                                                           'entity', v_event.entity, 'entity_id', v_event.entity_id,
+                                                           'status', v_event.status)::text);
         v_pos.after_txid := v_event.txid;
         v_pos.after_id := v_event.event_id;
         v_count := v_count + 1;
@@ -160,12 +160,13 @@ CREATE FUNCTION oms.purge_outbox(keep interval DEFAULT '7 days')
 AS $$
     WITH done AS (
         DELETE FROM oms.outbox o
-         WHERE (NOT EXISTS (SELECT FROM oms.event_consumer c
-                             WHERE (c.after_txid, c.after_id) < (o.txid, o.event_id))
+         WHERE (EXISTS (SELECT FROM oms.event_consumer)
+                AND NOT EXISTS (SELECT FROM oms.event_consumer c
+                                 WHERE (c.after_txid, c.after_id) < (o.txid, o.event_id))
                 AND NOT EXISTS (SELECT FROM oms.event_lease l WHERE l.event_id = o.event_id))
             OR o.created_at < now() - keep
         RETURNING 1)
     SELECT count(*) FROM done
 $$;
 COMMENT ON FUNCTION oms.purge_outbox(interval) IS
-    'Deletes the outbox rows every consumer has claimed and acknowledged, and those older than keep whatever their state; oms.order_event keeps the history.  Returns how many it deleted.';
+    'Deletes the outbox rows every consumer (there must be one) has claimed and acknowledged, and those older than keep whatever their state; oms.order_event keeps the history.  Returns how many it deleted.';

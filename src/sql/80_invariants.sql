@@ -169,6 +169,25 @@ AS $$
                             WHEN l.qty_backordered > 0 THEN 'backordered'
                             ELSE 'reserved' END
     UNION ALL
+    SELECT 'order status follows from its lines',
+           format('order %s is %s', o.order_id, o.status)
+      FROM oms.orders o
+      JOIN (SELECT order_id,
+                   bool_and(status = 'cancelled') AS cancelled,
+                   bool_and(status IN ('delivered', 'cancelled')) AS delivered,
+                   bool_and(status IN ('shipped', 'delivered', 'cancelled')) AS shipped,
+                   bool_or(status IN ('partially_shipped', 'shipped', 'delivered')) AS some_shipped,
+                   bool_or(status = 'backordered') AS backordered
+              FROM oms.order_lines GROUP BY order_id) l ON l.order_id = o.order_id
+     WHERE o.status <> CASE WHEN o.status = 'closed' AND l.delivered THEN 'closed'
+                            WHEN l.cancelled THEN 'cancelled'
+                            WHEN o.status = 'on_hold' AND NOT l.some_shipped THEN 'on_hold'
+                            WHEN l.delivered THEN 'delivered'
+                            WHEN l.shipped THEN 'shipped'
+                            WHEN l.some_shipped THEN 'partially_shipped'
+                            WHEN l.backordered THEN 'backordered'
+                            ELSE 'reserved' END
+    UNION ALL
     SELECT 'payment status follows from the payments',
            format('order %s is %s: authorized %s, captured %s, refunded %s, voided %s',
                   o.order_id, o.payment_status, coalesce(p.a, 0), coalesce(p.c, 0), coalesce(p.r, 0), coalesce(p.v, 0))

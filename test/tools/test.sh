@@ -58,6 +58,7 @@ suite isolation make -s -C "$OMS_ROOT" PG_CONFIG="$PG_CONFIG" installcheck REGRE
 suite pgtap pgtap
 suite dump "$OMS_ROOT/test/dump/dump_restore.sh"
 suite worker "$OMS_ROOT/test/worker/worker.sh"
+suite events "$OMS_ROOT/test/events/listen.sh"
 suite storm "$OMS_ROOT/test/storm/storm.sh"
 
 echo
