@@ -156,7 +156,7 @@ check() {
         R_CHECK=ok
     else
         R_CHECK="FAIL($(echo "$rows" | wc -l))"
-        NOTES+=("$system: $(echo "$rows" | head -5 | paste -sd ';' -)")
+        NOTES+=("$system: $(printf '%s\n' "$rows" | sed -n 1,5p | paste -sd ';' -)")
     fi
 }
 
@@ -210,16 +210,7 @@ declare -A R_OKS
 step "a: 3-line orders, $CLIENTS_A clients, ${SECS}s per system"
 scenario a-3lines "$CLIENTS_A" order3 -T "$SECS"
 
-# What the event path costs: the same oms run with oms.events off, which
-# writes no order_event and outbox rows (README, "Events").
-if [ "$HAVE_OMS" = 2 ]; then
-    step "a without events: oms.place_order with oms.events = off, $CLIENTS_A clients, ${SECS}s"
-    with_events=$R_RATE
-    PGOPTIONS="-c oms.events=off" run a-no-events oms "$CLIENTS_A" order3_oms.sql -T "$SECS"
-    check oms
-    row a-no-events oms "$CLIENTS_A"
-    NOTES+=("event path: oms places $with_events orders/s writing events, $R_RATE/s without: $(awk -v a="$with_events" -v b="$R_RATE" 'BEGIN { printf "%.1f%% of throughput", (b > 0 ? (1 - a / b) * 100 : 0) }')")
-fi
+A_WITH_EVENTS=$R_RATE
 
 step "b: flash sale of FLASH-1 ($FLASH_UNITS units at L01), $CLIENTS_B clients, 1 unit per order, ${SECS}s per system"
 scenario b-flash "$CLIENTS_B" flash -T "$SECS" -D sku=FLASH-1
@@ -253,6 +244,17 @@ for system in baseline oms; do
         done
     fi
 done
+
+# What the event path costs: scenario (a) again with oms.events off, which
+# writes no order_event and outbox rows.  It runs last: the orders it places
+# have no events, so the invariants no longer hold afterwards.
+if [ "$HAVE_OMS" = 2 ]; then
+    step "a without events: oms.place_order with oms.events = off, $CLIENTS_A clients, ${SECS}s"
+    PGOPTIONS="-c oms.events=off" run a-no-events oms "$CLIENTS_A" order3_oms.sql -T "$SECS"
+    R_CHECK="not checked"
+    row a-no-events oms "$CLIENTS_A"
+    NOTES+=("event path: oms places $A_WITH_EVENTS orders/s writing events, $R_RATE/s without: $(awk -v a="$A_WITH_EVENTS" -v b="$R_RATE" 'BEGIN { printf "%.1f%% of throughput", (b > 0 ? (1 - a / b) * 100 : 0) }')")
+fi
 
 {
     echo
