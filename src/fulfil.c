@@ -274,75 +274,6 @@ oms_create_shipment(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(shipment_id);
 }
 
-/*
- * Consumes the held reservations behind qty units of line line_no shipped
- * from location_id, taking the units out of on_hand.
- */
-static void
-consume_reservations(Shipment *s, int32 line_no, int32 qty, text *reference)
-{
-	static SPIPlanPtr select_plan = NULL;
-	static SPIPlanPtr close_plan = NULL;
-	static SPIPlanPtr split_plan = NULL;
-	Oid			argtypes[3] = {INT8OID, INT4OID, INT8OID};
-	Datum		values[3] = {Int64GetDatum(s->order_id), Int32GetDatum(line_no), Int64GetDatum(s->location_id)};
-	uint64		n;
-	int64	   *ids,
-			   *skus;
-	int32	   *slots,
-			   *qtys;
-	int			rc;
-
-	oms_prepare(&select_plan,
-				"SELECT id, sku_id, coalesce(slot, -1), qty FROM oms.reservation"
-				" WHERE order_id = $1 AND line_no = $2 AND location_id = $3 AND state = 'held'"
-				" ORDER BY slot NULLS FIRST, id",
-				3, argtypes);
-	rc = SPI_execute_plan(select_plan, values, NULL, false, 0);
-	oms_check_spi(rc, SPI_OK_SELECT, "reading the reservations to ship");
-	n = SPI_processed;
-	ids = palloc(sizeof(int64) * Max(n, 1));
-	skus = palloc(sizeof(int64) * Max(n, 1));
-	slots = palloc(sizeof(int32) * Max(n, 1));
-	qtys = palloc(sizeof(int32) * Max(n, 1));
-	for (uint64 i = 0; i < n; i++)
-	{
-		bool		isnull;
-
-		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-		skus[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
-		slots[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
-		qtys[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 4, &isnull));
-	}
-
-	oms_prepare(&close_plan,
-				"UPDATE oms.reservation SET state = 'consumed', closed_at = now()"
-				" WHERE order_id = $1 AND id = $3",
-				3, argtypes);
-	oms_prepare(&split_plan,
-				"WITH kept AS (UPDATE oms.reservation SET qty = qty - $2"
-				"               WHERE order_id = $1 AND id = $3 RETURNING *)"
-				" INSERT INTO oms.reservation (order_id, line_no, sku_id, location_id, slot, qty,"
-				"                              state, created_at, closed_at)"
-				" SELECT order_id, line_no, sku_id, location_id, slot, $2, 'consumed', created_at, now()"
-				"   FROM kept",
-				3, argtypes);
-	for (uint64 i = 0; i < n && qty > 0; i++)
-	{
-		int32		take = Min(qtys[i], qty);
-
-		oms_ship_units(skus[i], s->location_id, slots[i], take, reference);
-		values[1] = Int32GetDatum(take);
-		values[2] = Int64GetDatum(ids[i]);
-		rc = oms_execute_trusted(take == qtys[i] ? close_plan : split_plan, values, NULL, 0);
-		oms_check_spi(rc, take == qtys[i] ? SPI_OK_UPDATE : SPI_OK_INSERT, "consuming a reservation");
-		qty -= take;
-	}
-	if (qty > 0)
-		elog(ERROR, "oms: line %d of order " INT64_FORMAT " lacks %d reserved units for shipment " INT64_FORMAT,
-			 line_no, s->order_id, qty, s->id);
-}
-
 /* Text argument argno, which must be non-empty if given; NULL if null. */
 static text *
 optional_label(FunctionCallInfo fcinfo, int argno, const char *argname, bool required)
@@ -414,7 +345,9 @@ oms_ship(PG_FUNCTION_ARGS)
 		qtys[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
 	}
 	for (uint64 i = 0; i < n; i++)
-		consume_reservations(&s, line_nos[i], qtys[i], reference);
+		if (oms_close_reservations(s.order_id, line_nos[i], s.location_id, qtys[i], true, reference) < qtys[i])
+			elog(ERROR, "oms: line %d of order " INT64_FORMAT " lacks reserved units for shipment " INT64_FORMAT,
+				 line_nos[i], s.order_id, shipment_id);
 
 	oms_prepare(&order_lines_plan,
 				"UPDATE oms.order_lines l SET qty_reserved = l.qty_reserved - sl.qty,"

@@ -347,6 +347,8 @@ extern void oms_resolve_skus(OrderRequest *req);
 extern RowUnits *oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists);
 extern void oms_delete_hold(const char *hold_ref);
 extern char *oms_lock_order(int64 order_id);
+extern int32 oms_close_reservations(int64 order_id, int32 line_no, int64 location_id, int32 qty,
+									bool shipped, text *reference);
 
 /* lifecycle.c: statuses derived from facts. */
 extern void oms_settle_order(int64 order_id, text *reason);

@@ -384,19 +384,22 @@ oms_lock_order(int64 order_id)
 }
 
 /*
- * Releases up to qty units held by the reservations of order_id (of one
- * line, or of every line when line_no is 0), in stock-row order; returns the
- * units released.
+ * Closes up to qty units held by the held reservations of order_id -- of one
+ * line, or every line when line_no is 0; at one location, or any when
+ * location_id is 0 -- in stock-row order, and returns how many it closed.
+ * Released units go back to their stock row; shipped ones (consumed) leave
+ * on_hand through the ledger with reference.
  */
-static int32
-release_reservations(int64 order_id, int32 line_no, int32 qty)
+int32
+oms_close_reservations(int64 order_id, int32 line_no, int64 location_id, int32 qty,
+					   bool shipped, text *reference)
 {
 	static SPIPlanPtr select_plan = NULL;
 	static SPIPlanPtr close_plan = NULL;
 	static SPIPlanPtr split_plan = NULL;
-	Oid			argtypes[3] = {INT8OID, INT4OID, INT8OID};
-	Datum		values[3];
-	int32		released = 0;
+	Oid			argtypes[4] = {INT8OID, INT4OID, INT8OID, TEXTOID};
+	Datum		values[4];
+	int32		closed = 0;
 	uint64		n;
 	int64	   *ids;
 	int64	   *skus;
@@ -408,10 +411,12 @@ release_reservations(int64 order_id, int32 line_no, int32 qty)
 	oms_prepare(&select_plan,
 				"SELECT id, sku_id, location_id, coalesce(slot, -1), qty FROM oms.reservation"
 				" WHERE order_id = $1 AND state = 'held' AND ($2 = 0 OR line_no = $2)"
+				"   AND ($3 = 0 OR location_id = $3)"
 				" ORDER BY sku_id, location_id, slot NULLS FIRST, id",
-				2, argtypes);
+				3, argtypes);
 	values[0] = Int64GetDatum(order_id);
 	values[1] = Int32GetDatum(line_no);
+	values[2] = Int64GetDatum(location_id);
 	rc = SPI_execute_plan(select_plan, values, NULL, false, 0);
 	oms_check_spi(rc, SPI_OK_SELECT, "reading reservations");
 
@@ -436,32 +441,33 @@ release_reservations(int64 order_id, int32 line_no, int32 qty)
 	}
 
 	oms_prepare(&close_plan,
-				"UPDATE oms.reservation SET state = 'released', closed_at = now()"
+				"UPDATE oms.reservation SET state = $4, closed_at = now()"
 				" WHERE order_id = $1 AND id = $3",
-				3, argtypes);
+				4, argtypes);
 	oms_prepare(&split_plan,
 				"WITH kept AS (UPDATE oms.reservation SET qty = qty - $2"
 				"               WHERE order_id = $1 AND id = $3 RETURNING *)"
 				" INSERT INTO oms.reservation (order_id, line_no, sku_id, location_id, slot, qty,"
 				"                              state, created_at, closed_at)"
-				" SELECT order_id, line_no, sku_id, location_id, slot, $2, 'released', created_at, now()"
+				" SELECT order_id, line_no, sku_id, location_id, slot, $2, $4, created_at, now()"
 				"   FROM kept",
-				3, argtypes);
-	for (uint64 i = 0; i < n && released < qty; i++)
+				4, argtypes);
+	values[3] = CStringGetTextDatum(shipped ? "consumed" : "released");
+	for (uint64 i = 0; i < n && closed < qty; i++)
 	{
-		int32		take = Min(qtys[i], qty - released);
+		int32		take = Min(qtys[i], qty - closed);
 
-		oms_return_stock(skus[i], locs[i], slots[i], take, false);
+		if (shipped)
+			oms_ship_units(skus[i], locs[i], slots[i], take, reference);
+		else
+			oms_return_stock(skus[i], locs[i], slots[i], take, false);
 		values[1] = Int32GetDatum(take);
 		values[2] = Int64GetDatum(ids[i]);
-		if (take == qtys[i])
-			rc = oms_execute_trusted(close_plan, values, NULL, 0);
-		else
-			rc = oms_execute_trusted(split_plan, values, NULL, 0);
-		oms_check_spi(rc, take == qtys[i] ? SPI_OK_UPDATE : SPI_OK_INSERT, "releasing a reservation");
-		released += take;
+		rc = oms_execute_trusted(take == qtys[i] ? close_plan : split_plan, values, NULL, 0);
+		oms_check_spi(rc, take == qtys[i] ? SPI_OK_UPDATE : SPI_OK_INSERT, "closing a reservation");
+		closed += take;
 	}
-	return released;
+	return closed;
 }
 
 /*
@@ -540,7 +546,7 @@ oms_cancel_order(PG_FUNCTION_ARGS)
 	rc = SPI_execute_plan(shipments_plan, values, NULL, false, 0);
 	oms_check_spi(rc, SPI_OK_UPDATE, "cancelling pending shipments");
 
-	release_reservations(order_id, 0, PG_INT32_MAX);
+	oms_close_reservations(order_id, 0, 0, PG_INT32_MAX, false, NULL);
 
 	/* Every open unit becomes cancelled; the old figures say how many. */
 	oms_prepare(&lines_plan,
@@ -630,7 +636,7 @@ oms_cancel_line(PG_FUNCTION_ARGS)
 							line_no, (long long) order_id, (long long) shipment_id),
 					 errhint("Ship it, or call it off with oms.cancel_shipment(%lld) first.",
 							 (long long) shipment_id)));
-		release_reservations(order_id, line_no, qty - from_backorder);
+		oms_close_reservations(order_id, line_no, 0, qty - from_backorder, false, NULL);
 	}
 
 	oms_prepare(&update_plan,
