@@ -41,40 +41,9 @@ CASES=(
     "20x500 500 2000 20 greedy 0.33"
 )
 
-# Nearest-rank percentiles: reads sorted numbers (µs), prints each requested
-# percentile in ms, "-" when there are none.  (As in ../bench.sh.)
-percentiles() {
-    awk -v ps="$*" '
-        { v[NR] = $1 }
-        END {
-            k = split(ps, p, " ")
-            for (i = 1; i <= k; i++) {
-                if (NR == 0) { out = out (i > 1 ? " " : "") "-"; continue }
-                x = p[i] * NR / 100; r = int(x); if (r < x) r++; if (r < 1) r = 1
-                out = out sprintf("%s%.3f", (i > 1 ? " " : ""), v[r] / 1000)
-            }
-            print out
-        }'
-}
-
-# Reads pgbench -l logs ("client txno latency_us script epoch_s epoch_us ...")
-# and prints: calls, p50 ms, p99 ms, seconds from the first start to the last
-# end.  Failed calls (a word in place of the latency) are left out.  (As in
-# ../bench.sh, with three decimals: these calls take well under a millisecond.)
-latency_stats() {
-    local n secs p50 p99
-    read -r n secs < <(cat "$@" | awk '
-        $3 ~ /^[0-9]+$/ {
-            if (!n) base = $5
-            e = ($5 - base) * 1000000 + $6; s = e - $3
-            if (!n || s < lo) lo = s
-            if (!n || e > hi) hi = e
-            n++
-        }
-        END { printf "%d %.3f\n", n, n ? (hi - lo) / 1000000 : 0 }')
-    read -r p50 p99 < <(cat "$@" | awk '$3 ~ /^[0-9]+$/ { print $3 }' | sort -n | percentiles 50 99)
-    echo "$n $p50 $p99 $secs"
-}
+# These calls take well under a millisecond: three decimals.
+STATS_DECIMALS=3
+. "$OMS_ROOT/test/bench/stats.sh"
 
 if [ "${1:-}" = --selftest ]; then
     got=$(seq 1000 1000 100000 | percentiles 50 99)
