@@ -98,7 +98,48 @@ BEGIN
      WHERE o.order_id >= lo + (hi - lo) * r / 1000000
      ORDER BY o.order_id LIMIT 1;
     RETURN oms.cancel_order(id, 'storm');
-EXCEPTION WHEN SQLSTATE 'OM040' THEN
-    RETURN 0;
+EXCEPTION WHEN SQLSTATE 'OM040' OR SQLSTATE 'OM041' THEN
+    RETURN 0;                   -- no order yet, or it shipped whole meanwhile
+END
+$$;
+
+-- Ships what a random earlier order holds at one of its locations, and now
+-- and then tracks the parcel to the door and takes payment; returns the
+-- parcels shipped (0 when a cancel got there first).
+CREATE FUNCTION storm.fulfil_random(r integer)
+    RETURNS integer
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    lo  bigint;
+    hi  bigint;
+    v_order bigint;
+    loc text;
+    sh  bigint;
+BEGIN
+    SELECT min(order_id), max(order_id) INTO lo, hi FROM oms.orders;
+    IF lo IS NULL THEN
+        RETURN 0;
+    END IF;
+    SELECT o.order_id INTO v_order FROM oms.orders o
+     WHERE o.order_id >= lo + (hi - lo) * r / 1000000
+     ORDER BY o.order_id LIMIT 1;
+    SELECT l.code INTO loc FROM oms.reservation rv JOIN oms.location l ON l.id = rv.location_id
+     WHERE rv.order_id = v_order AND rv.state = 'held' ORDER BY l.code LIMIT 1;
+    IF loc IS NULL THEN
+        RETURN 0;
+    END IF;
+    sh := oms.create_shipment(v_order, loc);
+    PERFORM oms.ship(sh, 'DHL', 'STORM' || sh);
+    IF r % 2 = 0 THEN
+        PERFORM oms.track(sh, 'delivered', clock_timestamp() + interval '1 day');
+    END IF;
+    IF r % 3 = 0 THEN
+        PERFORM oms.record_payment(v_order, 'authorize', 10, 'auth-' || sh);
+        PERFORM oms.record_payment(v_order, 'capture', 10, 'capture-' || sh);
+    END IF;
+    RETURN 1;
+EXCEPTION WHEN SQLSTATE 'OM040' OR SQLSTATE 'OM061' OR SQLSTATE 'OM073' THEN
+    RETURN 0;                   -- a cancel took the units (or the order) first
 END
 $$;
