@@ -103,9 +103,11 @@ SELECT status, status_at FROM oms.shipment WHERE id = :s1;
 SELECT pg_temp.journey(:s1, '2099-06-02 08:00+00', 'out_for_delivery', 'delivered');
 -- The same status again changes nothing either.
 SELECT oms.track(:s1, 'delivered', '2099-06-02 12:00+00');
--- The second parcel goes straight to delivered; a scan from before it shipped is late.
+-- The second parcel's first scan applies even when stamped before oms.ship (the
+-- carrier scanned it first); then it is delivered, and a scan older than that is late.
 SELECT oms.track(:s2, 'in_transit', '2000-01-01 00:00+00');
 SELECT oms.track(:s2, 'delivered', '2099-06-03 10:00+00', '{"signed_by": "A. Lovelace"}');
+SELECT oms.track(:s2, 'out_for_delivery', '2099-06-03 09:00+00');
 -- A delivered parcel is final: a later scan it cannot follow is kept, with a notice.
 SELECT oms.track(:s1, 'returned_to_sender', '2099-07-01 00:00+00');
 SELECT shipment_id, status, at, details, applied FROM oms.tracking_event ORDER BY id;
@@ -591,10 +593,24 @@ SELECT count(*) AS outbox FROM oms.outbox;
 -- keep: rows older than that go whatever their state.
 SELECT oms.place_order('WEB', 'L-12', '[{"sku": "TEE", "qty": 1}]') AS o12 \gset
 SELECT oms.purge_outbox() AS purged;
-SELECT oms.purge_outbox('0 seconds') AS purged;
+SELECT pg_sleep(0.01);
+SELECT oms.purge_outbox('1 microsecond') AS purged;
+SELECT oms.purge_outbox('0 seconds');
+\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS outbox FROM oms.outbox;
 -- The history keeps everything.
 SELECT count(*) AS events FROM oms.order_event;
+
+-- After a restore into another cluster the outbox and the positions carry
+-- transaction ids from that cluster's future: they are rebased, and a
+-- consumer goes on where it stood, then gets what this cluster writes.
+SELECT oms.place_order('WEB', 'L-15', '[{"sku": "TEE", "qty": 1}]') AS o15 \gset
+UPDATE oms.outbox SET txid = (oms.next_xact_id()::text::bigint + 1000000)::text::xid8;
+UPDATE oms.event_consumer SET after_txid = (oms.next_xact_id()::text::bigint + 1000000)::text::xid8
+ WHERE consumer = 'slow';
+SELECT oms.place_order('WEB', 'L-16', '[{"sku": "TEE", "qty": 1}]') AS o16 \gset
+SELECT order_id, entity, to_status FROM oms.claim_events('slow', 100) ORDER BY event_id;
+SELECT count(*) AS strangers FROM oms.outbox WHERE txid >= oms.next_xact_id();
 
 -- An order on hold ships nothing, even a parcel packed before the hold; a
 -- closed order takes no new money.

@@ -141,6 +141,8 @@ cache_load(void)
 		cache_context = AllocSetContextCreate(CacheMemoryContext, "oms master data",
 											  ALLOCSET_SMALL_SIZES);
 	MemoryContextReset(cache_context);
+	transitions = NULL;
+	ntransitions = 0;
 	cached_relids[0] = get_relname_relid("channel", nsp);
 	cached_relids[1] = get_relname_relid("location", nsp);
 	cached_relids[2] = get_relname_relid("channel_location", nsp);
@@ -250,7 +252,17 @@ cache_ensure(void)
 		uint64		before = invalidations;
 
 		cache_valid = true;
-		cache_load();
+		PG_TRY();
+		{
+			cache_load();
+		}
+		PG_CATCH();
+		{
+			/* A reload cut short (a lock timeout, a cancel) leaves nothing to trust. */
+			cache_valid = false;
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
 		if (invalidations != before)
 			cache_valid = false;
 	}

@@ -294,7 +294,7 @@ preview(FunctionCallInfo fcinfo, OrderRequest *req)
 
 	plan = oms_route(req);
 	if (plan->short_line >= 0 && !req->allow_backorder)
-		oms_insufficient(req, plan->short_line, plan->short_available);
+		oms_insufficient(req, plan->short_line, plan->short_available, plan->max_shipments);
 	return plan;
 }
 

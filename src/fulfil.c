@@ -75,6 +75,10 @@ lock_shipment(int64 shipment_id)
 				1, &argtype);
 	rc = SPI_execute_plan(lock_plan, &value, NULL, false, 1);
 	oms_check_spi(rc, SPI_OK_SELECT, "locking the shipment");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_UNKNOWN_SHIPMENT),
+				 errmsg("shipment %lld does not exist", (long long) shipment_id)));
 	s.id = shipment_id;
 	s.location_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	s.status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
@@ -428,9 +432,12 @@ oms_track(PG_FUNCTION_ARGS)
 	/*
 	 * A scan no newer than the one that set the status arrived late, and one
 	 * the status cannot follow (in_transit after delivered) is the carrier's
-	 * noise: both are kept in the history and change nothing.
+	 * noise: both are kept in the history and change nothing.  The first
+	 * scan applies whatever its time: the carrier may have scanned the
+	 * parcel before oms.ship was called.
 	 */
-	applies = at > s.status_at && strcmp(status, s.status) != 0;
+	applies = strcmp(status, s.status) != 0 &&
+		(strcmp(s.status, "shipped") == 0 || at > s.status_at);
 	if (applies && !oms_transition_legal("shipment", s.status, status))
 	{
 		char	   *next = oms_transition_next("shipment", s.status);

@@ -18,16 +18,19 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/transam.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/rel.h"
+#include "utils/xid8.h"
 
 #include "oms.h"
 
 PG_FUNCTION_INFO_V1(oms_transition_guard);
 PG_FUNCTION_INFO_V1(oms_record_events);
+PG_FUNCTION_INFO_V1(oms_next_xact_id);
 
 static TriggerData *
 trigger_data(FunctionCallInfo fcinfo, const char *name)
@@ -246,4 +249,15 @@ oms_settle_order(int64 order_id, text *reason)
 	nulls[1] = reason ? ' ' : 'n';
 	rc = oms_execute_trusted(order_plan, values, nulls, 0);
 	oms_check_spi(rc, SPI_OK_UPDATE, "deriving the order status");
+}
+
+/*
+ * oms.next_xact_id(): the transaction id this cluster assigns next.  An
+ * event id at or beyond it was written by another cluster (a restore, a
+ * failover): oms.rebase_events() looks for those.
+ */
+Datum
+oms_next_xact_id(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FULLTRANSACTIONID(ReadNextFullTransactionId());
 }

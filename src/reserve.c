@@ -664,18 +664,19 @@ run_plan_take(void *arg)
  * shipments allowed, what the best plan could place.
  */
 void
-oms_insufficient(OrderRequest *req, int line, int32 available)
+oms_insufficient(OrderRequest *req, int line, int32 available, int32 max_shipments)
 {
+	char	   *cap = max_shipments == 1 ? ", from a single location" :
+		max_shipments > 1 ? psprintf(", from at most %d locations", max_shipments) : "";
+
 	ereport(ERROR,
 			(errcode(ERRCODE_OMS_INSUFFICIENT_STOCK),
 			 errmsg("not enough stock of sku \"%s\": %d asked, %d available",
 					req->lines[line].sku, req->lines[line].qty, available),
 			 req->channel.code ?
 			 errdetail("Available counts the active locations channel \"%s\" may use, less reserved, held and safety stock%s.",
-					   req->channel.code,
-					   req->allow_split && !req->pickup_location_id ? "" : ", from a single location") :
-			 errdetail("Available counts the active locations, less reserved, held and safety stock%s.",
-					   req->allow_split && !req->pickup_location_id ? "" : ", from a single location"),
+					   req->channel.code, cap) :
+			 errdetail("Available counts the active locations, less reserved, held and safety stock%s.", cap),
 			 errhint("Order fewer units, or place the order with {\"allow_backorder\": true}.")));
 }
 
@@ -701,7 +702,7 @@ oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease)
 
 		plan->attempts = attempt;
 		if (plan->short_line >= 0 && (hold || !req->allow_backorder))
-			oms_insufficient(req, plan->short_line, plan->short_available);
+			oms_insufficient(req, plan->short_line, plan->short_available, plan->max_shipments);
 
 		/*
 		 * All of the plan or none: a row that falls short undoes what this
@@ -726,7 +727,7 @@ oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease)
 		short_alloc = take.short_alloc;
 		short_free = take.short_free;
 		if (attempt++ == OMS_ROUTE_ATTEMPTS)
-			oms_insufficient(req, plan->allocs[short_alloc].line, Max(short_free, 0));
+			oms_insufficient(req, plan->allocs[short_alloc].line, Max(short_free, 0), plan->max_shipments);
 
 		/* Route again knowing what that row really has. */
 		if (req->overrides == NULL)

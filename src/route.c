@@ -281,7 +281,7 @@ read_sites(OrderRequest *req, int *nsites)
 			continue;
 		site = &sites[slot_site[h]];
 		(void) oms_channel_may_use(&req->channel, location_id, &channel_safety);
-		site->available[line] = Max(rows[r].free - channel_safety, 0);
+		site->available[line] = (int32) Max((int64) rows[r].free - channel_safety, 0);
 		for (int o = 0; o < req->noverrides; o++)
 			if (req->overrides[o].sku_id == sku_id && req->overrides[o].location_id == location_id)
 				site->available[line] = Min(site->available[line], req->overrides[o].qty);
@@ -446,6 +446,29 @@ make_problem(OrderRequest *req, RoutePlan *plan, RouteProblem *p, int *index)
 }
 
 /*
+ * Leaves out of the plan a chosen site that ships nothing -- a search that
+ * ran out of nodes may have kept one -- and numbers the shipments again.
+ */
+static void
+drop_idle_sites(RoutePlan *plan)
+{
+	int		   *number = palloc0(sizeof(int) * (plan->nchosen + 1));
+	int			n = 0;
+
+	for (int a = 0; a < plan->nallocs; a++)
+		number[plan->allocs[a].shipment] = 1;
+	for (int c = 0; c < plan->nchosen; c++)
+		if (number[c + 1])
+		{
+			plan->chosen[n] = plan->chosen[c];
+			number[c + 1] = ++n;
+		}
+	plan->nchosen = n;
+	for (int a = 0; a < plan->nallocs; a++)
+		plan->allocs[a].shipment = number[plan->allocs[a].shipment];
+}
+
+/*
  * Decides where each unit of req comes from.  Lines that cannot be filled
  * are left to the caller: short_line names the first of them.
  */
@@ -512,6 +535,8 @@ oms_route(OrderRequest *req)
 												PG_INT32_MAX);
 		}
 	}
+
+	drop_idle_sites(plan);
 
 	/* Reserve in one global order: no two sessions wait for each other in a cycle. */
 	qsort(plan->allocs, plan->nallocs, sizeof(Allocation), oms_compare_allocations);

@@ -56,8 +56,8 @@
 typedef struct Search
 {
 	const RouteProblem *p;
-	int32	   *target;			/* per line: units wanted */
-	int32	   *covered;		/* per line: units in the chosen set */
+	int64	   *target;			/* per line: units wanted */
+	int64	   *covered;		/* per line: units in the chosen set */
 	int		  **by_units;		/* per line: sites holding it, most units first */
 	int		   *nby_units;
 	int		   *by_weight;		/* sites by the weight of the first weight term */
@@ -268,7 +268,7 @@ gain(const Search *s, int site)
 
 	for (int i = 0; i < s->p->nlines; i++)
 	{
-		int32		open = s->target[i] - s->covered[i];
+		int64		open = s->target[i] - s->covered[i];
 
 		if (open > 0)
 			units += Min(open, avail(s->p, site, i));
@@ -289,6 +289,7 @@ holds_all_open(const Search *s, int site)
 static bool
 out_of_nodes(Search *s)
 {
+	CHECK_FOR_INTERRUPTS();
 	if (s->nodes >= s->p->max_nodes)
 	{
 		s->stopped = true;
@@ -312,6 +313,8 @@ greedy(Search *s)
 	{
 		int			best = -1;
 		int64		best_gain = 0;
+
+		CHECK_FOR_INTERRUPTS();
 
 		for (int j = 0; j < s->p->nsites; j++)
 		{
@@ -385,7 +388,7 @@ cover(Search *s)
 
 	for (int i = 0; i < p->nlines; i++)
 	{
-		int32		open = s->target[i] - s->covered[i];
+		int64		open = s->target[i] - s->covered[i];
 		int64		acc = 0;
 		int			fill = 0;
 
@@ -486,11 +489,11 @@ cover(Search *s)
 }
 
 /*
- * Sets of at most cap sites, in site order from `from` on, that hold the
- * most units (when no set within the cap holds them all).
+ * Sets of at most cap sites, of the norder sites in order from `from` on,
+ * that hold the most units (when no set within the cap holds them all).
  */
 static void
-widest(Search *s, const int *order, int from)
+widest(Search *s, const int *order, int norder, int from)
 {
 	const RouteProblem *p = s->p;
 	int64		units;
@@ -512,7 +515,7 @@ widest(Search *s, const int *order, int from)
 		int64	   *top = palloc0(sizeof(int64) * room);
 
 		bound = units;
-		for (int k = from; k < p->nsites; k++)
+		for (int k = from; k < norder; k++)
 		{
 			int64		g = gain(s, order[k]);
 
@@ -532,14 +535,14 @@ widest(Search *s, const int *order, int from)
 	if (s->have_best && bound < s->best_units)
 		return;
 
-	for (int k = from; k < p->nsites && !s->stopped; k++)
+	for (int k = from; k < norder && !s->stopped; k++)
 	{
 		int			j = order[k];
 
 		if (gain(s, j) == 0)
 			continue;			/* the same set without it is better */
 		choose(s, j);
-		widest(s, order, k + 1);
+		widest(s, order, norder, k + 1);
 		unchoose(s, j);
 	}
 }
@@ -557,8 +560,8 @@ oms_route_search(const RouteProblem *p, RouteSolution *sol)
 
 	memset(&s, 0, sizeof(s));
 	s.p = p;
-	s.target = palloc(sizeof(int32) * Max(p->nlines, 1));
-	s.covered = palloc0(sizeof(int32) * Max(p->nlines, 1));
+	s.target = palloc(sizeof(int64) * Max(p->nlines, 1));
+	s.covered = palloc0(sizeof(int64) * Max(p->nlines, 1));
 	s.by_units = palloc(sizeof(int *) * Max(p->nlines, 1));
 	s.nby_units = palloc0(sizeof(int) * Max(p->nlines, 1));
 	s.nopen = palloc0(sizeof(int) * Max(p->nlines, 1));
@@ -596,7 +599,7 @@ oms_route_search(const RouteProblem *p, RouteSolution *sol)
 				sites[n++] = j;
 			}
 		}
-		s.target[i] = (int32) Min(total, p->qty[i]);
+		s.target[i] = Min(total, p->qty[i]);
 		s.nopen[i] = n;
 		s.supply[i] = total;
 		qsort(sites, n, sizeof(int), compare_units_qsort);
@@ -659,7 +662,7 @@ oms_route_search(const RouteProblem *p, RouteSolution *sol)
 		sort_values = line_units;
 		sort_rank = s.rank;
 		qsort(sites, n, sizeof(int), compare_units_qsort);
-		widest(&s, sites, 0);
+		widest(&s, sites, n, 0);
 	}
 
 	sol->exact = !s.stopped;

@@ -32,6 +32,40 @@ COMMENT ON TABLE oms.event_lease IS 'Events a consumer claimed and has not ackno
 SELECT pg_catalog.pg_extension_config_dump('oms.event_consumer', '');
 SELECT pg_catalog.pg_extension_config_dump('oms.event_lease', '');
 
+--
+-- Transaction ids belong to one cluster.  After a restore into another one
+-- (or a failover to a logical replica) the outbox and the positions carry ids
+-- this cluster has not reached yet, and the events it writes would sort before
+-- them.  Every id at or beyond the next one this cluster will assign is such
+-- a stranger: rebase_events() moves them to 1 -- all those events committed
+-- long ago, and they keep their order by event_id -- before anyone reads.
+--
+CREATE FUNCTION oms.next_xact_id()
+    RETURNS xid8
+    LANGUAGE c VOLATILE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'oms_next_xact_id';
+COMMENT ON FUNCTION oms.next_xact_id() IS
+    'The transaction id this cluster assigns next: an id at or beyond it comes from another cluster.';
+
+CREATE FUNCTION oms.rebase_events()
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_next  xid8 := oms.next_xact_id();
+BEGIN
+    IF (SELECT max(txid) FROM oms.outbox) >= v_next
+       OR EXISTS (SELECT FROM oms.event_consumer WHERE after_txid >= v_next) THEN
+        UPDATE oms.outbox SET txid = '1' WHERE txid >= v_next;
+        UPDATE oms.event_consumer SET after_txid = '1' WHERE after_txid >= v_next;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION oms.rebase_events() IS
+    'Moves transaction ids of another cluster (after a restore or failover) in the outbox and the consumers'' positions to 1, keeping their order; claim, publish and purge call it first.';
+
 CREATE FUNCTION oms.claim_events(consumer text, max integer DEFAULT 100, lease interval DEFAULT '1 minute')
     RETURNS TABLE (event_id bigint, order_id bigint, entity text, entity_id bigint, from_status text,
                    to_status text, at timestamptz, created_by text, details jsonb, deliveries integer)
@@ -56,6 +90,8 @@ BEGIN
     IF lease IS NULL OR lease <= interval '0' OR lease > interval '1 day' THEN
         RAISE EXCEPTION 'lease must be more than 0 and at most 1 day' USING ERRCODE = 'OM080';
     END IF;
+
+    PERFORM oms.rebase_events();
 
     -- One claim of a consumer at a time: two never take the same event.
     INSERT INTO oms.event_consumer AS c (consumer) VALUES (claim_events.consumer) ON CONFLICT DO NOTHING;
@@ -128,6 +164,15 @@ DECLARE
     v_event     record;
     v_count     integer := 0;
 BEGIN
+    PERFORM oms.rebase_events();
+
+    -- Nothing new, the usual case: return without taking a transaction id.
+    SELECT * INTO v_pos FROM oms.event_consumer WHERE consumer = 'oms:notify';
+    IF FOUND AND NOT EXISTS (SELECT FROM oms.outbox o
+                              WHERE (o.txid, o.event_id) > (v_pos.after_txid, v_pos.after_id)
+                                AND o.txid < v_horizon) THEN
+        RETURN 0;
+    END IF;
     INSERT INTO oms.event_consumer (consumer, after_txid) VALUES ('oms:notify', v_horizon) ON CONFLICT DO NOTHING;
     SELECT * INTO v_pos FROM oms.event_consumer WHERE consumer = 'oms:notify' FOR UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
@@ -155,18 +200,29 @@ COMMENT ON FUNCTION oms.publish_events(integer) IS
 
 CREATE FUNCTION oms.purge_outbox(keep interval DEFAULT '7 days')
     RETURNS bigint
-    LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    v_purged    bigint;
+BEGIN
+    IF keep IS NULL OR keep <= interval '0' THEN
+        RAISE EXCEPTION 'keep must be more than 0' USING ERRCODE = 'OM080';
+    END IF;
+    PERFORM oms.rebase_events();
+    -- The publisher (oms:notify) is no consumer: only those of connectors count.
     WITH done AS (
         DELETE FROM oms.outbox o
-         WHERE (EXISTS (SELECT FROM oms.event_consumer)
+         WHERE (EXISTS (SELECT FROM oms.event_consumer c WHERE c.consumer NOT LIKE 'oms:%')
                 AND NOT EXISTS (SELECT FROM oms.event_consumer c
-                                 WHERE (c.after_txid, c.after_id) < (o.txid, o.event_id))
+                                 WHERE c.consumer NOT LIKE 'oms:%'
+                                   AND (c.after_txid, c.after_id) < (o.txid, o.event_id))
                 AND NOT EXISTS (SELECT FROM oms.event_lease l WHERE l.event_id = o.event_id))
             OR o.created_at < now() - keep
         RETURNING 1)
-    SELECT count(*) FROM done
+    SELECT count(*) INTO v_purged FROM done;
+    RETURN v_purged;
+END
 $$;
 COMMENT ON FUNCTION oms.purge_outbox(interval) IS
-    'Deletes the outbox rows every consumer (there must be one) has claimed and acknowledged, and those older than keep whatever their state; oms.order_event keeps the history.  Returns how many it deleted.';
+    'Deletes the outbox rows every consumer (there must be one; the publisher does not count) has claimed and acknowledged, and those older than keep (more than 0) whatever their state; oms.order_event keeps the history.  Returns how many it deleted.';
