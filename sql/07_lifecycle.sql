@@ -601,6 +601,15 @@ SELECT count(*) AS outbox FROM oms.outbox;
 -- The history keeps everything.
 SELECT count(*) AS events FROM oms.order_event;
 
+-- Logical replication applies rows as the origin wrote them
+-- (session_replication_role = replica): no guard, no event.
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE oms.orders SET status = 'delivered' WHERE order_id = :o11;
+SELECT status, (SELECT count(*) FROM oms.order_event e WHERE e.order_id = :o11 AND e.to_status = 'delivered') AS events
+  FROM oms.orders WHERE order_id = :o11;
+ROLLBACK;
+
 -- After a restore into another cluster the outbox and the positions carry
 -- transaction ids from that cluster's future: they are rebased, and a
 -- consumer goes on where it stood, then gets what this cluster writes.
