@@ -33,7 +33,7 @@ CREATE FUNCTION oms.route(lines jsonb, ship_to jsonb, channel text DEFAULT NULL,
     RETURNS TABLE (line_no integer, sku text, location text, qty integer, shipment integer,
                    distance_km double precision, cost numeric)
     LANGUAGE c STABLE PARALLEL UNSAFE
-    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
     AS 'MODULE_PATHNAME', 'oms_route_preview';
 COMMENT ON FUNCTION oms.route(jsonb, jsonb, text, jsonb) IS
     'Where each unit of an order would ship from, by shipment and line, as place_order would decide now; locks and writes nothing.  Backordered units have no location.';
@@ -41,7 +41,7 @@ COMMENT ON FUNCTION oms.route(jsonb, jsonb, text, jsonb) IS
 CREATE FUNCTION oms.route_explain(lines jsonb, ship_to jsonb, channel text DEFAULT NULL, options jsonb DEFAULT '{}')
     RETURNS jsonb
     LANGUAGE c STABLE PARALLEL UNSAFE
-    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
     AS 'MODULE_PATHNAME', 'oms_route_explain';
 COMMENT ON FUNCTION oms.route_explain(jsonb, jsonb, text, jsonb) IS
     'The routing decision of oms.route as JSON: strategy, search, objective values, plan, and every location with why it was chosen or not.';
