@@ -257,7 +257,7 @@ typedef struct RouteSite
 	int64		stock;			/* units over all lines */
 	bool		full;			/* reached its daily capacity */
 	int32	   *available;		/* per line */
-	int32	   *channel_safety; /* per line */
+	int32		channel_safety; /* units the channel keeps back here, per SKU */
 	int32	   *slots;			/* per line */
 } RouteSite;
 

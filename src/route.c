@@ -129,7 +129,7 @@ init_site(OrderRequest *req, RouteSite *site, const OmsLocation *loc)
 						 loc->shipping_cost_per_km * ((double) site->distance / MICRO)) * MICRO) :
 		site->distance;
 	site->available = palloc0(sizeof(int32) * req->nlines);
-	site->channel_safety = palloc0(sizeof(int32) * req->nlines);
+	(void) oms_channel_may_use(&req->channel, loc->id, &site->channel_safety);
 	site->slots = palloc0(sizeof(int32) * req->nlines);
 }
 
@@ -260,7 +260,6 @@ read_sites(OrderRequest *req, int *nsites)
 		int			line = rows[r].line;
 		int64		sku_id = req->lines[line].sku_id;
 		uint32		h = (uint32) (location_id * UINT64CONST(0x9E3779B97F4A7C15) >> 32) & (size - 1);
-		int32		channel_safety;
 		RouteSite  *site;
 
 		while (keys[h] != 0 && keys[h] != location_id)
@@ -280,12 +279,10 @@ read_sites(OrderRequest *req, int *nsites)
 		if (slot_site[h] < 0)
 			continue;
 		site = &sites[slot_site[h]];
-		(void) oms_channel_may_use(&req->channel, location_id, &channel_safety);
-		site->available[line] = (int32) Max((int64) rows[r].free - channel_safety, 0);
+		site->available[line] = (int32) Max((int64) rows[r].free - site->channel_safety, 0);
 		for (int o = 0; o < req->noverrides; o++)
 			if (req->overrides[o].sku_id == sku_id && req->overrides[o].location_id == location_id)
 				site->available[line] = Min(site->available[line], req->overrides[o].qty);
-		site->channel_safety[line] = channel_safety;
 		site->slots[line] = rows[r].slots;
 		site->stock += site->available[line];
 	}
@@ -515,7 +512,7 @@ oms_route(OrderRequest *req)
 			a->sku_id = req->lines[i].sku_id;
 			a->location_id = site->location_id;
 			a->qty = take;
-			a->channel_safety = site->channel_safety[i];
+			a->channel_safety = site->channel_safety;
 			a->slots = site->slots[i];
 			a->slot = OMS_NO_SLOT;
 			a->shipment = c + 1;
