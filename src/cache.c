@@ -404,12 +404,6 @@ oms_transition_next(const char *entity, const char *from)
 Datum
 oms_master_changed(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = (TriggerData *) fcinfo->context;
-
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("oms.master_changed() can only be called as a trigger")));
-	CacheInvalidateRelcache(trigdata->tg_relation);
+	CacheInvalidateRelcache(oms_trigger_data(fcinfo, "oms.master_changed")->tg_relation);
 	PG_RETURN_POINTER(NULL);
 }

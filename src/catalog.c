@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 
@@ -237,4 +238,18 @@ oms_lookup(OmsMaster kind, text *code)
 											SPI_tuptable->tupdesc, 2, &isnull));
 	ref.code = text_to_cstring(code);
 	return ref;
+}
+
+/*
+ * Returns the TriggerData of a call of trigger function name, refusing a
+ * call that is not a trigger's.
+ */
+TriggerData *
+oms_trigger_data(FunctionCallInfo fcinfo, const char *name)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s() can only be called as a trigger", name)));
+	return (TriggerData *) fcinfo->context;
 }

@@ -32,16 +32,6 @@ PG_FUNCTION_INFO_V1(oms_transition_guard);
 PG_FUNCTION_INFO_V1(oms_record_events);
 PG_FUNCTION_INFO_V1(oms_next_xact_id);
 
-static TriggerData *
-trigger_data(FunctionCallInfo fcinfo, const char *name)
-{
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("%s() can only be called as a trigger", name)));
-	return (TriggerData *) fcinfo->context;
-}
-
 /* The value of text column attnum of tuple, or NULL. */
 static char *
 text_column(HeapTuple tuple, TupleDesc desc, int attnum)
@@ -59,7 +49,7 @@ text_column(HeapTuple tuple, TupleDesc desc, int attnum)
 Datum
 oms_transition_guard(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = trigger_data(fcinfo, "oms.transition_guard");
+	TriggerData *trigdata = oms_trigger_data(fcinfo, "oms.transition_guard");
 	Trigger    *trigger = trigdata->tg_trigger;
 	TupleDesc	desc = trigdata->tg_relation->rd_att;
 
@@ -108,7 +98,7 @@ oms_record_events(PG_FUNCTION_ARGS)
 	static SPIPlanPtr order_plan = NULL;
 	static SPIPlanPtr line_plan = NULL;
 	static SPIPlanPtr shipment_plan = NULL;
-	TriggerData *trigdata = trigger_data(fcinfo, "oms.record_events");
+	TriggerData *trigdata = oms_trigger_data(fcinfo, "oms.record_events");
 	const char *entity;
 	SPIPlanPtr *plan;
 	const char *sql;

@@ -141,6 +141,7 @@ extern int32 oms_arg_int32(FunctionCallInfo fcinfo, int argno, const char *argna
 extern int64 oms_arg_int64(FunctionCallInfo fcinfo, int argno, const char *argname);
 extern text *oms_arg_optional_text(FunctionCallInfo fcinfo, int argno);
 extern Jsonb *oms_arg_optional_jsonb(FunctionCallInfo fcinfo, int argno);
+extern struct TriggerData *oms_trigger_data(FunctionCallInfo fcinfo, const char *name);
 
 /* oms.c: settings. */
 extern int	oms_hot_stock_wait;
