@@ -378,6 +378,7 @@ UPDATE oms.orders SET status = 'on_hold' WHERE status = 'shipped';
 \echo :LAST_ERROR_SQLSTATE
 UPDATE oms.orders SET status = 'shipped' WHERE order_id = :o4;
 \echo :LAST_ERROR_SQLSTATE
+-- A status that does not exist is refused by the column's domain first.
 UPDATE oms.orders SET status = 'lost' WHERE order_id = :o9;
 \echo :LAST_ERROR_SQLSTATE
 UPDATE oms.orders SET payment_status = 'captured' WHERE payment_status = 'unpaid';

@@ -12,10 +12,19 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
-#include "utils/array.h"
+#include "executor/tuptable.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "oms.h"
 
@@ -115,11 +124,9 @@ typedef struct MasterTable
 	const char *noun;
 	const char *table;
 	int			errcode;
-	SPIPlanPtr	plan;			/* one code */
-	SPIPlanPtr	many_plan;		/* an array of codes */
 } MasterTable;
 
-static MasterTable masters[] = {
+static const MasterTable masters[] = {
 	[OMS_SKU] = {"sku", "oms.sku", ERRCODE_OMS_UNKNOWN_SKU},
 	[OMS_LOCATION] = {"location", "oms.location", ERRCODE_OMS_UNKNOWN_LOCATION},
 	[OMS_CHANNEL] = {"channel", "oms.channel", ERRCODE_OMS_UNKNOWN_CHANNEL},
@@ -127,7 +134,7 @@ static MasterTable masters[] = {
 
 /* Raises the error for an unknown code. */
 static void
-unknown_code(MasterTable *m, const char *code)
+unknown_code(const MasterTable *m, const char *code)
 {
 	ereport(ERROR,
 			(errcode(m->errcode),
@@ -136,43 +143,43 @@ unknown_code(MasterTable *m, const char *code)
 }
 
 /*
- * Finds n SKUs, locations or channels by their codes in one query, into
- * refs[]; an unknown code is an error.
+ * Finds n SKUs by their codes into refs[]; an unknown code is an error.
+ * Every order looks its SKUs up, so this reads oms.sku's unique index on
+ * code directly, with the calling statement's snapshot, rather than run a
+ * query.
  */
 void
-oms_lookup_many(OmsMaster kind, char **codes, int n, OmsRef *refs)
+oms_lookup_skus(char **codes, int n, OmsRef *refs)
 {
-	MasterTable *m = &masters[kind];
-	Datum	   *elems = palloc(sizeof(Datum) * n);
-	Datum		values[1];
-	int			rc;
+	Oid			nsp = get_namespace_oid("oms", false);
+	Relation	rel = table_open(get_relname_relid("sku", nsp), AccessShareLock);
+	Relation	idx = index_open(get_relname_relid("sku_code_key", nsp), AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			id_att = SPI_fnumber(desc, "id");
+	int			active_att = SPI_fnumber(desc, "active");
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	IndexScanDesc scan = index_beginscan(rel, idx, GetActiveSnapshot(), 1, 0);
 
-	if (m->many_plan == NULL)
-	{
-		char	   *sql = psprintf("SELECT t.id, t.active FROM unnest($1) WITH ORDINALITY AS u(code, n)"
-								   " LEFT JOIN %s t ON t.code = u.code ORDER BY u.n", m->table);
-		Oid			argtypes[1] = {TEXTARRAYOID};
-
-		oms_prepare(&m->many_plan, sql, 1, argtypes);
-		pfree(sql);
-	}
-	for (int i = 0; i < n; i++)
-		elems[i] = CStringGetTextDatum(codes[i]);
-	values[0] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
-	rc = SPI_execute_plan(m->many_plan, values, NULL, true, 0);
-	oms_check_spi(rc, SPI_OK_SELECT, "master-data lookup");
-
+	if (id_att <= 0 || active_att <= 0)
+		elog(ERROR, "oms: oms.sku lacks its id or active column");
 	for (int i = 0; i < n; i++)
 	{
-		bool		isnull;
-		Datum		id = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		ScanKeyData key;
 
-		if (isnull)
-			unknown_code(m, codes[i]);
-		refs[i].id = DatumGetInt64(id);
-		refs[i].active = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
+							   idx->rd_indcollation[0], F_TEXTEQ, CStringGetTextDatum(codes[i]));
+		index_rescan(scan, &key, 1, NULL, 0);
+		if (!index_getnext_slot(scan, ForwardScanDirection, slot))
+			unknown_code(&masters[OMS_SKU], codes[i]);
+		slot_getsomeattrs(slot, Max(id_att, active_att));
+		refs[i].id = DatumGetInt64(slot->tts_values[id_att - 1]);
+		refs[i].active = DatumGetBool(slot->tts_values[active_att - 1]);
 		refs[i].code = codes[i];
 	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(idx, AccessShareLock);
+	table_close(rel, AccessShareLock);
 }
 
 /*
@@ -209,34 +216,12 @@ lookup_cached(OmsMaster kind, char *code)
 OmsRef
 oms_lookup(OmsMaster kind, text *code)
 {
-	MasterTable *m = &masters[kind];
-	Datum		values[1] = {PointerGetDatum(code)};
+	char	   *cstring = text_to_cstring(code);
 	OmsRef		ref;
-	bool		isnull;
-	int			rc;
 
 	if (kind != OMS_SKU)
-		return lookup_cached(kind, text_to_cstring(code));
-
-	if (m->plan == NULL)
-	{
-		char	   *sql = psprintf("SELECT id, active FROM %s WHERE code = $1", m->table);
-		Oid			argtypes[1] = {TEXTOID};
-
-		oms_prepare(&m->plan, sql, 1, argtypes);
-		pfree(sql);
-	}
-
-	rc = SPI_execute_plan(m->plan, values, NULL, true, 1);
-	oms_check_spi(rc, SPI_OK_SELECT, "master-data lookup");
-	if (SPI_processed == 0)
-		unknown_code(m, text_to_cstring(code));
-
-	ref.id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-										 SPI_tuptable->tupdesc, 1, &isnull));
-	ref.active = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-											SPI_tuptable->tupdesc, 2, &isnull));
-	ref.code = text_to_cstring(code);
+		return lookup_cached(kind, cstring);
+	oms_lookup_skus(&cstring, 1, &ref);
 	return ref;
 }
 

@@ -79,11 +79,13 @@ oms_stock_guard(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc = rel->rd_att;
 	HeapTuple	old = trigdata->tg_trigtuple;
 	HeapTuple	new = trigdata->tg_newtuple;
-	char	   *table = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-												   RelationGetRelationName(rel));
+	char	   *table;
 
 	if (trusted_depth > 0)
 		return TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? PointerGetDatum(new) : PointerGetDatum(old);
+
+	table = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+									   RelationGetRelationName(rel));
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 		ereport(ERROR,

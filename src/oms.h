@@ -78,7 +78,7 @@ typedef enum OmsMaster
 
 /* catalog.c: look up master data by code; unknown codes are errors. */
 extern OmsRef oms_lookup(OmsMaster kind, text *code);
-extern void oms_lookup_many(OmsMaster kind, char **codes, int n, OmsRef *refs);
+extern void oms_lookup_skus(char **codes, int n, OmsRef *refs);
 
 /* A location, as routing sees it. */
 typedef struct OmsLocation

@@ -40,7 +40,7 @@ oms_resolve_skus(OrderRequest *req)
 
 	for (int i = 0; i < req->nlines; i++)
 		codes[i] = req->lines[i].sku;
-	oms_lookup_many(OMS_SKU, codes, req->nlines, skus);
+	oms_lookup_skus(codes, req->nlines, skus);
 	for (int i = 0; i < req->nlines; i++)
 	{
 		if (!skus[i].active)

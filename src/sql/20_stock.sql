@@ -12,19 +12,17 @@ CREATE TABLE oms.stock (
     sku_id          bigint NOT NULL REFERENCES oms.sku (id),
     location_id     bigint NOT NULL REFERENCES oms.location (id),
     on_hand         integer NOT NULL DEFAULT 0,
-    reserved        integer NOT NULL DEFAULT 0,
-    held            integer NOT NULL DEFAULT 0,
-    escrow          integer NOT NULL DEFAULT 0,
-    safety_stock    integer NOT NULL DEFAULT 0,
-    slots           integer NOT NULL DEFAULT 0,
+    reserved        oms.units NOT NULL DEFAULT 0,
+    held            oms.units NOT NULL DEFAULT 0,
+    escrow          oms.units NOT NULL DEFAULT 0,
+    safety_stock    oms.units NOT NULL DEFAULT 0,
+    slots           oms.slot_count NOT NULL DEFAULT 0,
     updated_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (sku_id, location_id),
-    -- One constraint, not several: every statement that writes a row prepares
-    -- each of its table's constraints anew, and stock rows are written often.
-    CONSTRAINT stock_units_check CHECK (
-        0 <= reserved AND reserved <= on_hand
-        AND held >= 0 AND escrow >= 0 AND reserved + held + escrow <= on_hand
-        AND safety_stock >= 0 AND slots BETWEEN 0 AND 256)
+    -- Never promise more than is there.  The rules of single columns are
+    -- domains, prepared once per session rather than per statement (see
+    -- 05_domains.sql); stock rows are written by every order.
+    CONSTRAINT stock_units_check CHECK (reserved + held + escrow <= on_hand)
 );
 CREATE INDEX stock_location_idx ON oms.stock (location_id);
 COMMENT ON TABLE oms.stock IS 'Units of one SKU at one location. Changed only through the oms functions; read oms.v_stock.';
@@ -46,11 +44,11 @@ CREATE TABLE oms.stock_slot (
     sku_id          bigint NOT NULL,
     location_id     bigint NOT NULL,
     slot            integer NOT NULL,
-    quota           integer NOT NULL DEFAULT 0,
-    reserved        integer NOT NULL DEFAULT 0,
+    quota           oms.units NOT NULL DEFAULT 0,
+    reserved        oms.units NOT NULL DEFAULT 0,
     PRIMARY KEY (sku_id, location_id, slot),
     FOREIGN KEY (sku_id, location_id) REFERENCES oms.stock (sku_id, location_id),
-    CONSTRAINT stock_slot_reserved_check CHECK (0 <= reserved AND reserved <= quota)
+    CONSTRAINT stock_slot_reserved_check CHECK (reserved <= quota)
 );
 COMMENT ON TABLE oms.stock_slot IS 'Units of a hot stock row spread over slots that reserve independently; see oms.stock.slots.';
 COMMENT ON COLUMN oms.stock_slot.quota IS 'Units of the stock row this slot may reserve.';

@@ -6,23 +6,21 @@
 --
 
 CREATE TABLE oms.hold (
-    hold_ref        text PRIMARY KEY,
+    hold_ref        oms.reference PRIMARY KEY,
     channel_id      bigint NOT NULL,
     expires_at      timestamptz NOT NULL,
-    created_at      timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT hold_ref_check CHECK (hold_ref <> '' AND hold_ref = btrim(hold_ref) AND length(hold_ref) <= 200)
+    created_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX hold_expires_idx ON oms.hold (expires_at);
 COMMENT ON TABLE oms.hold IS 'Cart and checkout holds; see oms.hold_stock.';
 
 CREATE TABLE oms.hold_line (
-    hold_ref        text NOT NULL REFERENCES oms.hold (hold_ref),
+    hold_ref        oms.reference NOT NULL REFERENCES oms.hold (hold_ref),
     sku_id          bigint NOT NULL,
     location_id     bigint NOT NULL,
-    qty             integer NOT NULL,
+    qty             oms.quantity NOT NULL,
     expires_at      timestamptz NOT NULL,
-    PRIMARY KEY (hold_ref, sku_id, location_id),
-    CONSTRAINT hold_line_qty_check CHECK (qty > 0)
+    PRIMARY KEY (hold_ref, sku_id, location_id)
 );
 CREATE INDEX hold_line_stock_idx ON oms.hold_line (sku_id, location_id, expires_at);
 COMMENT ON TABLE oms.hold_line IS 'Units a hold sets aside at one location; expires_at repeats the hold''s so that a sale can skip expired lines.';

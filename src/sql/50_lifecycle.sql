@@ -106,9 +106,8 @@ CREATE TABLE oms.shipment_line (
     shipment_id     bigint NOT NULL,
     line_no         integer NOT NULL,
     order_id        bigint NOT NULL,
-    qty             integer NOT NULL,
-    PRIMARY KEY (shipment_id, line_no),
-    CONSTRAINT shipment_line_qty_check CHECK (qty > 0)
+    qty             oms.quantity NOT NULL,
+    PRIMARY KEY (shipment_id, line_no)
 );
 CREATE INDEX shipment_line_order_idx ON oms.shipment_line (order_id, line_no);
 COMMENT ON TABLE oms.shipment_line IS 'Units of an order line in a shipment.';

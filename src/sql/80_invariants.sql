@@ -92,6 +92,12 @@ AS $$
       LEFT JOIN oms.order_lines l ON l.order_id = r.order_id AND l.line_no = r.line_no
      WHERE l.order_id IS NULL
     UNION ALL
+    SELECT 'order lines belong to orders',
+           format('order %s has %s lines but no order row', l.order_id, l.n)
+      FROM (SELECT order_id, count(*) AS n FROM oms.order_lines GROUP BY order_id) l
+      LEFT JOIN oms.orders o ON o.order_id = l.order_id
+     WHERE o.order_id IS NULL
+    UNION ALL
     -- 6. each channel reference names one existing order, placed by that channel.
     SELECT 'order references match orders',
            format('channel %s reference %s: order %s', coalesce(f.channel_id, o.channel_id),

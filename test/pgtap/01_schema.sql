@@ -23,8 +23,11 @@ SELECT col_is_unique('oms', 'channel', ARRAY['code'], 'channel codes are unique'
 SELECT col_is_unique('oms', 'location', ARRAY['code'], 'location codes are unique');
 SELECT col_is_unique('oms', 'sku', ARRAY['code'], 'sku codes are unique');
 SELECT ok(EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = 'oms.stock'::regclass AND contype = 'c'
-                   AND pg_get_constraintdef(oid) LIKE '%(0 <= reserved) AND (reserved <= on_hand)%'),
-          'stock checks 0 <= reserved <= on_hand');
+                   AND pg_get_constraintdef(oid) LIKE '%((reserved + held) + escrow) <= on_hand%')
+          AND (SELECT array_agg(format_type(atttypid, atttypmod) ORDER BY attnum) FROM pg_attribute
+                WHERE attrelid = 'oms.stock'::regclass AND attname IN ('reserved', 'held', 'escrow'))
+              = ARRAY['oms.units', 'oms.units', 'oms.units'],
+          'stock checks 0 <= reserved + held + escrow <= on_hand');
 SELECT has_trigger('oms', 'stock', 'stock_guard', 'stock is guarded');
 SELECT has_trigger('oms', 'stock_movement', 'ledger_guard', 'the ledger is guarded');
 
