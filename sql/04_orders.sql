@@ -177,3 +177,8 @@ SELECT oms.place_order('WEB', 'X', '[{"sku": "TEE", "qty": 1}]', NULL, '[]');
 SELECT count(*) AS orders, (SELECT count(*) FROM oms.order_ref) AS refs FROM oms.orders;
 SELECT sku, location, on_hand, reserved, available FROM oms.v_stock ORDER BY sku, location;
 SELECT * FROM oms.check_invariants();
+-- No foreign key ties lines to their order: check_invariants finds orphans.
+BEGIN;
+DELETE FROM oms.orders WHERE order_id = (SELECT min(order_id) FROM oms.orders);
+SELECT invariant FROM oms.check_invariants() WHERE invariant LIKE 'order lines%';
+ROLLBACK;
