@@ -328,30 +328,39 @@ run_slot_take(void *arg)
  * sessions wait for each other there.  While every slot with room is busy, it
  * looks again after a short sleep (their holders commit within a moment),
  * for a bounded time, rather than settle the row, which waits for all of them.
+ *
+ * Each backend starts at a slot of its own and reads on in slot order, then
+ * wraps around, in the order of the index, so that it reads the few slots up
+ * to the first free one rather than all of them: every slot row is updated
+ * over and over, and each read walks the row's chain of versions.
  */
 static int32
 take_from_slot(int64 sku_id, int64 location_id, int32 qty, int32 slots)
 {
 	static SPIPlanPtr room_plan = NULL;
-	Oid			argtypes[4] = {INT8OID, INT8OID, INT4OID, INT4OID};
-	Datum		values[4];
+	Oid			argtypes[5] = {INT8OID, INT8OID, INT4OID, INT4OID, INT4OID};
+	Datum		values[5];
+	int32		home = MyProcPid % slots;
 	long		sleep_us = 50;
 	long		slept_us = 0;
 
 	values[0] = Int64GetDatum(sku_id);
 	values[1] = Int64GetDatum(location_id);
 	values[2] = Int32GetDatum(qty);
-	values[3] = Int32GetDatum(MyProcPid % slots);
 
-	/* Start from our own slot.  The CTE picks once; a join input could be rescanned. */
+	/*
+	 * The slots in [$4, $5) with room, in slot order; the first that no one
+	 * holds is locked and updated.  The subquery picks once.
+	 */
 	oms_prepare(&take_slot_plan,
-				"WITH c AS (SELECT slot FROM oms.stock_slot"
-				"            WHERE sku_id = $1 AND location_id = $2 AND quota - reserved >= $3"
-				"            ORDER BY (slot + 256 - $4) % 256 LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED)"
-				" UPDATE oms.stock_slot s SET reserved = s.reserved + $3 FROM c"
-				" WHERE s.sku_id = $1 AND s.location_id = $2 AND s.slot = c.slot"
-				" RETURNING s.slot",
-				4, argtypes);
+				"UPDATE oms.stock_slot SET reserved = reserved + $3"
+				" WHERE sku_id = $1 AND location_id = $2"
+				"   AND slot = (SELECT slot FROM oms.stock_slot"
+				"                WHERE sku_id = $1 AND location_id = $2 AND slot >= $4 AND slot < $5"
+				"                  AND quota - reserved >= $3"
+				"                ORDER BY slot LIMIT 1 FOR NO KEY UPDATE SKIP LOCKED)"
+				" RETURNING slot",
+				5, argtypes);
 	oms_prepare(&room_plan,
 				"SELECT 1 FROM oms.stock_slot"
 				" WHERE sku_id = $1 AND location_id = $2 AND quota - reserved >= $3 LIMIT 1",
@@ -366,7 +375,13 @@ take_from_slot(int64 sku_id, int64 location_id, int32 qty, int32 slots)
 		 * newest version has no room (READ COMMITTED rechecks it under the
 		 * lock); the subtransaction drops that lock when nothing was taken.
 		 */
+		values[3] = Int32GetDatum(home);
+		values[4] = Int32GetDatum(OMS_MAX_SLOTS);
 		if (in_subtransaction(run_slot_take, &take))
+			return take.slot;
+		values[3] = Int32GetDatum(0);
+		values[4] = Int32GetDatum(home);
+		if (home > 0 && in_subtransaction(run_slot_take, &take))
 			return take.slot;
 		if (slept_us >= OMS_SLOT_PATIENCE_US)
 			return OMS_NO_SLOT;

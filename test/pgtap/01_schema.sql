@@ -23,7 +23,7 @@ SELECT col_is_unique('oms', 'channel', ARRAY['code'], 'channel codes are unique'
 SELECT col_is_unique('oms', 'location', ARRAY['code'], 'location codes are unique');
 SELECT col_is_unique('oms', 'sku', ARRAY['code'], 'sku codes are unique');
 SELECT ok(EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = 'oms.stock'::regclass AND contype = 'c'
-                   AND pg_get_constraintdef(oid) LIKE '%((reserved + held) + escrow) <= on_hand%')
+                   AND pg_get_constraintdef(oid) LIKE '%(reserved)::integer + (held)::integer) + (escrow)::integer) <= on_hand%')
           AND (SELECT array_agg(format_type(atttypid, atttypmod) ORDER BY attnum) FROM pg_attribute
                 WHERE attrelid = 'oms.stock'::regclass AND attname IN ('reserved', 'held', 'escrow'))
               = ARRAY['oms.units', 'oms.units', 'oms.units'],
