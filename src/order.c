@@ -204,53 +204,85 @@ make_array(Datum *elems, int n, Oid type)
 }
 
 /*
- * Writes a placed order in one statement: the order row, its lines and its
- * reservations.  The foreign keys between them are checked at its end.
+ * Writes a placed order in one statement: the order row, its lines, their
+ * first events and the reservations.  Everything the statement could derive
+ * (totals, statuses, each reservation's SKU) is passed in, so that it needs
+ * no join or aggregate: starting the statement's executor is a good part of
+ * what an order costs.
  */
 static void
 write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *plan,
 			Jsonb *ship_to, Jsonb *options)
 {
 	static SPIPlanPtr write_plan = NULL;
-	Oid			types[21] = {INT8OID, INT8OID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
-							 TEXTOID, JSONBOID, INT8OID,
+	Oid			types[27] = {INT8OID, INT8OID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
+							 TEXTOID, JSONBOID, INT8OID, INT8OID, NUMERICOID, JSONBOID,
 							 INT4ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, NUMERICARRAYOID, INT4ARRAYOID,
-							 INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, JSONBOID, TEXTOID, BOOLOID};
-	Datum		values[21];
-	char		nulls[21];
+							 TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTOID,
+							 INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID};
+	Datum		values[27];
+	char		nulls[27];
 	int			n = req->nlines;
 	int			m = plan->nallocs;
+	int			nevents = oms_events ? n + 1 : 0;
 	Datum	   *line_no = palloc(sizeof(Datum) * n);
 	Datum	   *sku = palloc(sizeof(Datum) * n);
 	Datum	   *qty = palloc(sizeof(Datum) * n);
 	Datum	   *price = palloc(sizeof(Datum) * n);
 	Datum	   *placed = palloc(sizeof(Datum) * n);
+	Datum	   *status = palloc(sizeof(Datum) * n);
+	Datum	   *e_entity = palloc(sizeof(Datum) * (n + 1));
+	Datum	   *e_id = palloc(sizeof(Datum) * (n + 1));
+	Datum	   *e_status = palloc(sizeof(Datum) * (n + 1));
 	Datum	   *r_line = palloc(sizeof(Datum) * Max(m, 1));
-	Datum	   *r_qty = palloc(sizeof(Datum) * Max(m, 1));
+	Datum	   *r_sku = palloc(sizeof(Datum) * Max(m, 1));
 	Datum	   *r_loc = palloc(sizeof(Datum) * Max(m, 1));
 	Datum	   *r_slot = palloc(sizeof(Datum) * Max(m, 1));
-	const char *status = "reserved";
+	Datum	   *r_qty = palloc(sizeof(Datum) * Max(m, 1));
+	Datum		total = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
+	int64		units = 0;
+	bool		backordered = false;
 	int			rc,
 				i;
 
 	for (i = 0; i < n; i++)
 	{
-		line_no[i] = Int32GetDatum(req->lines[i].line_no);
-		sku[i] = Int64GetDatum(req->lines[i].sku_id);
-		qty[i] = Int32GetDatum(req->lines[i].qty);
-		price[i] = req->lines[i].unit_price;
-		placed[i] = Int32GetDatum(req->lines[i].placed);
-		if (req->lines[i].placed < req->lines[i].qty)
-			status = "backordered";
+		OrderLine  *line = &req->lines[i];
+
+		line_no[i] = Int32GetDatum(line->line_no);
+		sku[i] = Int64GetDatum(line->sku_id);
+		qty[i] = Int32GetDatum(line->qty);
+		price[i] = line->unit_price;
+		placed[i] = Int32GetDatum(line->placed);
+		status[i] = CStringGetTextDatum(line->placed < line->qty ? "backordered" : "reserved");
+		backordered |= line->placed < line->qty;
+		units += line->qty;
+		total = DirectFunctionCall2(numeric_add, total,
+									DirectFunctionCall2(numeric_mul,
+														DirectFunctionCall1(int4_numeric, qty[i]),
+														line->unit_price));
 	}
+
+	/* The first event of the order, then of each line. */
+	e_entity[0] = CStringGetTextDatum("order");
+	e_id[0] = Int64GetDatum(order_id);
+	e_status[0] = CStringGetTextDatum(backordered ? "backordered" : "reserved");
+	for (i = 0; i < n; i++)
+	{
+		e_entity[i + 1] = CStringGetTextDatum("line");
+		e_id[i + 1] = Int64GetDatum(req->lines[i].line_no);
+		e_status[i + 1] = status[i];
+	}
+
 	for (i = 0; i < m; i++)
 	{
 		Allocation *a = &plan->allocs[i];
 
 		r_line[i] = Int32GetDatum(req->lines[a->line].line_no);
-		r_qty[i] = Int32GetDatum(a->qty);
+		r_sku[i] = Int64GetDatum(a->sku_id);
 		r_loc[i] = Int64GetDatum(a->location_id);
 		r_slot[i] = Int32GetDatum(a->slot);	/* OMS_NO_SLOT: NULL */
+		r_qty[i] = Int32GetDatum(a->qty);
 	}
 
 	oms_prepare(&write_plan,
@@ -258,32 +290,28 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 				"  INSERT INTO oms.orders (order_id, channel_id, external_ref, status, customer, ship_to,"
 				"                          currency, options, pickup_location_id, units, total_amount,"
 				"                          routing)"
-				"  SELECT $1, $2, $3, $4, $5, $6, coalesce($7, 'EUR'), $8, $9, sum(q), sum(q * p), $19"
-				"    FROM unnest($12, $13) AS u(q, p)),"
+				"  VALUES ($1, $2, $3, $4, $5, $6, coalesce($7, 'EUR'), $8, $9, $10, $11, $12)),"
 				" l AS ("
 				"  INSERT INTO oms.order_lines (order_id, line_no, sku_id, qty, unit_price,"
 				"                               qty_reserved, qty_backordered, status)"
-				"  SELECT $1, n, s, q, p, r, q - r, CASE WHEN r < q THEN 'backordered' ELSE 'reserved' END"
-				"    FROM unnest($10, $11, $12, $13, $14) AS u(n, s, q, p, r)"
-				"  RETURNING line_no, status),"
+				"  SELECT $1, n, s, q, p, r, q - r, st"
+				"    FROM unnest($13, $14, $15, $16, $17, $18) AS u(n, s, q, p, r, st)),"
 				" e AS ("
 				"  INSERT INTO oms.order_event (order_id, entity, entity_id, from_status, to_status, created_by)"
-				"  SELECT $1, 'order', $1, NULL, $4, $20 WHERE $21"
-				"  UNION ALL SELECT $1, 'line', line_no, NULL, status, $20 FROM l WHERE $21"
+				"  SELECT $1, en, id, NULL, st, $22 FROM unnest($19, $20, $21) AS v(en, id, st)"
 				"  RETURNING id, entity, entity_id, to_status),"
 				" x AS ("
 				"  INSERT INTO oms.outbox (event_id, order_id, entity, entity_id, status)"
 				"  SELECT id, $1, entity, entity_id, to_status FROM e)"
 				" INSERT INTO oms.reservation (order_id, line_no, sku_id, location_id, slot, qty)"
-				" SELECT $1, r.n, l.s, r.loc, nullif(r.slot, -1), r.q"
-				"   FROM unnest($15, $16, $17, $18) AS r(n, q, loc, slot)"
-				"   JOIN unnest($10, $11) AS l(n, s) ON l.n = r.n",
-				21, types);
+				" SELECT $1, n, s, loc, nullif(slot, -1), q"
+				"   FROM unnest($23, $24, $25, $26, $27) AS r(n, s, loc, slot, q)",
+				27, types);
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(order_id);
 	values[1] = Int64GetDatum(req->channel.id);
 	values[2] = CStringGetTextDatum(external_ref);
-	values[3] = CStringGetTextDatum(status);
+	values[3] = e_status[0];
 	values[4] = req->customer;
 	nulls[4] = req->customer ? ' ' : 'n';
 	values[5] = PointerGetDatum(ship_to);
@@ -293,19 +321,25 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 	values[7] = options ? PointerGetDatum(options) : DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
 	values[8] = Int64GetDatum(req->pickup_location_id);
 	nulls[8] = req->pickup_location_id ? ' ' : 'n';
-	values[9] = make_array(line_no, n, INT4OID);
-	values[10] = make_array(sku, n, INT8OID);
-	values[11] = make_array(qty, n, INT4OID);
-	values[12] = make_array(price, n, NUMERICOID);
-	values[13] = make_array(placed, n, INT4OID);
-	values[14] = make_array(r_line, m, INT4OID);
-	values[15] = make_array(r_qty, m, INT4OID);
-	values[16] = make_array(r_loc, m, INT8OID);
-	values[17] = make_array(r_slot, m, INT4OID);
-	values[18] = JsonbPGetDatum(oms_route_decision(req, plan, false));
+	values[9] = Int64GetDatum(units);
+	values[10] = total;
+	values[11] = JsonbPGetDatum(oms_route_decision(req, plan, false));
+	values[12] = make_array(line_no, n, INT4OID);
+	values[13] = make_array(sku, n, INT8OID);
+	values[14] = make_array(qty, n, INT4OID);
+	values[15] = make_array(price, n, NUMERICOID);
+	values[16] = make_array(placed, n, INT4OID);
+	values[17] = make_array(status, n, TEXTOID);
+	values[18] = make_array(e_entity, nevents, TEXTOID);
+	values[19] = make_array(e_id, nevents, INT8OID);
+	values[20] = make_array(e_status, nevents, TEXTOID);
 	/* The role that called us, not the owner SECURITY DEFINER runs as. */
-	values[19] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
-	values[20] = BoolGetDatum(oms_events);
+	values[21] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
+	values[22] = make_array(r_line, m, INT4OID);
+	values[23] = make_array(r_sku, m, INT8OID);
+	values[24] = make_array(r_loc, m, INT8OID);
+	values[25] = make_array(r_slot, m, INT4OID);
+	values[26] = make_array(r_qty, m, INT4OID);
 	rc = oms_execute_trusted(write_plan, values, nulls, 0);
 	oms_check_spi(rc, SPI_OK_INSERT, "writing the order");
 }
