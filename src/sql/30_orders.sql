@@ -89,7 +89,6 @@ CREATE TABLE oms.reservation (
     PRIMARY KEY (order_id, id),
     CONSTRAINT reservation_check CHECK ((state = 'held') = (closed_at IS NULL))
 );
-CREATE INDEX reservation_held_stock_idx ON oms.reservation (sku_id, location_id) WHERE state = 'held';
 COMMENT ON TABLE oms.reservation IS 'Units of an order line held at one location: held, then consumed (shipped) or released (cancelled).';
 -- No foreign keys between an order's rows: oms.place_order writes the order,
 -- its lines and its reservations in one statement, a foreign key would check
