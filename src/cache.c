@@ -167,7 +167,7 @@ cache_load(void)
 			   "SELECT id, code, latitude, longitude, priority, can_ship, can_pickup,"
 			   "       coalesce(daily_capacity, -1), active, shipping_cost_fixed IS NOT NULL,"
 			   "       coalesce(shipping_cost_fixed, 0)::float8, coalesce(shipping_cost_per_km, 0)::float8"
-			   "  FROM oms.location");
+			   "  FROM oms.location ORDER BY code COLLATE \"C\"");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		int64		id = DatumGetInt64(column(i, 1, &isnull));
@@ -177,6 +177,7 @@ cache_load(void)
 
 		e->location.id = id;
 		e->location.code = MemoryContextStrdup(cache_context, code);
+		e->location.code_rank = (int32) i;
 		e->location.latitude = DatumGetFloat8(column(i, 3, &isnull));
 		e->location.longitude = DatumGetFloat8(column(i, 4, &isnull));
 		e->location.priority = DatumGetInt32(column(i, 5, &isnull));

@@ -85,6 +85,7 @@ typedef struct OmsLocation
 {
 	int64		id;
 	char	   *code;
+	int32		code_rank;		/* place of code in byte order among all locations */
 	double		latitude;
 	double		longitude;
 	int32		priority;
@@ -250,6 +251,7 @@ typedef struct RouteSite
 {
 	int64		location_id;
 	char	   *code;
+	int32		code_rank;		/* as OmsLocation.code_rank */
 	int32		priority;
 	int32		daily_capacity; /* -1: unlimited */
 	bool		has_cost_model;

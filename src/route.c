@@ -120,6 +120,7 @@ init_site(OrderRequest *req, RouteSite *site, const OmsLocation *loc)
 
 	site->location_id = loc->id;
 	site->code = loc->code;
+	site->code_rank = loc->code_rank;
 	site->priority = loc->priority;
 	site->daily_capacity = loc->daily_capacity;
 	site->has_cost_model = loc->has_cost_model;
@@ -336,15 +337,6 @@ mark_full_sites(OrderRequest *req, RouteSite *sites, int nsites)
 	}
 }
 
-/* Orders indexes into sort_codes by code, in byte order. */
-static char **sort_codes;
-
-static int
-compare_codes(const void *a, const void *b)
-{
-	return strcmp(sort_codes[*(const int *) a], sort_codes[*(const int *) b]);
-}
-
 /*
  * The routing problem of req over the sites that may serve it and have
  * something of it; index[k] is the site of problem site k.
@@ -355,7 +347,6 @@ make_problem(OrderRequest *req, RoutePlan *plan, RouteProblem *p, int *index)
 	const RouteTerm *terms = strategy_terms[plan->strategy];
 	int32	   *qty = palloc(sizeof(int32) * req->nlines);
 	int32	   *avail;
-	int		   *by_code = palloc(sizeof(int) * Max(plan->nsites, 1));
 	int		   *rank;
 	int32		max_priority = 0;
 	int64		max_stock = 0;
@@ -383,17 +374,10 @@ make_problem(OrderRequest *req, RoutePlan *plan, RouteProblem *p, int *index)
 	}
 	p->avail = avail;
 
-	/* Code ranks: the final tie-break. */
-	sort_codes = palloc(sizeof(char *) * Max(n, 1));
-	for (int k = 0; k < n; k++)
-	{
-		by_code[k] = k;
-		sort_codes[k] = plan->sites[index[k]].code;
-	}
-	qsort(by_code, n, sizeof(int), compare_codes);
+	/* Code ranks, the final tie-break: in the master-data cache's order. */
 	rank = palloc(sizeof(int) * Max(n, 1));
 	for (int k = 0; k < n; k++)
-		rank[by_code[k]] = k;
+		rank[k] = plan->sites[index[k]].code_rank;
 	p->code_rank = rank;
 
 	/* Weights, so that no sum over the sites can overflow. */
