@@ -674,6 +674,31 @@ run_plan_take(void *arg)
 }
 
 /*
+ * Takes a plan of one hot row from a slot without a subtransaction around
+ * it, which an order of one line at one hot row (a flash sale) would
+ * otherwise pay for: a slot take that fails holds no lock, and one that
+ * succeeds leaves nothing else to lock or count.  False when the plan is
+ * not of that kind, or its slots had nothing; the caller then takes the
+ * plan the usual way, settling the row.
+ */
+static bool
+take_one_slot(PlanTake *t)
+{
+	RoutePlan  *plan = t->plan;
+	Allocation *alloc = &plan->allocs[0];
+
+	if (t->hold || t->nrelease > 0 || plan->nallocs != 1 || plan->nchosen != 1 ||
+		alloc->slots == 0 || alloc->channel_safety != 0 ||
+		plan->sites[plan->chosen[0]].daily_capacity >= 0)
+		return false;
+	alloc->slot = take_from_slot(alloc->sku_id, alloc->location_id, alloc->qty, alloc->slots);
+	if (alloc->slot != OMS_NO_SLOT)
+		return true;
+	alloc->slots = 0;			/* it looked long enough: settle straight away */
+	return false;
+}
+
+/*
  * Raises the error for a line oms cannot fill: available is what the
  * locations have of it, or, when they have enough but not within the
  * shipments allowed, what the best plan could place.
@@ -724,7 +749,7 @@ oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease)
 		 * attempt locked and took, so the next attempt can take rows in order
 		 * from scratch.
 		 */
-		if (in_subtransaction(run_plan_take, &take))
+		if (take_one_slot(&take) || in_subtransaction(run_plan_take, &take))
 			return plan;
 		if (take.full_location != 0)
 		{
