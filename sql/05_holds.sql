@@ -72,6 +72,9 @@ SELECT oms.receive_stock('HOT', 'BER', 10);
 SELECT oms.set_stock_slots('HOT', 'BER', 4);
 SELECT on_hand, reserved, escrow, slots FROM oms.stock WHERE slots > 0;
 SELECT slot, quota, reserved FROM oms.stock_slot ORDER BY slot;
+-- A slot holds units of the row: it cannot be deleted.
+DELETE FROM oms.stock_slot WHERE slot = 0;
+\echo :LAST_ERROR_SQLSTATE
 SELECT oms.place_order('WEB', 'H-1', '[{"sku": "HOT", "qty": 2}]') > 0 AS placed;
 SELECT oms.place_order('WEB', 'H-2', '[{"sku": "HOT", "qty": 3}]') > 0 AS placed;
 SELECT sku, on_hand, reserved, available FROM oms.v_stock WHERE sku = 'HOT';

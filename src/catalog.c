@@ -143,6 +143,24 @@ unknown_code(const MasterTable *m, const char *code)
 }
 
 /*
+ * Returns the OID of oms's table or index name.  Callers that read one
+ * directly close it with NoLock: the lock they took stays until the
+ * transaction ends, as a query's would.
+ */
+Oid
+oms_relid(const char *name)
+{
+	Oid			relid = get_relname_relid(name, get_namespace_oid("oms", false));
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation oms.%s does not exist", name),
+				 errhint("Reinstall the oms extension.")));
+	return relid;
+}
+
+/*
  * Finds n SKUs by their codes into refs[]; an unknown code is an error.
  * Every order looks its SKUs up, so this reads oms.sku's unique index on
  * code directly, with the calling statement's snapshot, rather than run a
@@ -151,9 +169,8 @@ unknown_code(const MasterTable *m, const char *code)
 void
 oms_lookup_skus(char **codes, int n, OmsRef *refs)
 {
-	Oid			nsp = get_namespace_oid("oms", false);
-	Relation	rel = table_open(get_relname_relid("sku", nsp), AccessShareLock);
-	Relation	idx = index_open(get_relname_relid("sku_code_key", nsp), AccessShareLock);
+	Relation	rel = table_open(oms_relid("sku"), AccessShareLock);
+	Relation	idx = index_open(oms_relid("sku_code_key"), AccessShareLock);
 	TupleDesc	desc = RelationGetDescr(rel);
 	int			id_att = SPI_fnumber(desc, "id");
 	int			active_att = SPI_fnumber(desc, "active");
@@ -178,8 +195,8 @@ oms_lookup_skus(char **codes, int n, OmsRef *refs)
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
-	index_close(idx, AccessShareLock);
-	table_close(rel, AccessShareLock);
+	index_close(idx, NoLock);
+	table_close(rel, NoLock);
 }
 
 /*

@@ -120,12 +120,12 @@ oms_stock_guard(PG_FUNCTION_ARGS)
 						 errdetail("oms keeps units, reservations and the ledger in step; a direct change would break them apart."),
 						 errhint("Use the oms functions, e.g. oms.adjust_stock or oms.cancel_order.")));
 		}
-		else if (att->atttypid == INT4OID && !old_null && DatumGetInt32(old_value) != 0)
+		else if (getBaseType(att->atttypid) == INT4OID && !old_null && DatumGetInt32(old_value) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_OMS_STOCK_WRITE_DENIED),
 					 errmsg("a row of %s that still counts units cannot be deleted", table),
 					 errdetail("Its %s is %d.", column, DatumGetInt32(old_value)),
-					 errhint("Bring the units to 0 through the oms functions first.")));
+					 errhint("Units leave through the oms functions, e.g. oms.adjust_stock, oms.cancel_order or oms.release_hold; an order is never deleted.")));
 	}
 	return TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? PointerGetDatum(new) : PointerGetDatum(old);
 }

@@ -78,6 +78,7 @@ typedef enum OmsMaster
 
 /* catalog.c: look up master data by code; unknown codes are errors. */
 extern OmsRef oms_lookup(OmsMaster kind, text *code);
+extern Oid	oms_relid(const char *name);
 extern void oms_lookup_skus(char **codes, int n, OmsRef *refs);
 
 /* A location, as routing sees it. */
@@ -172,7 +173,7 @@ typedef struct StockRow
 	int32		slots;
 } StockRow;
 
-/* Most slots a stock row spreads over (oms.stock_slots_check). */
+/* Most slots a stock row spreads over (the domain oms.slot_count). */
 #define OMS_MAX_SLOTS 256
 
 /* The stock row itself, as opposed to one of its slots. */

@@ -24,13 +24,11 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/tuptable.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
-#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -180,9 +178,8 @@ unexpired_holds(int64 sku_id, int64 location_id, const char *hold_ref)
 static StockFree *
 read_stock(OrderRequest *req, int *nrows)
 {
-	Oid			nsp = get_namespace_oid("oms", false);
-	Relation	rel = table_open(get_relname_relid("stock", nsp), AccessShareLock);
-	Relation	idx = index_open(get_relname_relid("stock_pkey", nsp), AccessShareLock);
+	Relation	rel = table_open(oms_relid("stock"), AccessShareLock);
+	Relation	idx = index_open(oms_relid("stock_pkey"), AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	Snapshot	snapshot;
 	IndexScanDesc scan;
@@ -227,8 +224,8 @@ read_stock(OrderRequest *req, int *nrows)
 	index_endscan(scan);
 	UnregisterSnapshot(snapshot);
 	ExecDropSingleTupleTableSlot(slot);
-	index_close(idx, AccessShareLock);
-	table_close(rel, AccessShareLock);
+	index_close(idx, NoLock);
+	table_close(rel, NoLock);
 	*nrows = n;
 	return rows;
 }

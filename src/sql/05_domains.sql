@@ -1,9 +1,9 @@
 --
 -- Domains: the rules of single columns of the tables that every order writes.
 --
--- PostgreSQL prepares a domain's check once per session and keeps it in its
--- type cache, but a table's CHECK constraints once per statement that writes
--- the table: parsing and planning them was a quarter of the CPU time of
+-- PostgreSQL parses and plans a domain's check once per session and keeps it
+-- in its type cache, but a table's CHECK constraints in every statement that
+-- writes the table: parsing and planning them was a quarter of the CPU time of
 -- oms.place_order (test/bench/README.md).  So on those tables a rule about one
 -- column is its type, and only the rules that tie columns together remain
 -- table constraints.

@@ -20,7 +20,7 @@ CREATE TABLE oms.stock (
     updated_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (sku_id, location_id),
     -- Never promise more than is there.  The rules of single columns are
-    -- domains, prepared once per session rather than per statement (see
+    -- domains, parsed once per session rather than per statement (see
     -- 05_domains.sql); stock rows are written by every order.
     CONSTRAINT stock_units_check CHECK (reserved + held + escrow <= on_hand)
 );

@@ -150,6 +150,8 @@ CREATE TRIGGER master_delete_guard BEFORE DELETE ON oms.sku
 CREATE TRIGGER master_delete_guard BEFORE DELETE ON oms.location
     FOR EACH ROW EXECUTE FUNCTION oms.master_delete_guard();
 
+CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.orders
+    FOR EACH ROW EXECUTE FUNCTION oms.stock_guard('units');
 CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.reservation
     FOR EACH ROW EXECUTE FUNCTION oms.stock_guard('qty', 'state');
 CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.order_lines
