@@ -28,18 +28,7 @@ DB=oms_bench
 . "$BENCH/stats.sh"
 
 if [ "${1:-}" = --selftest ]; then
-    # The percentile maths on known inputs: 1..100 ms and 1..3 ms.
-    got=$(seq 1000 1000 100000 | percentiles 50 99)
-    [ "$got" = "50.00 99.00" ] || { echo "percentiles 1..100: $got" >&2; exit 1; }
-    got=$(printf '1000\n2000\n3000\n' | percentiles 50 99)
-    [ "$got" = "2.00 3.00" ] || { echo "percentiles 1..3: $got" >&2; exit 1; }
-    # Two transactions of 1 and 3 ms, both starting at 1700000000.9985 s, and a failed one.
-    log=$(mktemp)
-    printf '0 1 1000 0 1700000000 999500\n1 1 3000 0 1700000001 1500\n2 1 failed 0 1700000001 9\n' >"$log"
-    got=$(latency_stats "$log")
-    rm -f "$log"
-    [ "$got" = "2 1.00 3.00 0.003" ] || { echo "latency_stats: $got" >&2; exit 1; }
-    echo "selftest ok"
+    stats_selftest
     exit 0
 fi
 

@@ -35,3 +35,23 @@ latency_stats() {
     read -r p50 p99 < <(cat "$@" | awk '$3 ~ /^[0-9]+$/ { print $3 }' | sort -n | percentiles 50 99)
     echo "$n $p50 $p99 $secs"
 }
+
+# --selftest of the scripts that source this file: percentiles and
+# latency_stats on known inputs, at STATS_DECIMALS.
+stats_selftest() {
+    local d=${STATS_DECIMALS:-2} log
+    stats_expect "percentiles 1..100 ms" "$(seq 1000 1000 100000 | percentiles 50 99)" \
+        "$(printf "%.${d}f %.${d}f" 50 99)"
+    stats_expect "percentiles 0.1..0.3 ms" "$(printf '100\n200\n300\n' | percentiles 50 99)" \
+        "$(printf "%.${d}f %.${d}f" 0.2 0.3)"
+    # Two transactions of 1 and 3 ms, both starting at 1700000000.9985 s, and a failed one.
+    log=$(mktemp)
+    printf '0 1 1000 0 1700000000 999500\n1 1 3000 0 1700000001 1500\n2 1 failed 0 1700000001 9\n' >"$log"
+    stats_expect latency_stats "$(latency_stats "$log")" "$(printf "2 %.${d}f %.${d}f 0.003" 1 3)"
+    rm -f "$log"
+    echo "selftest ok"
+}
+
+stats_expect() {
+    [ "$2" = "$3" ] || { echo "$1: got $2, want $3" >&2; exit 1; }
+}

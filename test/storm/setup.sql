@@ -78,25 +78,31 @@ BEGIN
 END
 $$;
 
--- Cancels an order picked at random (r in [0, 1000000) spread over the ids
--- placed so far); returns the units released, 0 when there is no order yet,
--- it was cancelled already (oms returns 0) or it is unknown (OM040).
+-- An order picked at random: r in [0, 1000000) spread over the ids placed so
+-- far; NULL while there is none.
+CREATE FUNCTION storm.random_order(r integer)
+    RETURNS bigint
+    LANGUAGE sql
+AS $$
+    SELECT o.order_id
+      FROM (SELECT min(order_id) AS lo, max(order_id) AS hi FROM oms.orders) b, oms.orders o
+     WHERE o.order_id >= b.lo + (b.hi - b.lo) * r / 1000000
+     ORDER BY o.order_id LIMIT 1
+$$;
+
+-- Cancels a random order (storm.random_order); returns the units released, 0
+-- when there is no order yet, it was cancelled already (oms returns 0) or it
+-- is unknown (OM040).
 CREATE FUNCTION storm.cancel_random(r integer)
     RETURNS integer
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    lo  bigint;
-    hi  bigint;
-    id  bigint;
+    id  bigint := storm.random_order(r);
 BEGIN
-    SELECT min(order_id), max(order_id) INTO lo, hi FROM oms.orders;
-    IF lo IS NULL THEN
+    IF id IS NULL THEN
         RETURN 0;
     END IF;
-    SELECT o.order_id INTO id FROM oms.orders o
-     WHERE o.order_id >= lo + (hi - lo) * r / 1000000
-     ORDER BY o.order_id LIMIT 1;
     RETURN oms.cancel_order(id, 'storm');
 EXCEPTION WHEN SQLSTATE 'OM040' OR SQLSTATE 'OM041' THEN
     RETURN 0;                   -- no order yet, or it shipped whole meanwhile
@@ -111,19 +117,13 @@ CREATE FUNCTION storm.fulfil_random(r integer)
     LANGUAGE plpgsql
 AS $$
 DECLARE
-    lo  bigint;
-    hi  bigint;
-    v_order bigint;
+    v_order bigint := storm.random_order(r);
     loc text;
     sh  bigint;
 BEGIN
-    SELECT min(order_id), max(order_id) INTO lo, hi FROM oms.orders;
-    IF lo IS NULL THEN
+    IF v_order IS NULL THEN
         RETURN 0;
     END IF;
-    SELECT o.order_id INTO v_order FROM oms.orders o
-     WHERE o.order_id >= lo + (hi - lo) * r / 1000000
-     ORDER BY o.order_id LIMIT 1;
     SELECT l.code INTO loc FROM oms.reservation rv JOIN oms.location l ON l.id = rv.location_id
      WHERE rv.order_id = v_order AND rv.state = 'held' ORDER BY l.code LIMIT 1;
     IF loc IS NULL THEN

@@ -46,17 +46,7 @@ STATS_DECIMALS=3
 . "$OMS_ROOT/test/bench/stats.sh"
 
 if [ "${1:-}" = --selftest ]; then
-    got=$(seq 1000 1000 100000 | percentiles 50 99)
-    [ "$got" = "50.000 99.000" ] || { echo "percentiles 1..100: $got" >&2; exit 1; }
-    got=$(printf '100\n200\n300\n' | percentiles 50 99)
-    [ "$got" = "0.200 0.300" ] || { echo "percentiles 0.1..0.3: $got" >&2; exit 1; }
-    # Two calls of 0.1 and 0.3 ms, both starting at 1700000000.9999 s, and a failed one.
-    log=$(mktemp)
-    printf '0 1 100 0 1700000001 0\n1 1 300 0 1700000001 200\n2 1 failed 0 1700000001 9\n' >"$log"
-    got=$(latency_stats "$log")
-    rm -f "$log"
-    [ "$got" = "2 0.100 0.300 0.000" ] || { echo "latency_stats: $got" >&2; exit 1; }
-    echo "selftest ok"
+    stats_selftest
     exit 0
 fi
 
