@@ -14,6 +14,18 @@ PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 WAIT=${LISTEN_WAIT:-2}          # seconds a notification may take
 psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
 
+# Runs query $1 up to $3 times, $4 s apart, until it prints $2; prints its
+# last answer.
+await() {
+    local got=
+    for _ in $(seq 1 "$3"); do
+        got=$(psql -Atc "$1")
+        [ "$got" = "$2" ] && break
+        sleep "$4"
+    done
+    echo "$got"
+}
+
 tmp=$(mktemp -d)
 listener=
 cleanup() {
@@ -28,11 +40,7 @@ echo "1..7"
 # An ERROR ends the worker and the postmaster starts it again 10 s later (a
 # DROP EXTENSION oms under its feet does that, as worker.sh's cleanup may
 # just have done): give it up to 15 s.
-for _ in $(seq 1 75); do
-    workers=$(psql -Atc "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'oms worker'")
-    [ "$workers" = 1 ] && break
-    sleep 0.2
-done
+workers=$(await "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'oms worker'" 1 75 0.2)
 if [ "$workers" = 1 ]; then
     echo "ok 1 - the oms background worker runs"
 else
@@ -51,12 +59,7 @@ SQL
 
 # The publisher starts with the events committed after its first run: wait
 # for it to register before anything happens.
-registered=0
-for _ in $(seq 1 150); do
-    registered=$(psql -Atc "SELECT count(*) FROM oms.event_consumer WHERE consumer = 'oms:notify'")
-    [ "$registered" = 1 ] && break
-    sleep 0.1
-done
+registered=$(await "SELECT count(*) FROM oms.event_consumer WHERE consumer = 'oms:notify'" 1 150 0.1)
 if [ "$registered" = 1 ]; then
     echo "ok 2 - the publisher has started in database postgres"
 else
