@@ -650,7 +650,8 @@ SELECT order_id, external_ref, status, payment_status, units, total_amount,
   FROM oms.v_order_tracking WHERE order_id IN (:o1, :o3, :o5, :o7, :o9) ORDER BY order_id;
 
 -- Every transition the API can reach was taken.  These are the ones it
--- cannot: oms creates no pending orders.
+-- cannot: oms creates no pending orders, and a line placed in full starts out
+-- reserved without an event of its own.
 SELECT t.entity, t.from_status, t.to_status
   FROM oms.v_transitions t
  WHERE NOT EXISTS (SELECT FROM oms.order_event e

@@ -204,8 +204,9 @@ make_array(Datum *elems, int n, Oid type)
 }
 
 /*
- * Writes a placed order in one statement: the order row, its lines, their
- * first events and the reservations.  Everything the statement could derive
+ * Writes a placed order in one statement: the order row, its lines, the
+ * first events of the order and of its backordered lines, and the
+ * reservations.  Everything the statement could derive
  * (totals, statuses, each reservation's SKU) is passed in, so that it needs
  * no join or aggregate: starting the statement's executor is a good part of
  * what an order costs.
@@ -224,7 +225,7 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 	char		nulls[27];
 	int			n = req->nlines;
 	int			m = plan->nallocs;
-	int			nevents = oms_events ? n + 1 : 0;
+	int			nevents = 0;
 	Datum	   *line_no = palloc(sizeof(Datum) * n);
 	Datum	   *sku = palloc(sizeof(Datum) * n);
 	Datum	   *qty = palloc(sizeof(Datum) * n);
@@ -263,16 +264,26 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 														line->unit_price));
 	}
 
-	/* The first event of the order, then of each line. */
+	/*
+	 * The first event of the order, then of each backordered line.  A line
+	 * placed in full starts out reserved without an event of its own, as a
+	 * payment starts out unpaid: the order's event says it was placed.
+	 */
 	e_entity[0] = CStringGetTextDatum("order");
 	e_id[0] = Int64GetDatum(order_id);
 	e_status[0] = CStringGetTextDatum(backordered ? "backordered" : "reserved");
-	for (i = 0; i < n; i++)
+	nevents = 1;
+	for (i = 0; i < n && backordered; i++)
 	{
-		e_entity[i + 1] = CStringGetTextDatum("line");
-		e_id[i + 1] = Int64GetDatum(req->lines[i].line_no);
-		e_status[i + 1] = status[i];
+		if (req->lines[i].placed == req->lines[i].qty)
+			continue;
+		e_entity[nevents] = CStringGetTextDatum("line");
+		e_id[nevents] = Int64GetDatum(req->lines[i].line_no);
+		e_status[nevents] = status[i];
+		nevents++;
 	}
+	if (!oms_events)
+		nevents = 0;
 
 	for (i = 0; i < m; i++)
 	{

@@ -109,6 +109,8 @@ AS $$
     UNION ALL
     -- 7. every transition has exactly one event: the events of each order,
     --    line, shipment and payment status chain from creation to its status.
+    --    A payment starts out unpaid and a line placed in full reserved
+    --    without an event; a backordered line has one from creation.
     SELECT 'events chain from creation to the current status',
            format('%s %s of order %s: event %s goes %s -> %s after %s', ev.entity, ev.entity_id, ev.order_id,
                   ev.id, coalesce(ev.from_status, '(new)'), ev.to_status, coalesce(ev.prev, '(nothing)'))
@@ -116,7 +118,7 @@ AS $$
               FROM oms.order_event e
             WINDOW w AS (PARTITION BY e.order_id, e.entity, e.entity_id ORDER BY e.id)) ev
      WHERE ev.from_status IS DISTINCT FROM ev.prev
-       AND NOT (ev.entity = 'payment' AND ev.n = 1 AND ev.from_status = 'unpaid')
+       AND NOT (ev.n = 1 AND (ev.entity, ev.from_status) IN (('payment', 'unpaid'), ('line', 'reserved')))
     UNION ALL
     SELECT 'the last event of each entity is its status',
            format('%s %s of order %s: status %s, last event %s', x.entity, x.entity_id, x.order_id,
@@ -132,7 +134,8 @@ AS $$
                         e.to_status AS last
                    FROM oms.order_event e ORDER BY e.order_id, e.entity, e.entity_id, e.id DESC) ev
         ON ev.order_id = x.order_id AND ev.entity = x.entity AND ev.entity_id = x.entity_id
-     WHERE x.status IS DISTINCT FROM coalesce(ev.last, CASE WHEN x.entity = 'payment' THEN 'unpaid' END)
+     WHERE x.status IS DISTINCT FROM coalesce(ev.last, CASE x.entity WHEN 'payment' THEN 'unpaid'
+                                                                      WHEN 'line' THEN 'reserved' END)
     UNION ALL
     SELECT 'every outbox row is an event',
            format('outbox row %s has no event', x.event_id)
