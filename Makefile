@@ -28,7 +28,8 @@ OBJS = \
 	src/payment.o \
 	src/hold.o \
 	src/worker.o \
-	src/cache.o
+	src/cache.o \
+	src/insert.o
 
 # The install script is assembled from one file per object group.
 SQL_SOURCES = $(sort $(wildcard src/sql/*.sql))

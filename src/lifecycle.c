@@ -10,7 +10,7 @@
  *	  runs once per UPDATE statement and writes, with one INSERT, an
  *	  oms.order_event row and an oms.outbox row for each status it changed.
  *	  Rows oms creates get their first event from the function creating
- *	  them.  Neither trigger fires under session_replication_role = replica,
+ *	  them (oms_write_first_events() for place_order's).  Neither trigger fires under session_replication_role = replica,
  *	  and pg_restore only inserts: restored rows are taken as they are.
  *
  *-------------------------------------------------------------------------
@@ -19,11 +19,14 @@
 
 #include "access/htup_details.h"
 #include "access/transam.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
+#include "commands/sequence.h"
 #include "utils/builtins.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 #include "utils/xid8.h"
 
 #include "oms.h"
@@ -40,6 +43,52 @@ text_column(HeapTuple tuple, TupleDesc desc, int attnum)
 	Datum		d = heap_getattr(tuple, attnum, desc, &isnull);
 
 	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+/*
+ * Writes the first events of n new entities of order order_id -- entity[i]
+ * number entity_id[i], created in status[i] -- to the history and the
+ * outbox, as the calling role.
+ */
+void
+oms_write_first_events(int64 order_id, int n, const char *const *entity, const int64 *entity_id,
+					   const Datum *status)
+{
+	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	Datum		caller = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
+	Datum		txid = FullTransactionIdGetDatum(GetTopFullTransactionId());
+	Oid			seq = oms_relid("order_event_id_seq");
+	int64	   *ids = palloc(sizeof(int64) * n);
+	OmsInsert	ins;
+
+	oms_insert_open(&ins, "order_event");
+	for (int i = 0; i < n; i++)
+	{
+		ids[i] = nextval_internal(seq, false);
+		oms_insert_set(&ins, "order_id", Int64GetDatum(order_id));
+		oms_insert_set(&ins, "id", Int64GetDatum(ids[i]));
+		oms_insert_set(&ins, "entity", CStringGetTextDatum(entity[i]));
+		oms_insert_set(&ins, "entity_id", Int64GetDatum(entity_id[i]));
+		oms_insert_set(&ins, "to_status", status[i]);
+		oms_insert_set(&ins, "at", now);
+		oms_insert_set(&ins, "created_by", caller);
+		oms_insert_row(&ins);
+	}
+	oms_insert_close(&ins);
+
+	oms_insert_open(&ins, "outbox");
+	for (int i = 0; i < n; i++)
+	{
+		oms_insert_set(&ins, "txid", txid);
+		oms_insert_set(&ins, "event_id", Int64GetDatum(ids[i]));
+		oms_insert_set(&ins, "order_id", Int64GetDatum(order_id));
+		oms_insert_set(&ins, "entity", CStringGetTextDatum(entity[i]));
+		oms_insert_set(&ins, "entity_id", Int64GetDatum(entity_id[i]));
+		oms_insert_set(&ins, "status", status[i]);
+		oms_insert_set(&ins, "created_at", now);
+		oms_insert_row(&ins);
+	}
+	oms_insert_close(&ins);
 }
 
 /*

@@ -356,8 +356,24 @@ extern int32 oms_close_reservations(int64 order_id, int32 line_no, int64 locatio
 
 /* lifecycle.c: statuses derived from facts. */
 extern void oms_settle_order(int64 order_id, text *reason);
+extern void oms_write_first_events(int64 order_id, int n, const char *const *entity,
+								   const int64 *entity_id, const Datum *status);
 
 /* guard.c: writes the guard triggers let through. */
 extern int	oms_execute_trusted(SPIPlanPtr plan, Datum *values, const char *nulls, long tcount);
+
+/* insert.c: new rows written without a statement. */
+typedef struct OmsInsert
+{
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;		/* the row being built */
+} OmsInsert;
+
+extern void oms_insert_open(OmsInsert *ins, const char *table);
+extern void oms_insert_set(OmsInsert *ins, const char *column, Datum value);
+extern void oms_insert_row(OmsInsert *ins);
+extern void oms_insert_close(OmsInsert *ins);
 
 #endif							/* OMS_H */

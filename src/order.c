@@ -14,11 +14,13 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
 #include "miscadmin.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/timestamp.h"
 
 #include "oms.h"
 
@@ -188,171 +190,124 @@ oms_delete_hold(const char *hold_ref)
 	oms_check_spi(rc, SPI_OK_DELETE, "deleting a hold");
 }
 
-/* Returns the n Datums of type as an array. */
-static Datum
-make_array(Datum *elems, int n, Oid type)
-{
-	switch (type)
-	{
-		case INT4OID:
-			return PointerGetDatum(construct_array(elems, n, INT4OID, 4, true, TYPALIGN_INT));
-		case INT8OID:
-			return PointerGetDatum(construct_array(elems, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
-		default:
-			return PointerGetDatum(construct_array(elems, n, type, -1, false, TYPALIGN_INT));
-	}
-}
-
 /*
- * Writes a placed order in one statement: the order row, its lines, the
- * first events of the order and of its backordered lines, and the
- * reservations.  Everything the statement could derive
- * (totals, statuses, each reservation's SKU) is passed in, so that it needs
- * no join or aggregate: starting the statement's executor is a good part of
- * what an order costs.
+ * Writes a placed order: the order row, its lines, the first events of the
+ * order and of its backordered lines, and the reservations.  The rows go
+ * straight into the tables (insert.c), with every value computed here.
  */
 static void
 write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *plan,
 			Jsonb *ship_to, Jsonb *options)
 {
-	static SPIPlanPtr write_plan = NULL;
-	Oid			types[27] = {INT8OID, INT8OID, TEXTOID, TEXTOID, JSONBOID, JSONBOID,
-							 TEXTOID, JSONBOID, INT8OID, INT8OID, NUMERICOID, JSONBOID,
-							 INT4ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, NUMERICARRAYOID, INT4ARRAYOID,
-							 TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TEXTOID,
-							 INT4ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT4ARRAYOID, INT4ARRAYOID};
-	Datum		values[27];
-	char		nulls[27];
-	int			n = req->nlines;
-	int			m = plan->nallocs;
-	int			nevents = 0;
-	Datum	   *line_no = palloc(sizeof(Datum) * n);
-	Datum	   *sku = palloc(sizeof(Datum) * n);
-	Datum	   *qty = palloc(sizeof(Datum) * n);
-	Datum	   *price = palloc(sizeof(Datum) * n);
-	Datum	   *placed = palloc(sizeof(Datum) * n);
-	Datum	   *status = palloc(sizeof(Datum) * n);
-	Datum	   *e_entity = palloc(sizeof(Datum) * (n + 1));
-	Datum	   *e_id = palloc(sizeof(Datum) * (n + 1));
-	Datum	   *e_status = palloc(sizeof(Datum) * (n + 1));
-	Datum	   *r_line = palloc(sizeof(Datum) * Max(m, 1));
-	Datum	   *r_sku = palloc(sizeof(Datum) * Max(m, 1));
-	Datum	   *r_loc = palloc(sizeof(Datum) * Max(m, 1));
-	Datum	   *r_slot = palloc(sizeof(Datum) * Max(m, 1));
-	Datum	   *r_qty = palloc(sizeof(Datum) * Max(m, 1));
+	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	Datum		total = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
+	Datum		reserved = CStringGetTextDatum("reserved");
+	Datum		backordered = CStringGetTextDatum("backordered");
 	int64		units = 0;
-	bool		backordered = false;
-	int			rc,
-				i;
+	bool		short_of_stock = false;
+	Oid			reservation_seq;
+	OmsInsert	ins;
 
-	for (i = 0; i < n; i++)
+	for (int i = 0; i < req->nlines; i++)
 	{
 		OrderLine  *line = &req->lines[i];
 
-		line_no[i] = Int32GetDatum(line->line_no);
-		sku[i] = Int64GetDatum(line->sku_id);
-		qty[i] = Int32GetDatum(line->qty);
-		price[i] = line->unit_price;
-		placed[i] = Int32GetDatum(line->placed);
-		status[i] = CStringGetTextDatum(line->placed < line->qty ? "backordered" : "reserved");
-		backordered |= line->placed < line->qty;
+		short_of_stock |= line->placed < line->qty;
 		units += line->qty;
 		total = DirectFunctionCall2(numeric_add, total,
 									DirectFunctionCall2(numeric_mul,
-														DirectFunctionCall1(int4_numeric, qty[i]),
+														DirectFunctionCall1(int4_numeric, Int32GetDatum(line->qty)),
 														line->unit_price));
 	}
+
+	oms_insert_open(&ins, "orders");
+	oms_insert_set(&ins, "order_id", Int64GetDatum(order_id));
+	oms_insert_set(&ins, "channel_id", Int64GetDatum(req->channel.id));
+	oms_insert_set(&ins, "external_ref", CStringGetTextDatum(external_ref));
+	oms_insert_set(&ins, "status", short_of_stock ? backordered : reserved);
+	oms_insert_set(&ins, "payment_status", CStringGetTextDatum("unpaid"));
+	if (req->customer)
+		oms_insert_set(&ins, "customer", req->customer);
+	if (ship_to)
+		oms_insert_set(&ins, "ship_to", JsonbPGetDatum(ship_to));
+	oms_insert_set(&ins, "currency", CStringGetTextDatum(req->currency ? req->currency : "EUR"));
+	oms_insert_set(&ins, "units", Int32GetDatum((int32) units));
+	oms_insert_set(&ins, "total_amount", total);
+	oms_insert_set(&ins, "options", options ? JsonbPGetDatum(options)
+				   : DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	if (req->pickup_location_id)
+		oms_insert_set(&ins, "pickup_location_id", Int64GetDatum(req->pickup_location_id));
+	oms_insert_set(&ins, "routing", JsonbPGetDatum(oms_route_decision(req, plan, false)));
+	oms_insert_set(&ins, "placed_at", now);
+	oms_insert_set(&ins, "updated_at", now);
+	oms_insert_row(&ins);
+	oms_insert_close(&ins);
+
+	oms_insert_open(&ins, "order_lines");
+	for (int i = 0; i < req->nlines; i++)
+	{
+		OrderLine  *line = &req->lines[i];
+
+		oms_insert_set(&ins, "order_id", Int64GetDatum(order_id));
+		oms_insert_set(&ins, "line_no", Int32GetDatum(line->line_no));
+		oms_insert_set(&ins, "sku_id", Int64GetDatum(line->sku_id));
+		oms_insert_set(&ins, "qty", Int32GetDatum(line->qty));
+		oms_insert_set(&ins, "unit_price", line->unit_price);
+		oms_insert_set(&ins, "qty_reserved", Int32GetDatum(line->placed));
+		oms_insert_set(&ins, "qty_shipped", Int32GetDatum(0));
+		oms_insert_set(&ins, "qty_cancelled", Int32GetDatum(0));
+		oms_insert_set(&ins, "qty_backordered", Int32GetDatum(line->qty - line->placed));
+		oms_insert_set(&ins, "qty_returned", Int32GetDatum(0));
+		oms_insert_set(&ins, "status", line->placed < line->qty ? backordered : reserved);
+		oms_insert_row(&ins);
+	}
+	oms_insert_close(&ins);
 
 	/*
 	 * The first event of the order, then of each backordered line.  A line
 	 * placed in full starts out reserved without an event of its own, as a
 	 * payment starts out unpaid: the order's event says it was placed.
 	 */
-	e_entity[0] = CStringGetTextDatum("order");
-	e_id[0] = Int64GetDatum(order_id);
-	e_status[0] = CStringGetTextDatum(backordered ? "backordered" : "reserved");
-	nevents = 1;
-	for (i = 0; i < n && backordered; i++)
+	if (oms_events)
 	{
-		if (req->lines[i].placed == req->lines[i].qty)
-			continue;
-		e_entity[nevents] = CStringGetTextDatum("line");
-		e_id[nevents] = Int64GetDatum(req->lines[i].line_no);
-		e_status[nevents] = status[i];
-		nevents++;
-	}
-	if (!oms_events)
-		nevents = 0;
+		const char **entity = palloc(sizeof(char *) * (req->nlines + 1));
+		int64	   *entity_id = palloc(sizeof(int64) * (req->nlines + 1));
+		Datum	   *status = palloc(sizeof(Datum) * (req->nlines + 1));
+		int			n = 0;
 
-	for (i = 0; i < m; i++)
+		entity[n] = "order";
+		entity_id[n] = order_id;
+		status[n++] = short_of_stock ? backordered : reserved;
+		for (int i = 0; i < req->nlines; i++)
+		{
+			if (req->lines[i].placed == req->lines[i].qty)
+				continue;
+			entity[n] = "line";
+			entity_id[n] = req->lines[i].line_no;
+			status[n++] = backordered;
+		}
+		oms_write_first_events(order_id, n, entity, entity_id, status);
+	}
+
+	oms_insert_open(&ins, "reservation");
+	reservation_seq = oms_relid("reservation_id_seq");
+	for (int i = 0; i < plan->nallocs; i++)
 	{
 		Allocation *a = &plan->allocs[i];
 
-		r_line[i] = Int32GetDatum(req->lines[a->line].line_no);
-		r_sku[i] = Int64GetDatum(a->sku_id);
-		r_loc[i] = Int64GetDatum(a->location_id);
-		r_slot[i] = Int32GetDatum(a->slot);	/* OMS_NO_SLOT: NULL */
-		r_qty[i] = Int32GetDatum(a->qty);
+		oms_insert_set(&ins, "order_id", Int64GetDatum(order_id));
+		oms_insert_set(&ins, "id", Int64GetDatum(nextval_internal(reservation_seq, false)));
+		oms_insert_set(&ins, "line_no", Int32GetDatum(req->lines[a->line].line_no));
+		oms_insert_set(&ins, "sku_id", Int64GetDatum(a->sku_id));
+		oms_insert_set(&ins, "location_id", Int64GetDatum(a->location_id));
+		if (a->slot != OMS_NO_SLOT)
+			oms_insert_set(&ins, "slot", Int32GetDatum(a->slot));
+		oms_insert_set(&ins, "qty", Int32GetDatum(a->qty));
+		oms_insert_set(&ins, "state", CStringGetTextDatum("held"));
+		oms_insert_set(&ins, "created_at", now);
+		oms_insert_row(&ins);
 	}
-
-	oms_prepare(&write_plan,
-				"WITH o AS ("
-				"  INSERT INTO oms.orders (order_id, channel_id, external_ref, status, customer, ship_to,"
-				"                          currency, options, pickup_location_id, units, total_amount,"
-				"                          routing)"
-				"  VALUES ($1, $2, $3, $4, $5, $6, coalesce($7, 'EUR'), $8, $9, $10, $11, $12)),"
-				" l AS ("
-				"  INSERT INTO oms.order_lines (order_id, line_no, sku_id, qty, unit_price,"
-				"                               qty_reserved, qty_backordered, status)"
-				"  SELECT $1, n, s, q, p, r, q - r, st"
-				"    FROM unnest($13, $14, $15, $16, $17, $18) AS u(n, s, q, p, r, st)),"
-				" e AS ("
-				"  INSERT INTO oms.order_event (order_id, entity, entity_id, from_status, to_status, created_by)"
-				"  SELECT $1, en, id, NULL, st, $22 FROM unnest($19, $20, $21) AS v(en, id, st)"
-				"  RETURNING id, entity, entity_id, to_status),"
-				" x AS ("
-				"  INSERT INTO oms.outbox (event_id, order_id, entity, entity_id, status)"
-				"  SELECT id, $1, entity, entity_id, to_status FROM e)"
-				" INSERT INTO oms.reservation (order_id, line_no, sku_id, location_id, slot, qty)"
-				" SELECT $1, n, s, loc, nullif(slot, -1), q"
-				"   FROM unnest($23, $24, $25, $26, $27) AS r(n, s, loc, slot, q)",
-				27, types);
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = Int64GetDatum(order_id);
-	values[1] = Int64GetDatum(req->channel.id);
-	values[2] = CStringGetTextDatum(external_ref);
-	values[3] = e_status[0];
-	values[4] = req->customer;
-	nulls[4] = req->customer ? ' ' : 'n';
-	values[5] = PointerGetDatum(ship_to);
-	nulls[5] = ship_to ? ' ' : 'n';
-	values[6] = req->currency ? CStringGetTextDatum(req->currency) : (Datum) 0;
-	nulls[6] = req->currency ? ' ' : 'n';
-	values[7] = options ? PointerGetDatum(options) : DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
-	values[8] = Int64GetDatum(req->pickup_location_id);
-	nulls[8] = req->pickup_location_id ? ' ' : 'n';
-	values[9] = Int64GetDatum(units);
-	values[10] = total;
-	values[11] = JsonbPGetDatum(oms_route_decision(req, plan, false));
-	values[12] = make_array(line_no, n, INT4OID);
-	values[13] = make_array(sku, n, INT8OID);
-	values[14] = make_array(qty, n, INT4OID);
-	values[15] = make_array(price, n, NUMERICOID);
-	values[16] = make_array(placed, n, INT4OID);
-	values[17] = make_array(status, n, TEXTOID);
-	values[18] = make_array(e_entity, nevents, TEXTOID);
-	values[19] = make_array(e_id, nevents, INT8OID);
-	values[20] = make_array(e_status, nevents, TEXTOID);
-	/* The role that called us, not the owner SECURITY DEFINER runs as. */
-	values[21] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
-	values[22] = make_array(r_line, m, INT4OID);
-	values[23] = make_array(r_sku, m, INT8OID);
-	values[24] = make_array(r_loc, m, INT8OID);
-	values[25] = make_array(r_slot, m, INT4OID);
-	values[26] = make_array(r_qty, m, INT4OID);
-	rc = oms_execute_trusted(write_plan, values, nulls, 0);
-	oms_check_spi(rc, SPI_OK_INSERT, "writing the order");
+	oms_insert_close(&ins);
 }
 
 /*

@@ -1,0 +1,127 @@
+/*-------------------------------------------------------------------------
+ *
+ * insert.c
+ *	  Writing new rows straight into a table and its indexes, without a
+ *	  statement: place_order writes every order this way.
+ *
+ *	  Starting and ending a statement's executor (a node, a projection and a
+ *	  domain check per column, each index opened and closed) cost more than
+ *	  the rows an order writes.  This does what logical replication's apply
+ *	  worker does: one executor state per table, and per row
+ *	  ExecSimpleRelationInsert(), which checks NOT NULL and CHECK constraints,
+ *	  inserts the heap tuple and its index entries (unique ones checked) and
+ *	  fires row triggers.  Column defaults and domain checks are the caller's:
+ *	  it gives every column a valid value by name, and a column it leaves out
+ *	  is NULL.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_relation.h"
+#include "storage/lmgr.h"
+#include "utils/rel.h"
+
+#include "oms.h"
+
+/*
+ * Opens oms.<table> for inserting rows; the lock lasts until the transaction
+ * ends.
+ */
+void
+oms_insert_open(OmsInsert *ins, const char *table)
+{
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+	ins->rel = table_open(oms_relid(table), RowExclusiveLock);
+	ins->estate = CreateExecutorState();
+
+	rte->rtekind = RTE_RELATION;
+	rte->relid = RelationGetRelid(ins->rel);
+	rte->relkind = ins->rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+#if PG_VERSION_NUM >= 160000
+	{
+		List	   *perminfos = NIL;
+
+		addRTEPermissionInfo(&perminfos, rte);
+		ExecInitRangeTable(ins->estate, list_make1(rte), perminfos);
+	}
+#else
+	ExecInitRangeTable(ins->estate, list_make1(rte));
+#endif
+
+	/* As the apply worker does, so that triggers find the relation. */
+	ins->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(ins->rri, ins->rel, 1, NULL, 0);
+#if PG_VERSION_NUM >= 140000
+	ins->estate->es_opened_result_relations = list_make1(ins->rri);
+#else
+	ins->estate->es_result_relations = ins->rri;
+	ins->estate->es_num_result_relations = 1;
+	ins->estate->es_result_relation_info = ins->rri;
+#endif
+	ins->estate->es_output_cid = GetCurrentCommandId(true);
+	ExecOpenIndices(ins->rri, false);
+	ins->slot = ExecInitExtraTupleSlot(ins->estate, RelationGetDescr(ins->rel), &TTSOpsVirtual);
+	ExecClearTuple(ins->slot);
+	memset(ins->slot->tts_isnull, true, sizeof(bool) * ins->slot->tts_tupleDescriptor->natts);
+	AfterTriggerBeginQuery();
+}
+
+/*
+ * Sets column of the row being built.
+ */
+void
+oms_insert_set(OmsInsert *ins, const char *column, Datum value)
+{
+	TupleDesc	desc = ins->slot->tts_tupleDescriptor;
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), column) == 0)
+		{
+			ins->slot->tts_values[i] = value;
+			ins->slot->tts_isnull[i] = false;
+			return;
+		}
+	}
+	elog(ERROR, "oms: oms.%s has no column \"%s\"", RelationGetRelationName(ins->rel), column);
+}
+
+/*
+ * Inserts the row built so far, then starts the next one with every column
+ * NULL.
+ */
+void
+oms_insert_row(OmsInsert *ins)
+{
+	ExecStoreVirtualTuple(ins->slot);
+#if PG_VERSION_NUM >= 140000
+	ExecSimpleRelationInsert(ins->rri, ins->estate, ins->slot);
+#else
+	ExecSimpleRelationInsert(ins->estate, ins->slot);
+#endif
+	ResetPerTupleExprContext(ins->estate);
+	ExecClearTuple(ins->slot);
+	memset(ins->slot->tts_isnull, true, sizeof(bool) * ins->slot->tts_tupleDescriptor->natts);
+}
+
+/*
+ * Fires the AFTER row triggers of the rows inserted and closes the table.
+ */
+void
+oms_insert_close(OmsInsert *ins)
+{
+	AfterTriggerEndQuery(ins->estate);
+	ExecCloseIndices(ins->rri);
+	ExecResetTupleTable(ins->estate->es_tupleTable, false);
+	FreeExecutorState(ins->estate);
+	table_close(ins->rel, NoLock);
+}
