@@ -6,19 +6,19 @@
  *
  *	  Starting and ending a statement's executor (a node, a projection and a
  *	  domain check per column, each index opened and closed) cost more than
- *	  the rows an order writes.  This does what logical replication's apply
- *	  worker does: one executor state per table, and per row
- *	  ExecSimpleRelationInsert(), which checks NOT NULL and CHECK constraints,
- *	  inserts the heap tuple and its index entries (unique ones checked) and
- *	  fires row triggers.  Column defaults and domain checks are the caller's:
- *	  it gives every column a valid value by name, and a column it leaves out
- *	  is NULL.
+ *	  the rows an order writes.  This sets up what logical replication's
+ *	  apply worker does, one executor state per table, and per row inserts
+ *	  the heap tuple and its index entries (unique ones checked) and fires
+ *	  row triggers.  Column defaults, domain and CHECK constraints are the
+ *	  caller's: it gives every column a valid value by name, and a column it
+ *	  leaves out is NULL.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/tableam.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
@@ -96,18 +96,53 @@ oms_insert_set(OmsInsert *ins, const char *column, Datum value)
 }
 
 /*
+ * Stores the row of ins->slot: checks NOT NULL, inserts the heap tuple and
+ * its index entries and queues the AFTER row triggers.
+ */
+static void
+store_row(OmsInsert *ins)
+{
+	TupleTableSlot *slot = ins->slot;
+	TupleDesc	desc = slot->tts_tupleDescriptor;
+	List	   *recheck = NIL;
+
+	for (int i = 0; i < desc->natts; i++)
+		if (TupleDescAttr(desc, i)->attnotnull && slot_attisnull(slot, i + 1))
+			elog(ERROR, "oms: no value for column \"%s\" of oms.%s",
+				 NameStr(TupleDescAttr(desc, i)->attname), RelationGetRelationName(ins->rel));
+
+	simple_table_tuple_insert(ins->rel, slot);
+	if (ins->rri->ri_NumIndices > 0)
+#if PG_VERSION_NUM >= 160000
+		recheck = ExecInsertIndexTuples(ins->rri, slot, ins->estate, false, false, NULL, NIL, false);
+#elif PG_VERSION_NUM >= 140000
+		recheck = ExecInsertIndexTuples(ins->rri, slot, ins->estate, false, false, NULL, NIL);
+#else
+		recheck = ExecInsertIndexTuples(slot, ins->estate, false, NULL, NIL);
+#endif
+	ExecARInsertTriggers(ins->estate, ins->rri, slot, recheck, NULL);
+	list_free(recheck);
+}
+
+/*
  * Inserts the row built so far, then starts the next one with every column
- * NULL.
+ * NULL.  Row triggers fire and unique indexes are checked; of the table's
+ * constraints only NOT NULL is checked here.  PostgreSQL parses a table's
+ * CHECK constraints anew for every executor state that checks them (50 of
+ * the 350 microseconds of CPU a flash-sale order took), and the rows oms writes
+ * this way satisfy them by construction (new lines and reservations count
+ * every unit once).  UPDATEs, which move the counts, are checked as usual.
  */
 void
 oms_insert_row(OmsInsert *ins)
 {
+	TriggerDesc *triggers = ins->rri->ri_TrigDesc;
+
 	ExecStoreVirtualTuple(ins->slot);
-#if PG_VERSION_NUM >= 140000
-	ExecSimpleRelationInsert(ins->rri, ins->estate, ins->slot);
-#else
-	ExecSimpleRelationInsert(ins->estate, ins->slot);
-#endif
+	/* A BEFORE trigger may skip the row. */
+	if (triggers == NULL || !triggers->trig_insert_before_row ||
+		ExecBRInsertTriggers(ins->estate, ins->rri, ins->slot))
+		store_row(ins);
 	ResetPerTupleExprContext(ins->estate);
 	ExecClearTuple(ins->slot);
 	memset(ins->slot->tts_isnull, true, sizeof(bool) * ins->slot->tts_tupleDescriptor->natts);
