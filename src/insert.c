@@ -19,21 +19,24 @@
 
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_relation.h"
 #include "storage/lmgr.h"
+#include "utils/snapmgr.h"
 #include "utils/rel.h"
 
 #include "oms.h"
 
 /*
- * Opens oms.<table> for inserting rows; the lock lasts until the transaction
- * ends.
+ * Opens oms.<table> for inserting rows, with oms_insert_row_if_new() when
+ * if_new; the lock lasts until the transaction ends.
  */
 void
-oms_insert_open(OmsInsert *ins, const char *table)
+oms_insert_open(OmsInsert *ins, const char *table, bool if_new)
 {
 	RangeTblEntry *rte = makeNode(RangeTblEntry);
 
@@ -66,7 +69,7 @@ oms_insert_open(OmsInsert *ins, const char *table)
 	ins->estate->es_result_relation_info = ins->rri;
 #endif
 	ins->estate->es_output_cid = GetCurrentCommandId(true);
-	ExecOpenIndices(ins->rri, false);
+	ExecOpenIndices(ins->rri, if_new);
 	ins->slot = ExecInitExtraTupleSlot(ins->estate, RelationGetDescr(ins->rel), &TTSOpsVirtual);
 	ExecClearTuple(ins->slot);
 	memset(ins->slot->tts_isnull, true, sizeof(bool) * ins->slot->tts_tupleDescriptor->natts);
@@ -96,32 +99,62 @@ oms_insert_set(OmsInsert *ins, const char *column, Datum value)
 }
 
 /*
- * Stores the row of ins->slot: checks NOT NULL, inserts the heap tuple and
- * its index entries and queues the AFTER row triggers.
+ * Runs the BEFORE row triggers of the row built in ins->slot and checks its
+ * NOT NULL columns; false if a trigger skipped the row.
  */
-static void
-store_row(OmsInsert *ins)
+static bool
+before_row(OmsInsert *ins)
 {
-	TupleTableSlot *slot = ins->slot;
-	TupleDesc	desc = slot->tts_tupleDescriptor;
-	List	   *recheck = NIL;
+	TriggerDesc *triggers = ins->rri->ri_TrigDesc;
+	TupleDesc	desc = ins->slot->tts_tupleDescriptor;
 
+	ExecStoreVirtualTuple(ins->slot);
+	if (triggers && triggers->trig_insert_before_row &&
+		!ExecBRInsertTriggers(ins->estate, ins->rri, ins->slot))
+		return false;
 	for (int i = 0; i < desc->natts; i++)
-		if (TupleDescAttr(desc, i)->attnotnull && slot_attisnull(slot, i + 1))
+		if (TupleDescAttr(desc, i)->attnotnull && slot_attisnull(ins->slot, i + 1))
 			elog(ERROR, "oms: no value for column \"%s\" of oms.%s",
 				 NameStr(TupleDescAttr(desc, i)->attname), RelationGetRelationName(ins->rel));
+	return true;
+}
 
-	simple_table_tuple_insert(ins->rel, slot);
-	if (ins->rri->ri_NumIndices > 0)
-#if PG_VERSION_NUM >= 160000
-		recheck = ExecInsertIndexTuples(ins->rri, slot, ins->estate, false, false, NULL, NIL, false);
-#elif PG_VERSION_NUM >= 140000
-		recheck = ExecInsertIndexTuples(ins->rri, slot, ins->estate, false, false, NULL, NIL);
-#else
-		recheck = ExecInsertIndexTuples(slot, ins->estate, false, NULL, NIL);
-#endif
-	ExecARInsertTriggers(ins->estate, ins->rri, slot, recheck, NULL);
+/* Queues the AFTER row triggers of the row just inserted. */
+static void
+after_row(OmsInsert *ins, List *recheck)
+{
+	ExecARInsertTriggers(ins->estate, ins->rri, ins->slot, recheck, NULL);
 	list_free(recheck);
+}
+
+/* Starts the next row with every column NULL. */
+static void
+next_row(OmsInsert *ins)
+{
+	ResetPerTupleExprContext(ins->estate);
+	ExecClearTuple(ins->slot);
+	memset(ins->slot->tts_isnull, true, sizeof(bool) * ins->slot->tts_tupleDescriptor->natts);
+}
+
+/*
+ * Under a transaction snapshot, the row found at tid must be visible to it,
+ * as ExecCheckTIDVisible() requires of ON CONFLICT DO NOTHING.
+ */
+static void
+check_visible(OmsInsert *ins, ItemPointer tid)
+{
+	TupleTableSlot *found;
+
+	if (!IsolationUsesXactSnapshot())
+		return;
+	found = table_slot_create(ins->rel, NULL);
+	if (!table_tuple_fetch_row_version(ins->rel, tid, SnapshotAny, found))
+		elog(ERROR, "oms: failed to fetch a conflicting row of oms.%s", RelationGetRelationName(ins->rel));
+	if (!table_tuple_satisfies_snapshot(ins->rel, found, GetTransactionSnapshot()))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent update")));
+	ExecDropSingleTupleTableSlot(found);
 }
 
 /*
@@ -136,16 +169,81 @@ store_row(OmsInsert *ins)
 void
 oms_insert_row(OmsInsert *ins)
 {
-	TriggerDesc *triggers = ins->rri->ri_TrigDesc;
+	if (before_row(ins))
+	{
+		List	   *recheck = NIL;
 
-	ExecStoreVirtualTuple(ins->slot);
-	/* A BEFORE trigger may skip the row. */
-	if (triggers == NULL || !triggers->trig_insert_before_row ||
-		ExecBRInsertTriggers(ins->estate, ins->rri, ins->slot))
-		store_row(ins);
-	ResetPerTupleExprContext(ins->estate);
-	ExecClearTuple(ins->slot);
-	memset(ins->slot->tts_isnull, true, sizeof(bool) * ins->slot->tts_tupleDescriptor->natts);
+		simple_table_tuple_insert(ins->rel, ins->slot);
+		if (ins->rri->ri_NumIndices > 0)
+#if PG_VERSION_NUM >= 160000
+			recheck = ExecInsertIndexTuples(ins->rri, ins->slot, ins->estate, false, false, NULL, NIL, false);
+#elif PG_VERSION_NUM >= 140000
+			recheck = ExecInsertIndexTuples(ins->rri, ins->slot, ins->estate, false, false, NULL, NIL);
+#else
+			recheck = ExecInsertIndexTuples(ins->slot, ins->estate, false, NULL, NIL);
+#endif
+		after_row(ins, recheck);
+	}
+	next_row(ins);
+}
+
+/*
+ * Inserts the row built so far unless a unique index holds its key already,
+ * as INSERT ... ON CONFLICT DO NOTHING does (nodeModifyTable.c, ExecInsert):
+ * a row another transaction is inserting with the same key is waited for,
+ * and counts if that transaction commits.  Returns whether it inserted.
+ * Under REPEATABLE READ or SERIALIZABLE, a row the snapshot cannot see is a
+ * serialization failure.  The next row starts with every column NULL.
+ */
+bool
+oms_insert_row_if_new(OmsInsert *ins)
+{
+	TupleTableSlot *slot = ins->slot;
+	bool		inserted = false;
+	bool		lost_race = true;
+
+	if (!before_row(ins))
+		lost_race = false;		/* a trigger skipped the row */
+	while (lost_race)
+	{
+		ItemPointerData conflict;
+		uint32		token;
+		List	   *recheck;
+
+		CHECK_FOR_INTERRUPTS();
+#if PG_VERSION_NUM >= 140000
+		if (!ExecCheckIndexConstraints(ins->rri, slot, ins->estate, &conflict, NIL))
+#else
+		if (!ExecCheckIndexConstraints(slot, ins->estate, &conflict, NIL))
+#endif
+		{
+			check_visible(ins, &conflict);
+			break;
+		}
+
+		/* Others wait on the token, not on our transaction, to see us decide. */
+		token = SpeculativeInsertionLockAcquire(GetCurrentTransactionId());
+		table_tuple_insert_speculative(ins->rel, slot, ins->estate->es_output_cid, 0, NULL, token);
+		lost_race = false;
+#if PG_VERSION_NUM >= 160000
+		recheck = ExecInsertIndexTuples(ins->rri, slot, ins->estate, false, true, &lost_race, NIL, false);
+#elif PG_VERSION_NUM >= 140000
+		recheck = ExecInsertIndexTuples(ins->rri, slot, ins->estate, false, true, &lost_race, NIL);
+#else
+		recheck = ExecInsertIndexTuples(slot, ins->estate, true, &lost_race, NIL);
+#endif
+		table_tuple_complete_speculative(ins->rel, slot, token, !lost_race);
+		SpeculativeInsertionLockRelease(GetCurrentTransactionId());
+		if (lost_race)
+			list_free(recheck);	/* someone inserted the key meanwhile: look again */
+		else
+		{
+			after_row(ins, recheck);
+			inserted = true;
+		}
+	}
+	next_row(ins);
+	return inserted;
 }
 
 /*

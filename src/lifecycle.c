@@ -61,7 +61,7 @@ oms_write_first_events(int64 order_id, int n, const char *const *entity, const i
 	int64	   *ids = palloc(sizeof(int64) * n);
 	OmsInsert	ins;
 
-	oms_insert_open(&ins, "order_event");
+	oms_insert_open(&ins, "order_event", false);
 	for (int i = 0; i < n; i++)
 	{
 		ids[i] = nextval_internal(seq, false);
@@ -76,7 +76,7 @@ oms_write_first_events(int64 order_id, int n, const char *const *entity, const i
 	}
 	oms_insert_close(&ins);
 
-	oms_insert_open(&ins, "outbox");
+	oms_insert_open(&ins, "outbox", false);
 	for (int i = 0; i < n; i++)
 	{
 		oms_insert_set(&ins, "txid", txid);

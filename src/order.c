@@ -81,28 +81,28 @@ oms_active_channel(text *code)
 static bool
 claim_reference(OrderRequest *req, char *external_ref, Datum payload, int64 *order_id)
 {
-	static SPIPlanPtr claim_plan = NULL;
 	static SPIPlanPtr find_plan = NULL;
 	Oid			argtypes[3] = {INT8OID, TEXTOID, TEXTOID};
 	Datum		values[3];
+	bool		claimed;
 	bool		isnull;
 	int			rc;
+	OmsInsert	ins;
 
 	values[0] = Int64GetDatum(req->channel.id);
 	values[1] = CStringGetTextDatum(external_ref);
 	values[2] = payload;
-	oms_prepare(&claim_plan,
-				"INSERT INTO oms.order_ref (channel_id, external_ref, order_id, payload_hash)"
-				" VALUES ($1, $2, nextval('oms.order_id_seq'), md5($3)) ON CONFLICT DO NOTHING"
-				" RETURNING order_id",
-				3, argtypes);
-	rc = oms_execute_trusted(claim_plan, values, NULL, 0);
-	oms_check_spi(rc, SPI_OK_INSERT_RETURNING, "claiming the order reference");
-	if (SPI_processed == 1)
-	{
-		*order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	*order_id = nextval_internal(oms_relid("order_id_seq"), false);
+	oms_insert_open(&ins, "order_ref", true);
+	oms_insert_set(&ins, "channel_id", values[0]);
+	oms_insert_set(&ins, "external_ref", values[1]);
+	oms_insert_set(&ins, "order_id", Int64GetDatum(*order_id));
+	oms_insert_set(&ins, "payload_hash", DirectFunctionCall1(md5_text, payload));
+	claimed = oms_insert_row_if_new(&ins);
+	oms_insert_close(&ins);
+	if (claimed)
 		return true;
-	}
 
 	oms_prepare(&find_plan,
 				"SELECT order_id, payload_hash = md5($3) FROM oms.order_ref"
@@ -220,7 +220,7 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 														line->unit_price));
 	}
 
-	oms_insert_open(&ins, "orders");
+	oms_insert_open(&ins, "orders", false);
 	oms_insert_set(&ins, "order_id", Int64GetDatum(order_id));
 	oms_insert_set(&ins, "channel_id", Int64GetDatum(req->channel.id));
 	oms_insert_set(&ins, "external_ref", CStringGetTextDatum(external_ref));
@@ -243,7 +243,7 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 	oms_insert_row(&ins);
 	oms_insert_close(&ins);
 
-	oms_insert_open(&ins, "order_lines");
+	oms_insert_open(&ins, "order_lines", false);
 	for (int i = 0; i < req->nlines; i++)
 	{
 		OrderLine  *line = &req->lines[i];
@@ -289,7 +289,7 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 		oms_write_first_events(order_id, n, entity, entity_id, status);
 	}
 
-	oms_insert_open(&ins, "reservation");
+	oms_insert_open(&ins, "reservation", false);
 	reservation_seq = oms_relid("reservation_id_seq");
 	for (int i = 0; i < plan->nallocs; i++)
 	{
