@@ -122,7 +122,7 @@ SELECT pg_temp.plan('[{"sku": "TEE", "qty": 5}, {"sku": "CAP", "qty": 5}]');
 UPDATE oms.location SET daily_capacity = NULL;
 
 -- The decision kept with the order: what route_explain says, without candidates.
-SELECT routing - 'nodes' FROM oms.orders WHERE order_id = :order_id;
+SELECT routing::jsonb - 'nodes' FROM oms.orders WHERE order_id = :order_id;
 SELECT jsonb_pretty(oms.route_explain('[{"sku": "TEE", "qty": 9}, {"sku": "BAG", "qty": 1}]',
                                       '{"latitude": 52.52, "longitude": 13.405}', 'WEB',
                                       '{"exclude_locations": ["MUC"], "allow_backorder": true}') - 'nodes');

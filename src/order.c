@@ -206,6 +206,7 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 	int64		units = 0;
 	bool		short_of_stock = false;
 	Oid			reservation_seq;
+	Jsonb	   *decision;
 	OmsInsert	ins;
 
 	for (int i = 0; i < req->nlines; i++)
@@ -237,7 +238,9 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 				   : DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
 	if (req->pickup_location_id)
 		oms_insert_set(&ins, "pickup_location_id", Int64GetDatum(req->pickup_location_id));
-	oms_insert_set(&ins, "routing", JsonbPGetDatum(oms_route_decision(req, plan, false)));
+	decision = oms_route_decision(req, plan, false);
+	oms_insert_set(&ins, "routing",
+				   CStringGetTextDatum(JsonbToCString(NULL, &decision->root, VARSIZE(decision))));
 	oms_insert_set(&ins, "placed_at", now);
 	oms_insert_set(&ins, "updated_at", now);
 	oms_insert_row(&ins);
