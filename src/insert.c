@@ -247,6 +247,38 @@ oms_insert_row_if_new(OmsInsert *ins)
 }
 
 /*
+ * Replaces the row version at tid, which this transaction has locked, by the
+ * row built so far, adding index entries unless the update is HOT.  No
+ * trigger fires and no constraint is checked: the caller writes a valid row
+ * (oms.stock_slot, whose one trigger guards against writes from outside
+ * oms).  The next row starts with every column NULL.
+ */
+void
+oms_insert_replace(OmsInsert *ins, ItemPointer tid)
+{
+#if PG_VERSION_NUM >= 160000
+	TU_UpdateIndexes update_indexes;
+#else
+	bool		update_indexes;
+#endif
+
+	ExecStoreVirtualTuple(ins->slot);
+	simple_table_tuple_update(ins->rel, tid, ins->slot, GetActiveSnapshot(), &update_indexes);
+#if PG_VERSION_NUM >= 160000
+	if (update_indexes != TU_None && ins->rri->ri_NumIndices > 0)
+		list_free(ExecInsertIndexTuples(ins->rri, ins->slot, ins->estate, true, false, NULL, NIL,
+										update_indexes == TU_Summarizing));
+#elif PG_VERSION_NUM >= 140000
+	if (update_indexes && ins->rri->ri_NumIndices > 0)
+		list_free(ExecInsertIndexTuples(ins->rri, ins->slot, ins->estate, true, false, NULL, NIL));
+#else
+	if (update_indexes && ins->rri->ri_NumIndices > 0)
+		list_free(ExecInsertIndexTuples(ins->slot, ins->estate, false, NULL, NIL));
+#endif
+	next_row(ins);
+}
+
+/*
  * Fires the AFTER row triggers of the rows inserted and closes the table.
  */
 void
