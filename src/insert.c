@@ -247,35 +247,43 @@ oms_insert_row_if_new(OmsInsert *ins)
 }
 
 /*
- * Replaces the row version at tid, which this transaction has locked, by the
- * row built so far, adding index entries unless the update is HOT.  No
- * trigger fires and no constraint is checked: the caller writes a valid row
- * (oms.stock_slot, whose one trigger guards against writes from outside
- * oms).  The next row starts with every column NULL.
+ * Replaces the row version at tid by the row built so far, unless another
+ * transaction has updated it or is updating or locking it: it never waits,
+ * and returns whether it replaced the row.  Index entries are added unless
+ * the update is HOT.  No trigger fires and no constraint is checked: the
+ * caller writes a valid row (oms.stock_slot, whose one trigger guards
+ * against writes from outside oms).  The next row starts with every column
+ * NULL.
  */
-void
+bool
 oms_insert_replace(OmsInsert *ins, ItemPointer tid)
 {
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
 #if PG_VERSION_NUM >= 160000
 	TU_UpdateIndexes update_indexes;
 #else
 	bool		update_indexes;
 #endif
+	bool		replaced;
 
 	ExecStoreVirtualTuple(ins->slot);
-	simple_table_tuple_update(ins->rel, tid, ins->slot, GetActiveSnapshot(), &update_indexes);
+	replaced = table_tuple_update(ins->rel, tid, ins->slot, ins->estate->es_output_cid,
+								  GetActiveSnapshot(), InvalidSnapshot, false,
+								  &tmfd, &lockmode, &update_indexes) == TM_Ok;
 #if PG_VERSION_NUM >= 160000
-	if (update_indexes != TU_None && ins->rri->ri_NumIndices > 0)
+	if (replaced && update_indexes != TU_None && ins->rri->ri_NumIndices > 0)
 		list_free(ExecInsertIndexTuples(ins->rri, ins->slot, ins->estate, true, false, NULL, NIL,
 										update_indexes == TU_Summarizing));
 #elif PG_VERSION_NUM >= 140000
-	if (update_indexes && ins->rri->ri_NumIndices > 0)
+	if (replaced && update_indexes && ins->rri->ri_NumIndices > 0)
 		list_free(ExecInsertIndexTuples(ins->rri, ins->slot, ins->estate, true, false, NULL, NIL));
 #else
-	if (update_indexes && ins->rri->ri_NumIndices > 0)
+	if (replaced && update_indexes && ins->rri->ri_NumIndices > 0)
 		list_free(ExecInsertIndexTuples(ins->slot, ins->estate, false, NULL, NIL));
 #endif
 	next_row(ins);
+	return replaced;
 }
 
 /*

@@ -317,25 +317,27 @@ column(TupleDesc desc, const char *name)
  * Takes qty units from the first slot in [from, to) of the row with room
  * that no other session holds, reading the slots in index order with the
  * latest snapshot; returns the slot, or OMS_NO_SLOT and sets *room when some
- * slot had room but was busy.  It locks a slot without waiting and only in
- * the version it read, which then is the newest: a slot held by another
- * session, or changed since it was read, is passed over.  So it never holds
- * a slot it does not take from, and needs no subtransaction to let one go.
+ * slot had room but was busy.  It updates the version of a slot it read
+ * without waiting: a slot another session holds, or changed since it was
+ * read, is passed over.  So it never holds a slot it does not take from, and
+ * needs neither a subtransaction to let one go nor a lock before the update
+ * (a WAL record of its own).
  *
  * This reads and writes the table directly: the statement it replaces
  * (UPDATE ... WHERE slot = (SELECT ... FOR NO KEY UPDATE SKIP LOCKED) in a
  * subtransaction) was a sixth of a flash-sale order's CPU time.  The new
- * version satisfies reserved <= quota because the locked one had room.
+ * version satisfies reserved <= quota because the version it replaces had
+ * room.
  */
 static int32
 take_slot_units(int64 sku_id, int64 location_id, int32 qty, int32 from, int32 to, bool *room)
 {
 	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
 	OmsInsert	w;
+	TupleDesc	desc;
 	Relation	index;
 	IndexScanDesc scan;
 	TupleTableSlot *seen;
-	TupleTableSlot *locked;
 	ScanKeyData keys[3];
 	int			slot_att,
 				quota_att,
@@ -343,12 +345,12 @@ take_slot_units(int64 sku_id, int64 location_id, int32 qty, int32 from, int32 to
 	int32		taken = OMS_NO_SLOT;
 
 	oms_insert_open(&w, "stock_slot", false);
-	slot_att = column(RelationGetDescr(w.rel), "slot");
-	quota_att = column(RelationGetDescr(w.rel), "quota");
-	reserved_att = column(RelationGetDescr(w.rel), "reserved");
+	desc = RelationGetDescr(w.rel);
+	slot_att = column(desc, "slot");
+	quota_att = column(desc, "quota");
+	reserved_att = column(desc, "reserved");
 	index = index_open(oms_relid("stock_slot_pkey"), RowExclusiveLock);
 	seen = table_slot_create(w.rel, NULL);
-	locked = table_slot_create(w.rel, NULL);
 
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(sku_id));
 	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(location_id));
@@ -357,34 +359,28 @@ take_slot_units(int64 sku_id, int64 location_id, int32 qty, int32 from, int32 to
 	index_rescan(scan, keys, 3, NULL, 0);
 	while (taken == OMS_NO_SLOT && index_getnext_slot(scan, ForwardScanDirection, seen))
 	{
-		bool		isnull;
-		int32		slot = DatumGetInt32(slot_getattr(seen, slot_att, &isnull));
-		int32		reserved = DatumGetInt32(slot_getattr(seen, reserved_att, &isnull));
+		int32		slot;
+		int32		reserved;
 		ItemPointerData tid = seen->tts_tid;
-		TM_FailureData tmfd;
 
+		slot_getallattrs(seen);
+		slot = DatumGetInt32(seen->tts_values[slot_att - 1]);
+		reserved = DatumGetInt32(seen->tts_values[reserved_att - 1]);
 		if (slot >= to)
 			break;
-		if (DatumGetInt32(slot_getattr(seen, quota_att, &isnull)) - reserved < qty)
+		if (DatumGetInt32(seen->tts_values[quota_att - 1]) - reserved < qty)
 			continue;
 		*room = true;
-		if (table_tuple_lock(w.rel, &tid, snapshot, locked, w.estate->es_output_cid,
-							 LockTupleNoKeyExclusive, LockWaitSkip, 0, &tmfd) != TM_Ok)
-			continue;
 
-		/* The version read is the newest and ours: add the units to it. */
-		slot_getallattrs(locked);
-		for (int i = 0; i < locked->tts_tupleDescriptor->natts; i++)
-			if (!locked->tts_isnull[i])
-				oms_insert_set(&w, NameStr(TupleDescAttr(locked->tts_tupleDescriptor, i)->attname),
-							   locked->tts_values[i]);
+		for (int i = 0; i < desc->natts; i++)
+			if (!seen->tts_isnull[i])
+				oms_insert_set(&w, NameStr(TupleDescAttr(desc, i)->attname), seen->tts_values[i]);
 		oms_insert_set(&w, "reserved", Int32GetDatum(reserved + qty));
-		oms_insert_replace(&w, &tid);
-		taken = slot;
+		if (oms_insert_replace(&w, &tid))
+			taken = slot;
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(seen);
-	ExecDropSingleTupleTableSlot(locked);
 	index_close(index, NoLock);
 	oms_insert_close(&w);
 	UnregisterSnapshot(snapshot);
