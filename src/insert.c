@@ -247,16 +247,17 @@ oms_insert_row_if_new(OmsInsert *ins)
 }
 
 /*
- * Replaces the row version at tid by the row built so far, unless another
- * transaction has updated it or is updating or locking it: it never waits,
- * and returns whether it replaced the row.  Index entries are added unless
- * the update is HOT.  No trigger fires and no constraint is checked: the
- * caller writes a valid row (oms.stock_slot, whose one trigger guards
- * against writes from outside oms).  The next row starts with every column
- * NULL.
+ * Replaces the row version at tid by the row built so far and returns
+ * TM_Ok, or returns why not: another transaction updated or deleted that
+ * version (TM_Updated, TM_Deleted) or, without wait, is updating or locking
+ * it (TM_BeingModified).  With wait it waits for such a transaction first,
+ * as an UPDATE does.  Index entries are added unless the update is HOT.  No
+ * trigger fires and no constraint is checked: the caller writes a valid row
+ * (of oms.stock or oms.stock_slot, whose one trigger guards against writes
+ * from outside oms).  The next row starts with every column NULL.
  */
-bool
-oms_insert_replace(OmsInsert *ins, ItemPointer tid)
+TM_Result
+oms_insert_replace(OmsInsert *ins, ItemPointer tid, bool wait)
 {
 	TM_FailureData tmfd;
 	LockTupleMode lockmode;
@@ -265,25 +266,25 @@ oms_insert_replace(OmsInsert *ins, ItemPointer tid)
 #else
 	bool		update_indexes;
 #endif
-	bool		replaced;
+	TM_Result	result;
 
 	ExecStoreVirtualTuple(ins->slot);
-	replaced = table_tuple_update(ins->rel, tid, ins->slot, ins->estate->es_output_cid,
-								  GetActiveSnapshot(), InvalidSnapshot, false,
-								  &tmfd, &lockmode, &update_indexes) == TM_Ok;
+	result = table_tuple_update(ins->rel, tid, ins->slot, ins->estate->es_output_cid,
+								GetActiveSnapshot(), InvalidSnapshot, wait,
+								&tmfd, &lockmode, &update_indexes);
 #if PG_VERSION_NUM >= 160000
-	if (replaced && update_indexes != TU_None && ins->rri->ri_NumIndices > 0)
+	if (result == TM_Ok && update_indexes != TU_None && ins->rri->ri_NumIndices > 0)
 		list_free(ExecInsertIndexTuples(ins->rri, ins->slot, ins->estate, true, false, NULL, NIL,
 										update_indexes == TU_Summarizing));
 #elif PG_VERSION_NUM >= 140000
-	if (replaced && update_indexes && ins->rri->ri_NumIndices > 0)
+	if (result == TM_Ok && update_indexes && ins->rri->ri_NumIndices > 0)
 		list_free(ExecInsertIndexTuples(ins->rri, ins->slot, ins->estate, true, false, NULL, NIL));
 #else
-	if (replaced && update_indexes && ins->rri->ri_NumIndices > 0)
+	if (result == TM_Ok && update_indexes && ins->rri->ri_NumIndices > 0)
 		list_free(ExecInsertIndexTuples(ins->slot, ins->estate, false, NULL, NIL));
 #endif
 	next_row(ins);
-	return replaced;
+	return result;
 }
 
 /*

@@ -41,6 +41,7 @@
 #include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 #include "oms.h"
 
@@ -57,7 +58,6 @@
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr write_plan = NULL;
-static SPIPlanPtr take_row_plan = NULL;
 static SPIPlanPtr expire_plan = NULL;
 static SPIPlanPtr reclaim_plan = NULL;
 static SPIPlanPtr lock_slots_plan = NULL;
@@ -313,6 +313,18 @@ column(TupleDesc desc, const char *name)
 	return attnum;
 }
 
+/* Starts w's next row as a copy of the row in from. */
+static void
+copy_row(OmsInsert *w, TupleTableSlot *from)
+{
+	TupleDesc	desc = from->tts_tupleDescriptor;
+
+	slot_getallattrs(from);
+	for (int i = 0; i < desc->natts; i++)
+		if (!from->tts_isnull[i])
+			oms_insert_set(w, NameStr(TupleDescAttr(desc, i)->attname), from->tts_values[i]);
+}
+
 /*
  * Takes qty units from the first slot in [from, to) of the row with room
  * that no other session holds, reading the slots in index order with the
@@ -372,11 +384,9 @@ take_slot_units(int64 sku_id, int64 location_id, int32 qty, int32 from, int32 to
 			continue;
 		*room = true;
 
-		for (int i = 0; i < desc->natts; i++)
-			if (!seen->tts_isnull[i])
-				oms_insert_set(&w, NameStr(TupleDescAttr(desc, i)->attname), seen->tts_values[i]);
+		copy_row(&w, seen);
 		oms_insert_set(&w, "reserved", Int32GetDatum(reserved + qty));
-		if (oms_insert_replace(&w, &tid))
+		if (oms_insert_replace(&w, &tid, false) == TM_Ok)
 			taken = slot;
 	}
 	index_endscan(scan);
@@ -425,6 +435,85 @@ take_from_slot(int64 sku_id, int64 location_id, int32 qty, int32 slots)
 	}
 }
 
+/* Whether the stock row in row is not spread over slots and has qty units free. */
+static bool
+row_has_room(TupleTableSlot *row, int64 qty)
+{
+	TupleDesc	desc = row->tts_tupleDescriptor;
+	bool		isnull;
+	int64		free;
+
+	if (DatumGetInt32(slot_getattr(row, column(desc, "slots"), &isnull)) != 0)
+		return false;
+	free = (int64) DatumGetInt32(slot_getattr(row, column(desc, "on_hand"), &isnull))
+		- DatumGetInt32(slot_getattr(row, column(desc, "reserved"), &isnull))
+		- DatumGetInt32(slot_getattr(row, column(desc, "held"), &isnull))
+		- DatumGetInt32(slot_getattr(row, column(desc, "escrow"), &isnull))
+		- DatumGetInt32(slot_getattr(row, column(desc, "safety_stock"), &isnull));
+	return free >= qty;
+}
+
+/*
+ * Takes qty units of a stock row that is not spread over slots, keeping
+ * channel_safety units back: the row path.  Like the UPDATE ... WHERE free
+ * >= qty it replaces, it waits for a session that holds the row, and when
+ * that session changed it, locks the newest version and looks again (READ
+ * COMMITTED's recheck, at every isolation level: a count of units has one
+ * newest value); so it may end up holding a row it did not take from, as the
+ * UPDATE did.  The new version satisfies the row's CHECK because the version
+ * it replaces had the units free.
+ */
+static bool
+take_row_units(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety)
+{
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	OmsInsert	w;
+	Relation	index;
+	IndexScanDesc scan;
+	TupleTableSlot *row;
+	ScanKeyData keys[2];
+	bool		taken = false;
+
+	oms_insert_open(&w, "stock", false);
+	index = index_open(oms_relid("stock_pkey"), RowExclusiveLock);
+	row = table_slot_create(w.rel, NULL);
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(sku_id));
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(location_id));
+	scan = index_beginscan(w.rel, index, snapshot, 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	if (index_getnext_slot(scan, ForwardScanDirection, row))
+	{
+		ItemPointerData tid = row->tts_tid;
+
+		while (row_has_room(row, (int64) qty + channel_safety))
+		{
+			TM_FailureData tmfd;
+			TM_Result	result;
+			bool		isnull;
+
+			copy_row(&w, row);
+			oms_insert_set(&w, "reserved",
+						   Int32GetDatum(DatumGetInt32(slot_getattr(row, column(RelationGetDescr(w.rel), "reserved"), &isnull)) + qty));
+			oms_insert_set(&w, "updated_at", TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
+			result = oms_insert_replace(&w, &tid, true);
+			if (result == TM_Ok)
+				taken = true;
+			if (result != TM_Updated)
+				break;
+			if (table_tuple_lock(w.rel, &tid, snapshot, row, w.estate->es_output_cid,
+								 LockTupleNoKeyExclusive, LockWaitBlock,
+								 TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd) != TM_Ok)
+				break;			/* deleted meanwhile */
+		}
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(row);
+	index_close(index, NoLock);
+	oms_insert_close(&w);
+	UnregisterSnapshot(snapshot);
+	return taken;
+}
+
 /*
  * Takes qty units of a stock row for an order (or, with hold, for a cart
  * hold), keeping channel_safety units back; slots is the row's slot count as
@@ -436,19 +525,12 @@ bool
 oms_take_stock(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety,
 			   int32 slots, bool hold, int32 *slot, int32 *free)
 {
-	Oid			argtypes[4] = {INT8OID, INT8OID, INT4OID, INT4OID};
-	Datum		values[4];
 	StockRow	row;
 	instr_time	start,
 				waited;
 	int64		available;
-	int			rc;
 
 	*slot = OMS_NO_SLOT;
-	values[0] = Int64GetDatum(sku_id);
-	values[1] = Int64GetDatum(location_id);
-	values[2] = Int32GetDatum(qty);
-	values[3] = Int32GetDatum(channel_safety);
 
 	/* Path 1, a slot of a hot row, for channels without safety stock here. */
 	if (!hold && slots > 0 && channel_safety == 0)
@@ -459,23 +541,19 @@ oms_take_stock(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety,
 	}
 
 	/*
-	 * Path 2, the row: one conditional UPDATE.  Time it: a long wait for the
+	 * Path 2, the row: one conditional update.  Time it: a long wait for the
 	 * lock means sessions queue for this row, which then spreads over slots
 	 * while we hold it.
 	 */
 	if (!hold)
 	{
-		oms_prepare(&take_row_plan,
-					"UPDATE oms.stock SET reserved = reserved + $3, updated_at = now()"
-					" WHERE sku_id = $1 AND location_id = $2 AND slots = 0"
-					"   AND on_hand - reserved - held - escrow - safety_stock >= $3 + $4",
-					4, argtypes);
+		bool		taken;
+
 		INSTR_TIME_SET_CURRENT(start);
-		rc = oms_execute_trusted(take_row_plan, values, NULL, 0);
-		oms_check_spi(rc, SPI_OK_UPDATE, "reserving stock");
+		taken = take_row_units(sku_id, location_id, qty, channel_safety);
 		INSTR_TIME_SET_CURRENT(waited);
 		INSTR_TIME_SUBTRACT(waited, start);
-		if (SPI_processed == 1)
+		if (taken)
 		{
 			if (oms_hot_stock_slots > 0 && oms_hot_stock_wait >= 0 &&
 				INSTR_TIME_GET_MILLISEC(waited) >= oms_hot_stock_wait)
