@@ -92,6 +92,13 @@ SELECT oms.adjust_stock('HOT', 'BER', -1, 'more than is free');
 \echo :LAST_ERROR_SQLSTATE
 SELECT oms.set_stock_slots('HOT', 'BER', 0);
 SELECT on_hand, reserved, escrow, slots FROM oms.stock WHERE sku_id = (SELECT id FROM oms.sku WHERE code = 'HOT');
+-- Slots this transaction spread, and so holds, are still its own to take from.
+BEGIN;
+SELECT oms.receive_stock('HOT', 'BER', 4);
+SELECT oms.set_stock_slots('HOT', 'BER', 2);
+SELECT oms.place_order('WEB', 'H-5', '[{"sku": "HOT", "qty": 1}]') AS h5 \gset
+SELECT slot IS NOT NULL AS from_a_slot FROM oms.reservation WHERE order_id = :h5;
+ROLLBACK;
 SELECT oms.set_stock_slots('HOT', 'BER', 257);
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM oms.check_invariants();

@@ -60,4 +60,69 @@ InitMaterializedSRF(FunctionCallInfo fcinfo, bits32 flags)
 }
 #endif
 
+
+/*
+ * The executor calls insert.c makes to write rows without a statement.
+ * PostgreSQL 14 moved the result relation out of the EState's single slot
+ * and gave ExecInsertIndexTuples and ExecCheckIndexConstraints the
+ * ResultRelInfo; 16 added permission infos to the range table and told an
+ * update whether only summarizing indexes need new entries.
+ */
+#include "executor/executor.h"
+#include "parser/parse_relation.h"
+
+#if PG_VERSION_NUM < 160000
+typedef bool TU_UpdateIndexes;	/* true: every index */
+#define TU_None false
+#define oms_only_summarizing(update_indexes) false
+#else
+#define oms_only_summarizing(update_indexes) ((update_indexes) == TU_Summarizing)
+#endif
+
+static inline void
+oms_init_result_relation(EState *estate, RangeTblEntry *rte, ResultRelInfo *rri, Relation rel)
+{
+#if PG_VERSION_NUM >= 160000
+	List	   *perminfos = NIL;
+
+	addRTEPermissionInfo(&perminfos, rte);
+	ExecInitRangeTable(estate, list_make1(rte), perminfos);
+#else
+	ExecInitRangeTable(estate, list_make1(rte));
+#endif
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+#if PG_VERSION_NUM >= 140000
+	estate->es_opened_result_relations = list_make1(rri);
+#else
+	estate->es_result_relations = rri;
+	estate->es_num_result_relations = 1;
+	estate->es_result_relation_info = rri;
+#endif
+}
+
+static inline List *
+oms_insert_index_tuples(ResultRelInfo *rri, TupleTableSlot *slot, EState *estate, bool update,
+						bool no_dup_err, bool *spec_conflict, bool only_summarizing)
+{
+#if PG_VERSION_NUM >= 160000
+	return ExecInsertIndexTuples(rri, slot, estate, update, no_dup_err, spec_conflict, NIL,
+								 only_summarizing);
+#elif PG_VERSION_NUM >= 140000
+	return ExecInsertIndexTuples(rri, slot, estate, update, no_dup_err, spec_conflict, NIL);
+#else
+	return ExecInsertIndexTuples(slot, estate, no_dup_err, spec_conflict, NIL);
+#endif
+}
+
+static inline bool
+oms_check_index_constraints(ResultRelInfo *rri, TupleTableSlot *slot, EState *estate,
+							ItemPointer conflict)
+{
+#if PG_VERSION_NUM >= 140000
+	return ExecCheckIndexConstraints(rri, slot, estate, conflict, NIL);
+#else
+	return ExecCheckIndexConstraints(slot, estate, conflict, NIL);
+#endif
+}
+
 #endif							/* OMS_COMPAT_H */

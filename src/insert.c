@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * insert.c
- *	  Writing new rows straight into a table and its indexes, without a
- *	  statement: place_order writes every order this way.
+ *	  Writing rows straight into a table and its indexes, without a
+ *	  statement: place_order writes every order this way, and takes stock
+ *	  through it.
  *
  *	  Starting and ending a statement's executor (a node, a projection and a
  *	  domain check per column, each index opened and closed) cost more than
@@ -24,55 +25,41 @@
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
-#include "parser/parse_relation.h"
 #include "storage/lmgr.h"
-#include "utils/snapmgr.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "oms.h"
 
 /*
- * Opens oms.<table> for inserting rows, with oms_insert_row_if_new() when
+ * Opens oms.<table> for writing rows, with oms_insert_row_if_new() when
  * if_new; the lock lasts until the transaction ends.
  */
 void
 oms_insert_open(OmsInsert *ins, const char *table, bool if_new)
 {
-	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	MemoryContext oldcontext;
+	RangeTblEntry *rte;
 
 	ins->rel = table_open(oms_relid(table), RowExclusiveLock);
 	ins->estate = CreateExecutorState();
+	oldcontext = MemoryContextSwitchTo(ins->estate->es_query_cxt);
 
+	/* As the apply worker does, so that triggers find the relation. */
+	rte = makeNode(RangeTblEntry);
 	rte->rtekind = RTE_RELATION;
 	rte->relid = RelationGetRelid(ins->rel);
 	rte->relkind = ins->rel->rd_rel->relkind;
 	rte->rellockmode = RowExclusiveLock;
-#if PG_VERSION_NUM >= 160000
-	{
-		List	   *perminfos = NIL;
-
-		addRTEPermissionInfo(&perminfos, rte);
-		ExecInitRangeTable(ins->estate, list_make1(rte), perminfos);
-	}
-#else
-	ExecInitRangeTable(ins->estate, list_make1(rte));
-#endif
-
-	/* As the apply worker does, so that triggers find the relation. */
 	ins->rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(ins->rri, ins->rel, 1, NULL, 0);
-#if PG_VERSION_NUM >= 140000
-	ins->estate->es_opened_result_relations = list_make1(ins->rri);
-#else
-	ins->estate->es_result_relations = ins->rri;
-	ins->estate->es_num_result_relations = 1;
-	ins->estate->es_result_relation_info = ins->rri;
-#endif
+	oms_init_result_relation(ins->estate, rte, ins->rri, ins->rel);
 	ins->estate->es_output_cid = GetCurrentCommandId(true);
 	ExecOpenIndices(ins->rri, if_new);
 	ins->slot = ExecInitExtraTupleSlot(ins->estate, RelationGetDescr(ins->rel), &TTSOpsVirtual);
 	ExecClearTuple(ins->slot);
 	memset(ins->slot->tts_isnull, true, sizeof(bool) * ins->slot->tts_tupleDescriptor->natts);
+
+	MemoryContextSwitchTo(oldcontext);
 	AfterTriggerBeginQuery();
 }
 
@@ -137,20 +124,24 @@ next_row(OmsInsert *ins)
 }
 
 /*
- * Under a transaction snapshot, the row found at tid must be visible to it,
- * as ExecCheckTIDVisible() requires of ON CONFLICT DO NOTHING.
+ * Under a transaction snapshot, the row found at tid must be visible to it
+ * or be our own, as ExecCheckTupleVisible() requires of ON CONFLICT DO
+ * NOTHING.
  */
 static void
 check_visible(OmsInsert *ins, ItemPointer tid)
 {
 	TupleTableSlot *found;
+	bool		isnull;
 
 	if (!IsolationUsesXactSnapshot())
 		return;
 	found = table_slot_create(ins->rel, NULL);
 	if (!table_tuple_fetch_row_version(ins->rel, tid, SnapshotAny, found))
 		elog(ERROR, "oms: failed to fetch a conflicting row of oms.%s", RelationGetRelationName(ins->rel));
-	if (!table_tuple_satisfies_snapshot(ins->rel, found, GetTransactionSnapshot()))
+	if (!table_tuple_satisfies_snapshot(ins->rel, found, GetTransactionSnapshot()) &&
+		!TransactionIdIsCurrentTransactionId(DatumGetTransactionId(
+				slot_getsysattr(found, MinTransactionIdAttributeNumber, &isnull))))
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("could not serialize access due to concurrent update")));
@@ -175,13 +166,7 @@ oms_insert_row(OmsInsert *ins)
 
 		simple_table_tuple_insert(ins->rel, ins->slot);
 		if (ins->rri->ri_NumIndices > 0)
-#if PG_VERSION_NUM >= 160000
-			recheck = ExecInsertIndexTuples(ins->rri, ins->slot, ins->estate, false, false, NULL, NIL, false);
-#elif PG_VERSION_NUM >= 140000
-			recheck = ExecInsertIndexTuples(ins->rri, ins->slot, ins->estate, false, false, NULL, NIL);
-#else
-			recheck = ExecInsertIndexTuples(ins->slot, ins->estate, false, NULL, NIL);
-#endif
+			recheck = oms_insert_index_tuples(ins->rri, ins->slot, ins->estate, false, false, NULL, false);
 		after_row(ins, recheck);
 	}
 	next_row(ins);
@@ -211,11 +196,7 @@ oms_insert_row_if_new(OmsInsert *ins)
 		List	   *recheck;
 
 		CHECK_FOR_INTERRUPTS();
-#if PG_VERSION_NUM >= 140000
-		if (!ExecCheckIndexConstraints(ins->rri, slot, ins->estate, &conflict, NIL))
-#else
-		if (!ExecCheckIndexConstraints(slot, ins->estate, &conflict, NIL))
-#endif
+		if (!oms_check_index_constraints(ins->rri, slot, ins->estate, &conflict))
 		{
 			check_visible(ins, &conflict);
 			break;
@@ -225,13 +206,7 @@ oms_insert_row_if_new(OmsInsert *ins)
 		token = SpeculativeInsertionLockAcquire(GetCurrentTransactionId());
 		table_tuple_insert_speculative(ins->rel, slot, ins->estate->es_output_cid, 0, NULL, token);
 		lost_race = false;
-#if PG_VERSION_NUM >= 160000
-		recheck = ExecInsertIndexTuples(ins->rri, slot, ins->estate, false, true, &lost_race, NIL, false);
-#elif PG_VERSION_NUM >= 140000
-		recheck = ExecInsertIndexTuples(ins->rri, slot, ins->estate, false, true, &lost_race, NIL);
-#else
-		recheck = ExecInsertIndexTuples(slot, ins->estate, true, &lost_race, NIL);
-#endif
+		recheck = oms_insert_index_tuples(ins->rri, slot, ins->estate, false, true, &lost_race, false);
 		table_tuple_complete_speculative(ins->rel, slot, token, !lost_race);
 		SpeculativeInsertionLockRelease(GetCurrentTransactionId());
 		if (lost_race)
@@ -249,40 +224,29 @@ oms_insert_row_if_new(OmsInsert *ins)
 /*
  * Replaces the row version at tid by the row built so far and returns
  * TM_Ok, or returns why not: another transaction updated or deleted that
- * version (TM_Updated, TM_Deleted) or, without wait, is updating or locking
- * it (TM_BeingModified).  With wait it waits for such a transaction first,
- * as an UPDATE does.  Index entries are added unless the update is HOT.  No
- * trigger fires and no constraint is checked: the caller writes a valid row
- * (of oms.stock or oms.stock_slot, whose one trigger guards against writes
- * from outside oms).  The next row starts with every column NULL.
+ * version (TM_Updated, TM_Deleted).  A transaction that holds the row is
+ * waited for, as an UPDATE waits; the caller that must not wait locks the
+ * version first, without waiting.  Index entries are added unless the
+ * update is HOT.  No trigger fires and no constraint is checked: the caller
+ * writes a valid row (of oms.stock or oms.stock_slot, whose one trigger
+ * guards against writes from outside oms).  The next row starts with every
+ * column NULL.
  */
 TM_Result
-oms_insert_replace(OmsInsert *ins, ItemPointer tid, bool wait)
+oms_insert_replace(OmsInsert *ins, ItemPointer tid)
 {
 	TM_FailureData tmfd;
 	LockTupleMode lockmode;
-#if PG_VERSION_NUM >= 160000
 	TU_UpdateIndexes update_indexes;
-#else
-	bool		update_indexes;
-#endif
 	TM_Result	result;
 
 	ExecStoreVirtualTuple(ins->slot);
 	result = table_tuple_update(ins->rel, tid, ins->slot, ins->estate->es_output_cid,
-								GetActiveSnapshot(), InvalidSnapshot, wait,
+								GetActiveSnapshot(), InvalidSnapshot, true,
 								&tmfd, &lockmode, &update_indexes);
-#if PG_VERSION_NUM >= 160000
 	if (result == TM_Ok && update_indexes != TU_None && ins->rri->ri_NumIndices > 0)
-		list_free(ExecInsertIndexTuples(ins->rri, ins->slot, ins->estate, true, false, NULL, NIL,
-										update_indexes == TU_Summarizing));
-#elif PG_VERSION_NUM >= 140000
-	if (result == TM_Ok && update_indexes && ins->rri->ri_NumIndices > 0)
-		list_free(ExecInsertIndexTuples(ins->rri, ins->slot, ins->estate, true, false, NULL, NIL));
-#else
-	if (result == TM_Ok && update_indexes && ins->rri->ri_NumIndices > 0)
-		list_free(ExecInsertIndexTuples(ins->slot, ins->estate, false, NULL, NIL));
-#endif
+		list_free(oms_insert_index_tuples(ins->rri, ins->slot, ins->estate, true, false, NULL,
+										  oms_only_summarizing(update_indexes)));
 	next_row(ins);
 	return result;
 }

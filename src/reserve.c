@@ -309,13 +309,22 @@ column(TupleDesc desc, const char *name)
 	int			attnum = SPI_fnumber(desc, name);
 
 	if (attnum <= 0)
-		elog(ERROR, "oms: oms.stock_slot has no column \"%s\"", name);
+		elog(ERROR, "oms: oms.stock or oms.stock_slot has no column \"%s\"", name);
 	return attnum;
 }
 
-/* Starts w's next row as a copy of the row in from. */
+/* The int32 column name of the row in slot. */
+static int32
+int32_column(TupleTableSlot *slot, const char *name)
+{
+	bool		isnull;
+
+	return DatumGetInt32(slot_getattr(slot, column(slot->tts_tupleDescriptor, name), &isnull));
+}
+
+/* Starts w's next row as a copy of the row in from, with reserved + qty. */
 static void
-copy_row(OmsInsert *w, TupleTableSlot *from)
+copy_row_adding(OmsInsert *w, TupleTableSlot *from, int32 qty)
 {
 	TupleDesc	desc = from->tts_tupleDescriptor;
 
@@ -323,77 +332,124 @@ copy_row(OmsInsert *w, TupleTableSlot *from)
 	for (int i = 0; i < desc->natts; i++)
 		if (!from->tts_isnull[i])
 			oms_insert_set(w, NameStr(TupleDescAttr(desc, i)->attname), from->tts_values[i]);
+	oms_insert_set(w, "reserved", Int32GetDatum(int32_column(from, "reserved") + qty));
+}
+
+/*
+ * Makes the writes of this transaction so far visible, as SPI does before
+ * each statement, and pushes the snapshot the stock reads below use: the
+ * latest under READ COMMITTED, where a row changed since the statement
+ * began is read in its newest version; the transaction's under REPEATABLE
+ * READ and SERIALIZABLE, where such a row is a serialization failure, as for
+ * an UPDATE.  PopActiveSnapshot() ends it.
+ */
+static Snapshot
+push_stock_snapshot(void)
+{
+	CommandCounterIncrement();
+	PushCopiedSnapshot(IsolationUsesXactSnapshot() ? GetTransactionSnapshot() : GetLatestSnapshot());
+	UpdateActiveSnapshotCommandId();
+	return GetActiveSnapshot();
+}
+
+/* A row changed or deleted since the transaction's snapshot: 40001. */
+static void
+serialization_failure(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("could not serialize access due to concurrent update")));
+}
+
+/*
+ * Opens oms.<table> for writing and scans its primary key <index> for the
+ * rows of (sku_id, location_id), from slot from on when slotted.
+ */
+static IndexScanDesc
+begin_stock_scan(OmsInsert *w, const char *table, const char *index, Snapshot snapshot,
+				 int64 sku_id, int64 location_id, int32 from, bool slotted)
+{
+	ScanKeyData keys[3];
+	IndexScanDesc scan;
+	int			nkeys = slotted ? 3 : 2;
+
+	oms_insert_open(w, table, false);
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(sku_id));
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(location_id));
+	ScanKeyInit(&keys[2], 3, BTGreaterEqualStrategyNumber, F_INT4GE, Int32GetDatum(from));
+	scan = index_beginscan(w->rel, index_open(oms_relid(index), RowExclusiveLock), snapshot, nkeys, 0);
+	index_rescan(scan, keys, nkeys, NULL, 0);
+	return scan;
+}
+
+static void
+end_stock_scan(OmsInsert *w, IndexScanDesc scan)
+{
+	Relation	index = scan->indexRelation;
+
+	index_endscan(scan);
+	index_close(index, NoLock);
+	oms_insert_close(w);
+	PopActiveSnapshot();
 }
 
 /*
  * Takes qty units from the first slot in [from, to) of the row with room
- * that no other session holds, reading the slots in index order with the
- * latest snapshot; returns the slot, or OMS_NO_SLOT and sets *room when some
- * slot had room but was busy.  It updates the version of a slot it read
- * without waiting: a slot another session holds, or changed since it was
- * read, is passed over.  So it never holds a slot it does not take from, and
- * needs neither a subtransaction to let one go nor a lock before the update
- * (a WAL record of its own).
+ * that no other session holds, reading the slots in index order; returns
+ * the slot, or OMS_NO_SLOT and sets *room when some slot had room but was
+ * busy.  It locks a slot without waiting, and only in the version it read,
+ * which then is the newest: a slot another session holds, or changed since
+ * it was read, is passed over.  So it never holds a slot it does not take
+ * from, and needs no subtransaction to let one go.
  *
  * This reads and writes the table directly: the statement it replaces
  * (UPDATE ... WHERE slot = (SELECT ... FOR NO KEY UPDATE SKIP LOCKED) in a
  * subtransaction) was a sixth of a flash-sale order's CPU time.  The new
- * version satisfies reserved <= quota because the version it replaces had
- * room.
+ * version satisfies reserved <= quota because the locked one had room.
  */
 static int32
 take_slot_units(int64 sku_id, int64 location_id, int32 qty, int32 from, int32 to, bool *room)
 {
-	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	Snapshot	snapshot = push_stock_snapshot();
 	OmsInsert	w;
-	TupleDesc	desc;
-	Relation	index;
-	IndexScanDesc scan;
-	TupleTableSlot *seen;
-	ScanKeyData keys[3];
-	int			slot_att,
-				quota_att,
-				reserved_att;
+	IndexScanDesc scan = begin_stock_scan(&w, "stock_slot", "stock_slot_pkey", snapshot,
+										  sku_id, location_id, from, true);
+	TupleTableSlot *seen = table_slot_create(w.rel, NULL);
+	TupleTableSlot *locked = table_slot_create(w.rel, NULL);
 	int32		taken = OMS_NO_SLOT;
 
-	oms_insert_open(&w, "stock_slot", false);
-	desc = RelationGetDescr(w.rel);
-	slot_att = column(desc, "slot");
-	quota_att = column(desc, "quota");
-	reserved_att = column(desc, "reserved");
-	index = index_open(oms_relid("stock_slot_pkey"), RowExclusiveLock);
-	seen = table_slot_create(w.rel, NULL);
-
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(sku_id));
-	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(location_id));
-	ScanKeyInit(&keys[2], 3, BTGreaterEqualStrategyNumber, F_INT4GE, Int32GetDatum(from));
-	scan = index_beginscan(w.rel, index, snapshot, 3, 0);
-	index_rescan(scan, keys, 3, NULL, 0);
 	while (taken == OMS_NO_SLOT && index_getnext_slot(scan, ForwardScanDirection, seen))
 	{
-		int32		slot;
-		int32		reserved;
+		int32		slot = int32_column(seen, "slot");
 		ItemPointerData tid = seen->tts_tid;
+		TM_FailureData tmfd;
 
-		slot_getallattrs(seen);
-		slot = DatumGetInt32(seen->tts_values[slot_att - 1]);
-		reserved = DatumGetInt32(seen->tts_values[reserved_att - 1]);
 		if (slot >= to)
 			break;
-		if (DatumGetInt32(seen->tts_values[quota_att - 1]) - reserved < qty)
+		if (int32_column(seen, "quota") - int32_column(seen, "reserved") < qty)
 			continue;
 		*room = true;
-
-		copy_row(&w, seen);
-		oms_insert_set(&w, "reserved", Int32GetDatum(reserved + qty));
-		if (oms_insert_replace(&w, &tid, false) == TM_Ok)
-			taken = slot;
+		switch (table_tuple_lock(w.rel, &tid, snapshot, locked, w.estate->es_output_cid,
+								 LockTupleNoKeyExclusive, LockWaitSkip, 0, &tmfd))
+		{
+			case TM_Ok:
+				copy_row_adding(&w, seen, qty);
+				if (oms_insert_replace(&w, &tid) != TM_Ok)
+					elog(ERROR, "oms: a locked slot of a stock row changed");
+				taken = slot;
+				break;
+			case TM_Updated:
+			case TM_Deleted:
+				if (IsolationUsesXactSnapshot())
+					serialization_failure();
+				break;
+			default:
+				break;			/* another session holds it */
+		}
 	}
-	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(seen);
-	index_close(index, NoLock);
-	oms_insert_close(&w);
-	UnregisterSnapshot(snapshot);
+	ExecDropSingleTupleTableSlot(locked);
+	end_stock_scan(&w, scan);
 	return taken;
 }
 
@@ -439,48 +495,31 @@ take_from_slot(int64 sku_id, int64 location_id, int32 qty, int32 slots)
 static bool
 row_has_room(TupleTableSlot *row, int64 qty)
 {
-	TupleDesc	desc = row->tts_tupleDescriptor;
-	bool		isnull;
-	int64		free;
-
-	if (DatumGetInt32(slot_getattr(row, column(desc, "slots"), &isnull)) != 0)
-		return false;
-	free = (int64) DatumGetInt32(slot_getattr(row, column(desc, "on_hand"), &isnull))
-		- DatumGetInt32(slot_getattr(row, column(desc, "reserved"), &isnull))
-		- DatumGetInt32(slot_getattr(row, column(desc, "held"), &isnull))
-		- DatumGetInt32(slot_getattr(row, column(desc, "escrow"), &isnull))
-		- DatumGetInt32(slot_getattr(row, column(desc, "safety_stock"), &isnull));
-	return free >= qty;
+	return int32_column(row, "slots") == 0 &&
+		(int64) int32_column(row, "on_hand") - int32_column(row, "reserved") - int32_column(row, "held")
+		- int32_column(row, "escrow") - int32_column(row, "safety_stock") >= qty;
 }
 
 /*
  * Takes qty units of a stock row that is not spread over slots, keeping
  * channel_safety units back: the row path.  Like the UPDATE ... WHERE free
- * >= qty it replaces, it waits for a session that holds the row, and when
- * that session changed it, locks the newest version and looks again (READ
- * COMMITTED's recheck, at every isolation level: a count of units has one
- * newest value); so it may end up holding a row it did not take from, as the
- * UPDATE did.  The new version satisfies the row's CHECK because the version
- * it replaces had the units free.
+ * >= qty it replaces, it waits for a session that holds the row; when that
+ * session changed it, it locks the newest version and looks again (READ
+ * COMMITTED's recheck), so it may end up holding a row it did not take from,
+ * as the UPDATE did; under a transaction snapshot that is a serialization
+ * failure instead.  The new version satisfies the row's CHECK because the
+ * version it replaces had the units free.
  */
 static bool
 take_row_units(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety)
 {
-	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	Snapshot	snapshot = push_stock_snapshot();
 	OmsInsert	w;
-	Relation	index;
-	IndexScanDesc scan;
-	TupleTableSlot *row;
-	ScanKeyData keys[2];
+	IndexScanDesc scan = begin_stock_scan(&w, "stock", "stock_pkey", snapshot,
+										  sku_id, location_id, 0, false);
+	TupleTableSlot *row = table_slot_create(w.rel, NULL);
 	bool		taken = false;
 
-	oms_insert_open(&w, "stock", false);
-	index = index_open(oms_relid("stock_pkey"), RowExclusiveLock);
-	row = table_slot_create(w.rel, NULL);
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(sku_id));
-	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(location_id));
-	scan = index_beginscan(w.rel, index, snapshot, 2, 0);
-	index_rescan(scan, keys, 2, NULL, 0);
 	if (index_getnext_slot(scan, ForwardScanDirection, row))
 	{
 		ItemPointerData tid = row->tts_tid;
@@ -489,28 +528,28 @@ take_row_units(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety)
 		{
 			TM_FailureData tmfd;
 			TM_Result	result;
-			bool		isnull;
 
-			copy_row(&w, row);
-			oms_insert_set(&w, "reserved",
-						   Int32GetDatum(DatumGetInt32(slot_getattr(row, column(RelationGetDescr(w.rel), "reserved"), &isnull)) + qty));
+			copy_row_adding(&w, row, qty);
 			oms_insert_set(&w, "updated_at", TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
-			result = oms_insert_replace(&w, &tid, true);
+			result = oms_insert_replace(&w, &tid);
 			if (result == TM_Ok)
+			{
 				taken = true;
-			if (result != TM_Updated)
 				break;
-			if (table_tuple_lock(w.rel, &tid, snapshot, row, w.estate->es_output_cid,
+			}
+			if (result != TM_Updated && result != TM_Deleted)
+				elog(ERROR, "oms: a stock row changed in this very command");
+			if (IsolationUsesXactSnapshot())
+				serialization_failure();
+			if (result == TM_Deleted ||
+				table_tuple_lock(w.rel, &tid, snapshot, row, w.estate->es_output_cid,
 								 LockTupleNoKeyExclusive, LockWaitBlock,
 								 TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd) != TM_Ok)
-				break;			/* deleted meanwhile */
+				break;			/* deleted meanwhile: nothing to take */
 		}
 	}
-	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(row);
-	index_close(index, NoLock);
-	oms_insert_close(&w);
-	UnregisterSnapshot(snapshot);
+	end_stock_scan(&w, scan);
 	return taken;
 }
 
