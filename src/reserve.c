@@ -433,7 +433,7 @@ take_slot_units(int64 sku_id, int64 location_id, int32 qty, int32 from, int32 to
 								 LockTupleNoKeyExclusive, LockWaitSkip, 0, &tmfd))
 		{
 			case TM_Ok:
-				copy_row_adding(&w, seen, qty);
+				copy_row_adding(&w, locked, qty);
 				if (oms_insert_replace(&w, &tid) != TM_Ok)
 					elog(ERROR, "oms: a locked slot of a stock row changed");
 				taken = slot;
