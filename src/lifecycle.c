@@ -10,8 +10,9 @@
  *	  runs once per UPDATE statement and writes, with one INSERT, an
  *	  oms.order_event row and an oms.outbox row for each status it changed.
  *	  Rows oms creates get their first event from the function creating
- *	  them (oms_write_first_events() for place_order's).  Neither trigger fires under session_replication_role = replica,
- *	  and pg_restore only inserts: restored rows are taken as they are.
+ *	  them (through oms_write_first_events() for place_order's).  Neither
+ *	  trigger fires under session_replication_role = replica, and
+ *	  pg_restore only inserts: restored rows are taken as they are.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,9 +22,9 @@
 #include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
-#include "commands/sequence.h"
 #include "utils/builtins.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"

@@ -363,7 +363,7 @@ extern void oms_write_first_events(int64 order_id, int n, const char *const *ent
 /* guard.c: writes the guard triggers let through. */
 extern int	oms_execute_trusted(SPIPlanPtr plan, Datum *values, const char *nulls, long tcount);
 
-/* insert.c: new rows written without a statement. */
+/* insert.c: rows written without a statement. */
 typedef struct OmsInsert
 {
 	Relation	rel;
