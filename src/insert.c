@@ -86,6 +86,23 @@ oms_insert_set(OmsInsert *ins, const char *column, Datum value)
 }
 
 /*
+ * Starts the row being built as a copy of the row in from, a row of the same
+ * table; a dropped column is NULL.
+ */
+void
+oms_insert_copy(OmsInsert *ins, TupleTableSlot *from)
+{
+	TupleDesc	desc = ins->slot->tts_tupleDescriptor;
+
+	slot_getallattrs(from);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		ins->slot->tts_values[i] = from->tts_values[i];
+		ins->slot->tts_isnull[i] = from->tts_isnull[i] || TupleDescAttr(desc, i)->attisdropped;
+	}
+}
+
+/*
  * Runs the BEFORE row triggers of the row built in ins->slot and checks its
  * NOT NULL columns; false if a trigger skipped the row.
  */

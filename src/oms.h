@@ -374,6 +374,7 @@ typedef struct OmsInsert
 
 extern void oms_insert_open(OmsInsert *ins, const char *table, bool if_new);
 extern void oms_insert_set(OmsInsert *ins, const char *column, Datum value);
+extern void oms_insert_copy(OmsInsert *ins, TupleTableSlot *from);
 extern void oms_insert_row(OmsInsert *ins);
 extern bool oms_insert_row_if_new(OmsInsert *ins);
 extern TM_Result oms_insert_replace(OmsInsert *ins, ItemPointer tid);

@@ -326,12 +326,7 @@ int32_column(TupleTableSlot *slot, const char *name)
 static void
 copy_row_adding(OmsInsert *w, TupleTableSlot *from, int32 qty)
 {
-	TupleDesc	desc = from->tts_tupleDescriptor;
-
-	slot_getallattrs(from);
-	for (int i = 0; i < desc->natts; i++)
-		if (!from->tts_isnull[i])
-			oms_insert_set(w, NameStr(TupleDescAttr(desc, i)->attname), from->tts_values[i]);
+	oms_insert_copy(w, from);
 	oms_insert_set(w, "reserved", Int32GetDatum(int32_column(from, "reserved") + qty));
 }
 
