@@ -64,10 +64,10 @@ oms_insert_open(OmsInsert *ins, const char *table, bool if_new)
 }
 
 /*
- * Sets column of the row being built.
+ * The number of column of the table, which must exist.
  */
-void
-oms_insert_set(OmsInsert *ins, const char *column, Datum value)
+int
+oms_insert_column(OmsInsert *ins, const char *column)
 {
 	TupleDesc	desc = ins->slot->tts_tupleDescriptor;
 
@@ -76,13 +76,22 @@ oms_insert_set(OmsInsert *ins, const char *column, Datum value)
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
 		if (!att->attisdropped && strcmp(NameStr(att->attname), column) == 0)
-		{
-			ins->slot->tts_values[i] = value;
-			ins->slot->tts_isnull[i] = false;
-			return;
-		}
+			return i + 1;
 	}
 	elog(ERROR, "oms: oms.%s has no column \"%s\"", RelationGetRelationName(ins->rel), column);
+	pg_unreachable();
+}
+
+/*
+ * Sets column of the row being built.
+ */
+void
+oms_insert_set(OmsInsert *ins, const char *column, Datum value)
+{
+	int			attnum = oms_insert_column(ins, column);
+
+	ins->slot->tts_values[attnum - 1] = value;
+	ins->slot->tts_isnull[attnum - 1] = false;
 }
 
 /*

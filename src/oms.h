@@ -373,6 +373,7 @@ typedef struct OmsInsert
 } OmsInsert;
 
 extern void oms_insert_open(OmsInsert *ins, const char *table, bool if_new);
+extern int	oms_insert_column(OmsInsert *ins, const char *column);
 extern void oms_insert_set(OmsInsert *ins, const char *column, Datum value);
 extern void oms_insert_copy(OmsInsert *ins, TupleTableSlot *from);
 extern void oms_insert_row(OmsInsert *ins);

@@ -205,6 +205,7 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 	Datum		backordered = CStringGetTextDatum("backordered");
 	int64		units = 0;
 	bool		short_of_stock = false;
+	Datum		status;			/* of the order */
 	Oid			reservation_seq;
 	Jsonb	   *decision;
 	OmsInsert	ins;
@@ -221,11 +222,13 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 														line->unit_price));
 	}
 
+	status = short_of_stock ? backordered : reserved;
+
 	oms_insert_open(&ins, "orders", false);
 	oms_insert_set(&ins, "order_id", Int64GetDatum(order_id));
 	oms_insert_set(&ins, "channel_id", Int64GetDatum(req->channel.id));
 	oms_insert_set(&ins, "external_ref", CStringGetTextDatum(external_ref));
-	oms_insert_set(&ins, "status", short_of_stock ? backordered : reserved);
+	oms_insert_set(&ins, "status", status);
 	oms_insert_set(&ins, "payment_status", CStringGetTextDatum("unpaid"));
 	if (req->customer)
 		oms_insert_set(&ins, "customer", req->customer);
@@ -275,21 +278,21 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 	{
 		const char **entity = palloc(sizeof(char *) * (req->nlines + 1));
 		int64	   *entity_id = palloc(sizeof(int64) * (req->nlines + 1));
-		Datum	   *status = palloc(sizeof(Datum) * (req->nlines + 1));
+		Datum	   *to_status = palloc(sizeof(Datum) * (req->nlines + 1));
 		int			n = 0;
 
 		entity[n] = "order";
 		entity_id[n] = order_id;
-		status[n++] = short_of_stock ? backordered : reserved;
+		to_status[n++] = status;
 		for (int i = 0; i < req->nlines; i++)
 		{
 			if (req->lines[i].placed == req->lines[i].qty)
 				continue;
 			entity[n] = "line";
 			entity_id[n] = req->lines[i].line_no;
-			status[n++] = backordered;
+			to_status[n++] = backordered;
 		}
-		oms_write_first_events(order_id, n, entity, entity_id, status);
+		oms_write_first_events(order_id, n, entity, entity_id, to_status);
 	}
 
 	oms_insert_open(&ins, "reservation", false);

@@ -302,24 +302,13 @@ in_subtransaction(bool (*fn) (void *arg), void *arg)
 	return keep;
 }
 
-/* The number of column name of desc. */
-static int
-column(TupleDesc desc, const char *name)
-{
-	int			attnum = SPI_fnumber(desc, name);
-
-	if (attnum <= 0)
-		elog(ERROR, "oms: oms.stock or oms.stock_slot has no column \"%s\"", name);
-	return attnum;
-}
-
-/* The int32 column name of the row in slot. */
+/* The int32 column name of the row in slot, a row of w's table. */
 static int32
-int32_column(TupleTableSlot *slot, const char *name)
+int32_column(OmsInsert *w, TupleTableSlot *slot, const char *name)
 {
 	bool		isnull;
 
-	return DatumGetInt32(slot_getattr(slot, column(slot->tts_tupleDescriptor, name), &isnull));
+	return DatumGetInt32(slot_getattr(slot, oms_insert_column(w, name), &isnull));
 }
 
 /* Starts w's next row as a copy of the row in from, with reserved + qty. */
@@ -327,24 +316,7 @@ static void
 copy_row_adding(OmsInsert *w, TupleTableSlot *from, int32 qty)
 {
 	oms_insert_copy(w, from);
-	oms_insert_set(w, "reserved", Int32GetDatum(int32_column(from, "reserved") + qty));
-}
-
-/*
- * Makes the writes of this transaction so far visible, as SPI does before
- * each statement, and pushes the snapshot the stock reads below use: the
- * latest under READ COMMITTED, where a row changed since the statement
- * began is read in its newest version; the transaction's under REPEATABLE
- * READ and SERIALIZABLE, where such a row is a serialization failure, as for
- * an UPDATE.  PopActiveSnapshot() ends it.
- */
-static Snapshot
-push_stock_snapshot(void)
-{
-	CommandCounterIncrement();
-	PushCopiedSnapshot(IsolationUsesXactSnapshot() ? GetTransactionSnapshot() : GetLatestSnapshot());
-	UpdateActiveSnapshotCommandId();
-	return GetActiveSnapshot();
+	oms_insert_set(w, "reserved", Int32GetDatum(int32_column(w, from, "reserved") + qty));
 }
 
 /* A row changed or deleted since the transaction's snapshot: 40001. */
@@ -359,20 +331,33 @@ serialization_failure(void)
 /*
  * Opens oms.<table> for writing and scans its primary key <index> for the
  * rows of (sku_id, location_id), from slot from on when slotted.
+ *
+ * First it makes the writes of this transaction so far visible, as SPI
+ * does before each statement.  The scan's snapshot (scan->xs_snapshot) is
+ * the latest under READ COMMITTED, where a row changed since the statement
+ * began is read in its newest version, and the transaction's under
+ * REPEATABLE READ and SERIALIZABLE, where such a row is a serialization
+ * failure, as for an UPDATE.  It is the active snapshot until
+ * end_stock_scan().
  */
 static IndexScanDesc
-begin_stock_scan(OmsInsert *w, const char *table, const char *index, Snapshot snapshot,
+begin_stock_scan(OmsInsert *w, const char *table, const char *index,
 				 int64 sku_id, int64 location_id, int32 from, bool slotted)
 {
 	ScanKeyData keys[3];
 	IndexScanDesc scan;
 	int			nkeys = slotted ? 3 : 2;
 
+	CommandCounterIncrement();
+	PushCopiedSnapshot(IsolationUsesXactSnapshot() ? GetTransactionSnapshot() : GetLatestSnapshot());
+	UpdateActiveSnapshotCommandId();
+
 	oms_insert_open(w, table, false);
 	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(sku_id));
 	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(location_id));
 	ScanKeyInit(&keys[2], 3, BTGreaterEqualStrategyNumber, F_INT4GE, Int32GetDatum(from));
-	scan = index_beginscan(w->rel, index_open(oms_relid(index), RowExclusiveLock), snapshot, nkeys, 0);
+	scan = index_beginscan(w->rel, index_open(oms_relid(index), RowExclusiveLock),
+						   GetActiveSnapshot(), nkeys, 0);
 	index_rescan(scan, keys, nkeys, NULL, 0);
 	return scan;
 }
@@ -405,9 +390,8 @@ end_stock_scan(OmsInsert *w, IndexScanDesc scan)
 static int32
 take_slot_units(int64 sku_id, int64 location_id, int32 qty, int32 from, int32 to, bool *room)
 {
-	Snapshot	snapshot = push_stock_snapshot();
 	OmsInsert	w;
-	IndexScanDesc scan = begin_stock_scan(&w, "stock_slot", "stock_slot_pkey", snapshot,
+	IndexScanDesc scan = begin_stock_scan(&w, "stock_slot", "stock_slot_pkey",
 										  sku_id, location_id, from, true);
 	TupleTableSlot *seen = table_slot_create(w.rel, NULL);
 	TupleTableSlot *locked = table_slot_create(w.rel, NULL);
@@ -415,16 +399,16 @@ take_slot_units(int64 sku_id, int64 location_id, int32 qty, int32 from, int32 to
 
 	while (taken == OMS_NO_SLOT && index_getnext_slot(scan, ForwardScanDirection, seen))
 	{
-		int32		slot = int32_column(seen, "slot");
+		int32		slot = int32_column(&w, seen, "slot");
 		ItemPointerData tid = seen->tts_tid;
 		TM_FailureData tmfd;
 
 		if (slot >= to)
 			break;
-		if (int32_column(seen, "quota") - int32_column(seen, "reserved") < qty)
+		if (int32_column(&w, seen, "quota") - int32_column(&w, seen, "reserved") < qty)
 			continue;
 		*room = true;
-		switch (table_tuple_lock(w.rel, &tid, snapshot, locked, w.estate->es_output_cid,
+		switch (table_tuple_lock(w.rel, &tid, scan->xs_snapshot, locked, w.estate->es_output_cid,
 								 LockTupleNoKeyExclusive, LockWaitSkip, 0, &tmfd))
 		{
 			case TM_Ok:
@@ -488,11 +472,12 @@ take_from_slot(int64 sku_id, int64 location_id, int32 qty, int32 slots)
 
 /* Whether the stock row in row is not spread over slots and has qty units free. */
 static bool
-row_has_room(TupleTableSlot *row, int64 qty)
+row_has_room(OmsInsert *w, TupleTableSlot *row, int64 qty)
 {
-	return int32_column(row, "slots") == 0 &&
-		(int64) int32_column(row, "on_hand") - int32_column(row, "reserved") - int32_column(row, "held")
-		- int32_column(row, "escrow") - int32_column(row, "safety_stock") >= qty;
+	return int32_column(w, row, "slots") == 0 &&
+		(int64) int32_column(w, row, "on_hand") - int32_column(w, row, "reserved")
+		- int32_column(w, row, "held") - int32_column(w, row, "escrow")
+		- int32_column(w, row, "safety_stock") >= qty;
 }
 
 /*
@@ -508,9 +493,8 @@ row_has_room(TupleTableSlot *row, int64 qty)
 static bool
 take_row_units(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety)
 {
-	Snapshot	snapshot = push_stock_snapshot();
 	OmsInsert	w;
-	IndexScanDesc scan = begin_stock_scan(&w, "stock", "stock_pkey", snapshot,
+	IndexScanDesc scan = begin_stock_scan(&w, "stock", "stock_pkey",
 										  sku_id, location_id, 0, false);
 	TupleTableSlot *row = table_slot_create(w.rel, NULL);
 	bool		taken = false;
@@ -519,7 +503,7 @@ take_row_units(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety)
 	{
 		ItemPointerData tid = row->tts_tid;
 
-		while (row_has_room(row, (int64) qty + channel_safety))
+		while (row_has_room(&w, row, (int64) qty + channel_safety))
 		{
 			TM_FailureData tmfd;
 			TM_Result	result;
@@ -537,7 +521,7 @@ take_row_units(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety)
 			if (IsolationUsesXactSnapshot())
 				serialization_failure();
 			if (result == TM_Deleted ||
-				table_tuple_lock(w.rel, &tid, snapshot, row, w.estate->es_output_cid,
+				table_tuple_lock(w.rel, &tid, scan->xs_snapshot, row, w.estate->es_output_cid,
 								 LockTupleNoKeyExclusive, LockWaitBlock,
 								 TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd) != TM_Ok)
 				break;			/* deleted meanwhile: nothing to take */
