@@ -35,7 +35,7 @@ ensure_packages() {
 # Builds oms and installs it into the server of $PG_CONFIG.
 build_and_install() {
     step "building and installing oms"
-    make -s -C "$OMS_ROOT" PG_CONFIG="$PG_CONFIG" >/dev/null
+    make -s -C "$OMS_ROOT" PG_CONFIG="$PG_CONFIG" WERROR=1 >/dev/null
     as_root make -s -C "$OMS_ROOT" PG_CONFIG="$PG_CONFIG" install >/dev/null
 }
 
