@@ -2,7 +2,9 @@
 # test/dump/dump_restore.sh — pg_dump loses nothing: dumps a populated database,
 # restores it into a fresh one, and compares every row of every table and
 # sequence oms registered with pg_extension_config_dump.  Prints TAP.
-# Runs against the cluster in PGHOST/PGPORT (test.sh starts it).
+# Runs against the cluster in PGHOST/PGPORT (test.sh starts it).  With
+# DUMP_SOURCE=db it dumps that populated database instead (test.sh passes the
+# one test/upgrade upgraded from 0.1.0).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
@@ -10,8 +12,10 @@ psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 dump=$(mktemp /tmp/oms-dump.XXXXXX)
 trap 'rm -f "$dump"' EXIT
 
-psql -c 'SET client_min_messages = warning' -c 'DROP DATABASE IF EXISTS oms_dump_src' -c 'DROP DATABASE IF EXISTS oms_dump_dst' \
-     -c 'CREATE DATABASE oms_dump_src' -c 'CREATE DATABASE oms_dump_dst'
+src_db=${DUMP_SOURCE:-oms_dump_src}
+psql -c 'SET client_min_messages = warning' -c 'DROP DATABASE IF EXISTS oms_dump_dst' -c 'CREATE DATABASE oms_dump_dst'
+if [ -z "${DUMP_SOURCE:-}" ]; then
+psql -c 'SET client_min_messages = warning' -c 'DROP DATABASE IF EXISTS oms_dump_src' -c 'CREATE DATABASE oms_dump_src'
 psql -d oms_dump_src -c 'CREATE EXTENSION oms' -f "$here/../demo/sample.sql" >/dev/null
 # Orders, a cancellation, a hold and a hot row, so that every table has rows.
 psql -d oms_dump_src >/dev/null <<'SQL'
@@ -30,8 +34,9 @@ SELECT oms.track(:shipment, 'in_transit', now() + interval '1 minute', '{"city":
 SELECT oms.record_payment(1, 'authorize', 39.98, 'psp-auth-1'), oms.record_payment(1, 'capture', 39.98, 'psp-cap-1');
 SELECT count(*) FROM oms.claim_events('dump-test', 3);
 SQL
+fi
 
-"$PGBIN/pg_dump" -Fc -d oms_dump_src -f "$dump"
+"$PGBIN/pg_dump" -Fc -d "$src_db" -f "$dump"
 "$PGBIN/pg_restore" --exit-on-error -d oms_dump_dst "$dump"
 
 # One line per registered object: its name, row count and a digest of its rows.
@@ -46,14 +51,14 @@ SELECT c.oid::regclass::text || ' ' ||
   JOIN pg_class c ON c.oid = cfg.oid
  WHERE e.extname = 'oms'
  ORDER BY 1"
-src=$(psql -At -d oms_dump_src -c "$digest_sql")
+src=$(psql -At -d "$src_db" -c "$digest_sql")
 dst=$(psql -At -d oms_dump_dst -c "$digest_sql")
 
 echo "1..4"
 n=$(echo "$src" | wc -l)
 # oms.transition is the extension's own reference data: CREATE EXTENSION writes it.
-tables=$(psql -At -d oms_dump_src -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'oms' AND tablename <> 'transition'")
-registered=$(psql -At -d oms_dump_src -c "
+tables=$(psql -At -d "$src_db" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'oms' AND tablename <> 'transition'")
+registered=$(psql -At -d "$src_db" -c "
     SELECT count(*) FROM pg_extension e, unnest(e.extconfig) cfg(oid)
       JOIN pg_class c ON c.oid = cfg.oid WHERE e.extname = 'oms' AND c.relkind = 'r'")
 if [ "$tables" = "$registered" ]; then

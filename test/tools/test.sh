@@ -28,7 +28,7 @@ tally() {
     if [ "$rc" != 0 ] && [ "$bad" = 0 ]; then bad=1; fi
     passed=$((passed + ok))
     failed=$((failed + bad))
-    printf '    %-12s %4d passed, %d failed%s\n' "$suite" "$ok" "$bad" \
+    printf '    %-14s %4d passed, %d failed%s\n' "$suite" "$ok" "$bad" \
         "$([ "$bad" = 0 ] || echo "  (see $log)")"
 }
 
@@ -57,6 +57,8 @@ suite regress make -s -C "$OMS_ROOT" PG_CONFIG="$PG_CONFIG" installcheck ISOLATI
 suite isolation make -s -C "$OMS_ROOT" PG_CONFIG="$PG_CONFIG" installcheck REGRESS=
 suite pgtap pgtap
 suite dump "$OMS_ROOT/test/dump/dump_restore.sh"
+suite upgrade "$OMS_ROOT/test/upgrade/upgrade.sh"
+suite dump-upgraded env DUMP_SOURCE=oms_upgrade "$OMS_ROOT/test/dump/dump_restore.sh"
 suite worker "$OMS_ROOT/test/worker/worker.sh"
 suite events "$OMS_ROOT/test/events/listen.sh"
 suite storm "$OMS_ROOT/test/storm/storm.sh"
