@@ -14,6 +14,7 @@ EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).
 MODULE_big = oms
 OBJS = \
 	src/oms.o \
+	src/helpers.o \
 	src/catalog.o \
 	src/guard.o \
 	src/ledger.o \

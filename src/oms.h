@@ -79,7 +79,6 @@ typedef enum OmsMaster
 
 /* catalog.c: look up master data by code; unknown codes are errors. */
 extern OmsRef oms_lookup(OmsMaster kind, text *code);
-extern Oid	oms_relid(const char *name);
 extern void oms_lookup_skus(char **codes, int n, OmsRef *refs);
 
 /* A location, as routing sees it. */
@@ -136,7 +135,7 @@ extern OmsLocation *oms_all_locations(int *n);
 extern bool oms_transition_legal(const char *entity, const char *from, const char *to);
 extern char *oms_transition_next(const char *entity, const char *from);
 
-/* catalog.c: SPI helpers. */
+/* helpers.c: SPI helpers, checked arguments, relations by name. */
 extern SPIPlanPtr oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
 extern void oms_check_spi(int rc, int expected, const char *what);
 extern text *oms_arg_text(FunctionCallInfo fcinfo, int argno, const char *argname);
@@ -145,6 +144,7 @@ extern int64 oms_arg_int64(FunctionCallInfo fcinfo, int argno, const char *argna
 extern text *oms_arg_optional_text(FunctionCallInfo fcinfo, int argno);
 extern Jsonb *oms_arg_optional_jsonb(FunctionCallInfo fcinfo, int argno);
 extern struct TriggerData *oms_trigger_data(FunctionCallInfo fcinfo, const char *name);
+extern Oid	oms_relid(const char *name);
 
 /* oms.c: settings. */
 extern int	oms_hot_stock_wait;

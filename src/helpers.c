@@ -1,0 +1,142 @@
+/*-------------------------------------------------------------------------
+ *
+ * helpers.c
+ *	  The small helpers every oms module shares: kept SPI plans, checked SPI
+ *	  return codes, checked function arguments, oms's relations by name and
+ *	  the TriggerData of a trigger call.
+ *
+ *	  Callers of the SPI helpers are connected to SPI.  Every query names its
+ *	  tables with the schema, and plans are prepared once per backend and
+ *	  kept; PostgreSQL's plan cache revalidates them after DDL.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/namespace.h"
+#include "commands/trigger.h"
+#include "utils/lsyscache.h"
+
+#include "oms.h"
+
+/*
+ * Returns the kept plan in *cache, preparing it on first use.  oms's
+ * statements look rows up by key, so one generic plan serves every call: the
+ * plan cache would otherwise plan afresh each time for array parameters,
+ * whose custom plans it estimates cheaper.
+ */
+SPIPlanPtr
+oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*cache == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
+
+		if (plan == NULL)
+			elog(ERROR, "oms: SPI_prepare failed for \"%s\": %s",
+				 sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "oms: SPI_keepplan failed");
+		*cache = plan;
+	}
+	return *cache;
+}
+
+/*
+ * Raises an internal error unless an SPI call returned what was expected.
+ */
+void
+oms_check_spi(int rc, int expected, const char *what)
+{
+	if (rc != expected)
+		elog(ERROR, "oms: %s failed: %s", what, SPI_result_code_string(rc));
+}
+
+/*
+ * Returns text argument argno, which must not be NULL.
+ */
+text *
+oms_arg_text(FunctionCallInfo fcinfo, int argno, const char *argname)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", argname)));
+	return PG_GETARG_TEXT_PP(argno);
+}
+
+/*
+ * Returns optional text argument argno, or NULL.
+ */
+text *
+oms_arg_optional_text(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? NULL : PG_GETARG_TEXT_PP(argno);
+}
+
+/*
+ * Returns optional jsonb argument argno, or NULL.
+ */
+Jsonb *
+oms_arg_optional_jsonb(FunctionCallInfo fcinfo, int argno)
+{
+	return PG_ARGISNULL(argno) ? NULL : PG_GETARG_JSONB_P(argno);
+}
+
+/*
+ * Returns bigint argument argno, which must not be NULL.
+ */
+int64
+oms_arg_int64(FunctionCallInfo fcinfo, int argno, const char *argname)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", argname)));
+	return PG_GETARG_INT64(argno);
+}
+
+/*
+ * Returns integer argument argno, which must not be NULL.
+ */
+int32
+oms_arg_int32(FunctionCallInfo fcinfo, int argno, const char *argname)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", argname)));
+	return PG_GETARG_INT32(argno);
+}
+
+/*
+ * Returns the OID of oms's table or index name.  Callers that read one
+ * directly close it with NoLock: the lock they took stays until the
+ * transaction ends, as a query's would.
+ */
+Oid
+oms_relid(const char *name)
+{
+	Oid			relid = get_relname_relid(name, get_namespace_oid("oms", false));
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation oms.%s does not exist", name),
+				 errhint("Reinstall the oms extension.")));
+	return relid;
+}
+
+/*
+ * Returns the TriggerData of a call of trigger function name, refusing a
+ * call that is not a trigger's.
+ */
+TriggerData *
+oms_trigger_data(FunctionCallInfo fcinfo, const char *name)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s() can only be called as a trigger", name)));
+	return (TriggerData *) fcinfo->context;
+}
