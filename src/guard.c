@@ -54,19 +54,6 @@ oms_execute_trusted(SPIPlanPtr plan, Datum *values, const char *nulls, long tcou
 }
 
 /*
- * Returns the TriggerData of a call, refusing calls that are not triggers.
- */
-static TriggerData *
-trigger_data(FunctionCallInfo fcinfo)
-{
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("oms guard functions can only be called as triggers")));
-	return (TriggerData *) fcinfo->context;
-}
-
-/*
  * Trigger on the tables whose unit columns (the trigger's arguments) only
  * oms may change: refuses UPDATEs of those columns, DELETEs of rows where an
  * integer one is not 0, and TRUNCATE, unless oms itself writes.
@@ -74,7 +61,7 @@ trigger_data(FunctionCallInfo fcinfo)
 Datum
 oms_stock_guard(PG_FUNCTION_ARGS)
 {
-	TriggerData *trigdata = trigger_data(fcinfo);
+	TriggerData *trigdata = oms_trigger_data(fcinfo, "oms.stock_guard");
 	Relation	rel = trigdata->tg_relation;
 	TupleDesc	tupdesc = rel->rd_att;
 	HeapTuple	old = trigdata->tg_trigtuple;
@@ -137,7 +124,7 @@ oms_stock_guard(PG_FUNCTION_ARGS)
 Datum
 oms_ledger_guard(PG_FUNCTION_ARGS)
 {
-	Relation	rel = trigger_data(fcinfo)->tg_relation;
+	Relation	rel = oms_trigger_data(fcinfo, "oms.ledger_guard")->tg_relation;
 	bool		ledger = strcmp(RelationGetRelationName(rel), "stock_movement") == 0;
 
 	ereport(ERROR,
