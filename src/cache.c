@@ -2,9 +2,9 @@
  *
  * cache.c
  *	  Channels, locations, which locations serve which channel, the
- *	  channels' routing policies and the legal status transitions, kept in
- *	  backend memory: small tables that every order reads and that change
- *	  rarely.
+ *	  channels' routing policies (and the names of the strategies they
+ *	  choose) and the legal status transitions, kept in backend memory:
+ *	  small tables that every order reads and that change rarely.
  *
  *	  A statement trigger on each of the five tables (oms.master_changed)
  *	  sends a relcache invalidation for it; every backend's callback then
@@ -78,6 +78,26 @@ typedef struct Transition
 
 static Transition *transitions = NULL;
 static int	ntransitions = 0;
+
+/* Routing strategies by name, as oms.routing_policy.strategy holds them. */
+const char *const oms_strategy_names[OMS_NUM_STRATEGIES] = {
+	"fewest_shipments", "cheapest", "nearest_first", "priority_first", "balance_stock"
+};
+
+/*
+ * Sets *strategy to the strategy called name; false if there is none.
+ */
+bool
+oms_parse_strategy(const char *name, OmsStrategy *strategy)
+{
+	for (int i = 0; i < OMS_NUM_STRATEGIES; i++)
+		if (strcmp(name, oms_strategy_names[i]) == 0)
+		{
+			*strategy = (OmsStrategy) i;
+			return true;
+		}
+	return false;
+}
 
 /*
  * Relcache callback: a change to one of the cached tables (or to all

@@ -111,7 +111,9 @@ typedef enum OmsStrategy
 
 #define OMS_NUM_STRATEGIES (OMS_BALANCE_STOCK + 1)
 
+/* cache.c: strategies by name. */
 extern const char *const oms_strategy_names[OMS_NUM_STRATEGIES];
+extern bool oms_parse_strategy(const char *name, OmsStrategy *strategy);
 
 /* A channel, as ordering sees it. */
 typedef struct OmsChannel
@@ -334,7 +336,6 @@ extern bool oms_json_int32(JsonbValue *v, int32 *out);
 /* route.c: choosing locations. */
 extern RoutePlan *oms_route(OrderRequest *req);
 extern const char *oms_route_exclusion(OrderRequest *req, const OmsLocation *loc);
-extern bool oms_parse_strategy(const char *name, OmsStrategy *strategy);
 
 /* explain.c: routing decisions as JSON. */
 extern Jsonb *oms_route_decision(OrderRequest *req, RoutePlan *plan, bool candidates);

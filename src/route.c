@@ -34,10 +34,6 @@
 
 #include "oms.h"
 
-const char *const oms_strategy_names[OMS_NUM_STRATEGIES] = {
-	"fewest_shipments", "cheapest", "nearest_first", "priority_first", "balance_stock"
-};
-
 /* Each strategy's terms, after units (README, "Routing"). */
 static const RouteTerm strategy_terms[OMS_NUM_STRATEGIES][ROUTE_MAX_TERMS + 1] = {
 	[OMS_FEWEST_SHIPMENTS] = {ROUTE_TERM_SHIPMENTS, ROUTE_TERM_COST, ROUTE_TERM_PRIORITY, -1},
@@ -49,21 +45,6 @@ static const RouteTerm strategy_terms[OMS_NUM_STRATEGIES][ROUTE_MAX_TERMS + 1] =
 
 /* Millionths: distances and costs are compared as whole numbers of them. */
 #define MICRO 1000000.0
-
-/*
- * Sets *strategy to the strategy called name; false if there is none.
- */
-bool
-oms_parse_strategy(const char *name, OmsStrategy *strategy)
-{
-	for (int i = 0; i < OMS_NUM_STRATEGIES; i++)
-		if (strcmp(name, oms_strategy_names[i]) == 0)
-		{
-			*strategy = (OmsStrategy) i;
-			return true;
-		}
-	return false;
-}
 
 /*
  * Great-circle distance in kilometres between two points given in degrees.
