@@ -2,7 +2,8 @@
  *
  * catalog.c
  *	  Master-data lookups by business code: SKUs from oms.sku's index,
- *	  channels and locations from the cache (cache.c).
+ *	  channels and locations from the cache (cache.c); the channel and SKUs
+ *	  of an order or hold, which must be active.
  *
  *-------------------------------------------------------------------------
  */
@@ -124,4 +125,44 @@ oms_lookup(OmsMaster kind, text *code)
 		return lookup_cached(kind, cstring);
 	oms_lookup_skus(&cstring, 1, &ref);
 	return ref;
+}
+
+/*
+ * Looks up the SKUs of req's lines; each must exist and be active.
+ */
+void
+oms_resolve_skus(OrderRequest *req)
+{
+	char	  **codes = palloc(sizeof(char *) * req->nlines);
+	OmsRef	   *skus = palloc(sizeof(OmsRef) * req->nlines);
+
+	for (int i = 0; i < req->nlines; i++)
+		codes[i] = req->lines[i].sku;
+	oms_lookup_skus(codes, req->nlines, skus);
+	for (int i = 0; i < req->nlines; i++)
+	{
+		if (!skus[i].active)
+			ereport(ERROR,
+					(errcode(ERRCODE_OMS_INACTIVE_SKU),
+					 errmsg("sku \"%s\" is not active", skus[i].code),
+					 errhint("An inactive SKU can be stocked but not sold.")));
+		req->lines[i].sku_id = skus[i].id;
+	}
+}
+
+/*
+ * Looks up a channel that may place orders.
+ */
+OmsChannel
+oms_active_channel(text *code)
+{
+	OmsChannel	channel;
+
+	if (!oms_find_channel(text_to_cstring(code), &channel))
+		(void) oms_lookup(OMS_CHANNEL, code);	/* raises the error */
+	if (!channel.active)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_INACTIVE_CHANNEL),
+				 errmsg("channel \"%s\" is not active", channel.code)));
+	return channel;
 }

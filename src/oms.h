@@ -333,6 +333,10 @@ extern void oms_parse_options(Jsonb *options, OrderRequest *req);
 extern char *oms_arg_reference(FunctionCallInfo fcinfo, int argno, const char *argname);
 extern bool oms_json_int32(JsonbValue *v, int32 *out);
 
+/* catalog.c: the channel and SKUs of an order or hold, which must be active. */
+extern OmsChannel oms_active_channel(text *code);
+extern void oms_resolve_skus(OrderRequest *req);
+
 /* route.c: choosing locations. */
 extern RoutePlan *oms_route(OrderRequest *req);
 extern const char *oms_route_exclusion(OrderRequest *req, const OmsLocation *loc);
@@ -348,8 +352,6 @@ extern int	oms_compare_row_units(const void *a, const void *b);
 extern void oms_release_hold_line(const char *hold_ref, int64 sku_id, int64 location_id);
 
 /* order.c: shared with hold.c. */
-extern OmsChannel oms_active_channel(text *code);
-extern void oms_resolve_skus(OrderRequest *req);
 extern RowUnits *oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists);
 extern void oms_delete_hold(const char *hold_ref);
 extern char *oms_lock_order(int64 order_id);

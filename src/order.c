@@ -32,46 +32,6 @@ PG_FUNCTION_INFO_V1(oms_release_order);
 PG_FUNCTION_INFO_V1(oms_close_order);
 
 /*
- * Looks up the SKUs of req's lines; each must exist and be active.
- */
-void
-oms_resolve_skus(OrderRequest *req)
-{
-	char	  **codes = palloc(sizeof(char *) * req->nlines);
-	OmsRef	   *skus = palloc(sizeof(OmsRef) * req->nlines);
-
-	for (int i = 0; i < req->nlines; i++)
-		codes[i] = req->lines[i].sku;
-	oms_lookup_skus(codes, req->nlines, skus);
-	for (int i = 0; i < req->nlines; i++)
-	{
-		if (!skus[i].active)
-			ereport(ERROR,
-					(errcode(ERRCODE_OMS_INACTIVE_SKU),
-					 errmsg("sku \"%s\" is not active", skus[i].code),
-					 errhint("An inactive SKU can be stocked but not sold.")));
-		req->lines[i].sku_id = skus[i].id;
-	}
-}
-
-/*
- * Looks up a channel that may place orders.
- */
-OmsChannel
-oms_active_channel(text *code)
-{
-	OmsChannel	channel;
-
-	if (!oms_find_channel(text_to_cstring(code), &channel))
-		(void) oms_lookup(OMS_CHANNEL, code);	/* raises the error */
-	if (!channel.active)
-		ereport(ERROR,
-				(errcode(ERRCODE_OMS_INACTIVE_CHANNEL),
-				 errmsg("channel \"%s\" is not active", channel.code)));
-	return channel;
-}
-
-/*
  * Claims (channel, external_ref) for a new order and sets *order_id to its
  * new id; or returns false with the order placed earlier under the same
  * reference with the same payload (a different payload is an error).  A
