@@ -340,6 +340,7 @@ extern void oms_resolve_skus(OrderRequest *req);
 /* route.c: choosing locations. */
 extern RoutePlan *oms_route(OrderRequest *req);
 extern const char *oms_route_exclusion(OrderRequest *req, const OmsLocation *loc);
+extern void oms_insufficient(OrderRequest *req, int line, int32 available, int32 max_shipments);
 
 /* explain.c: routing decisions as JSON. */
 extern Jsonb *oms_route_decision(OrderRequest *req, RoutePlan *plan, bool candidates);
@@ -347,7 +348,6 @@ extern int	oms_compare_allocations(const void *a, const void *b);
 
 /* reserve.c: routing and reserving a whole order or hold. */
 extern RoutePlan *oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease);
-extern void oms_insufficient(OrderRequest *req, int line, int32 available, int32 max_shipments);
 extern int	oms_compare_row_units(const void *a, const void *b);
 extern void oms_release_hold_line(const char *hold_ref, int64 sku_id, int64 location_id);
 

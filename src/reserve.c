@@ -824,28 +824,6 @@ take_one_slot(PlanTake *t)
 }
 
 /*
- * Raises the error for a line oms cannot fill: available is what the
- * locations have of it, or, when they have enough but not within the
- * shipments allowed, what the best plan could place.
- */
-void
-oms_insufficient(OrderRequest *req, int line, int32 available, int32 max_shipments)
-{
-	char	   *cap = max_shipments == 1 ? ", from a single location" :
-		max_shipments > 1 ? psprintf(", from at most %d locations", max_shipments) : "";
-
-	ereport(ERROR,
-			(errcode(ERRCODE_OMS_INSUFFICIENT_STOCK),
-			 errmsg("not enough stock of sku \"%s\": %d asked, %d available",
-					req->lines[line].sku, req->lines[line].qty, available),
-			 req->channel.code ?
-			 errdetail("Available counts the active locations channel \"%s\" may use, less reserved, held and safety stock%s.",
-					   req->channel.code, cap) :
-			 errdetail("Available counts the active locations, less reserved, held and safety stock%s.", cap),
-			 errhint("Order fewer units, or place the order with {\"allow_backorder\": true}.")));
-}
-
-/*
  * Routes req and takes its units for an order (or, with hold, a cart hold),
  * giving back the held units in release on the way.  A plan that a racing
  * session spoiled is routed again, a bounded number of times.  Lines that
