@@ -22,6 +22,7 @@ OBJS = \
 	src/route.o \
 	src/search.o \
 	src/explain.o \
+	src/stock.o \
 	src/reserve.o \
 	src/order.o \
 	src/lifecycle.o \

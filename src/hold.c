@@ -9,7 +9,7 @@
  *	  that has not been placed yet, until it expires.  The units count in
  *	  stock.held.  An expired hold blocks nothing: routing does not count
  *	  it, and a sale that needs its units deletes its lines on the spot
- *	  (reserve.c).  expire_holds cleans up the rest.
+ *	  (stock.c).  expire_holds cleans up the rest.
  *
  *-------------------------------------------------------------------------
  */

@@ -8,7 +8,8 @@
  *	  keeps channels and locations in memory), input.c
  *	  reads JSON input, ledger.c changes stock through the ledger, route.c
  *	  chooses locations by the search in search.c (explain.c shows why),
- *	  reserve.c takes and returns units, order.c and
+ *	  stock.c takes and returns units of a stock row, reserve.c those of
+ *	  a whole order or hold, order.c and
  *	  hold.c are the order and hold API, guard.c keeps the tables from being
  *	  written around oms, worker.c expires holds in the background.
  *

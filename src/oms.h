@@ -182,14 +182,16 @@ typedef struct StockRow
 /* The stock row itself, as opposed to one of its slots. */
 #define OMS_NO_SLOT (-1)
 
-/* reserve.c: units of one stock row, under its lock. */
+/* stock.c: units of one stock row, under its lock. */
 extern bool oms_lock_stock(int64 sku_id, int64 location_id, bool create, StockRow *row);
 extern void oms_write_stock(StockRow *row);
 extern void oms_uncommit_stock(StockRow *row);
 extern bool oms_take_stock(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety,
 						   int32 slots, bool hold, int32 *slot, int32 *free);
+extern int32 oms_take_from_slot(int64 sku_id, int64 location_id, int32 qty, int32 slots);
 extern void oms_return_stock(int64 sku_id, int64 location_id, int32 slot, int32 qty, bool hold);
 extern void oms_spread_stock(StockRow *row, int32 slots);
+extern void oms_release_hold_line(const char *hold_ref, int64 sku_id, int64 location_id);
 
 /* Units at one stock row: set aside by hold hold_ref, or found there. */
 typedef struct RowUnits
@@ -349,7 +351,6 @@ extern int	oms_compare_allocations(const void *a, const void *b);
 /* reserve.c: routing and reserving a whole order or hold. */
 extern RoutePlan *oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease);
 extern int	oms_compare_row_units(const void *a, const void *b);
-extern void oms_release_hold_line(const char *hold_ref, int64 sku_id, int64 location_id);
 
 /* order.c: shared with hold.c. */
 extern RowUnits *oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists);
