@@ -7,7 +7,7 @@
 # one test/upgrade upgraded from 0.1.0).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+. "$(dirname "$0")/../tools/lib.sh"    # PGBIN: the PostgreSQL test.sh runs
 psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
 dump=$(mktemp /tmp/oms-dump.XXXXXX)
 trap 'rm -f "$dump"' EXIT

@@ -10,7 +10,7 @@
 # arrived with each reply ("Asynchronous notification "oms_events" with
 # payload "..." received from server process with PID n.").
 set -euo pipefail
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+. "$(dirname "$0")/../tools/lib.sh"    # PGBIN: the PostgreSQL test.sh runs
 WAIT=${LISTEN_WAIT:-2}          # seconds a notification may take
 psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
 

@@ -13,7 +13,7 @@
 # STORM_OUT (a directory to keep pgbench's output in; by default a temporary one).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+. "$(dirname "$0")/../tools/lib.sh"    # PGBIN: the PostgreSQL test.sh runs
 CLIENTS=${STORM_CLIENTS:-32}
 SECS=${STORM_SECONDS:-12}
 HOT_UNITS=${STORM_HOT_UNITS:-300}

@@ -8,17 +8,68 @@
 set -euo pipefail
 
 OMS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-PG_MAJOR=${PG_MAJOR:-15}
-PGBIN=/usr/lib/postgresql/$PG_MAJOR/bin
-PG_CONFIG=$PGBIN/pg_config
-PACKAGES="gcc libc6-dev make postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
-          postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl"
 
 step() { printf '\n==> %s\n' "$*"; }
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
+
+# The PostgreSQL major the system packages: the one Debian's "postgresql"
+# metapackage depends on in the package lists (15 on Debian 12, 17 on 13, 18
+# on testing as of now).  Prints nothing when the lists name none.
+packaged_major() {
+    local deps
+    deps=$(apt-cache depends postgresql 2>/dev/null) || return 0
+    sed -n 's/^ *Depends: postgresql-\([0-9][0-9]*\)$/\1/p' <<<"$deps" | sed -n 1p
+}
+
+# The majors installed here with server and client (Debian's layout,
+# /usr/lib/postgresql/N/bin), oldest first.
+installed_majors() {
+    local dir
+    for dir in /usr/lib/postgresql/*/bin; do
+        if [ -x "$dir/postgres" ] && [ -x "$dir/psql" ]; then
+            basename "$(dirname "$dir")"
+        fi
+    done | sort -n
+}
+
+# Sets PG_MAJOR, the major to build and test against, unless it is set
+# (PG_MAJOR=17 make test): the major the system packages, if it is installed
+# or none is; else the newest one installed.  On a fresh machine whose
+# package lists were never fetched (apt-get update), they are fetched first.
+# The scripts of the suites source this file too; test.sh exports what it
+# chose, so they run the same binaries.
+detect_pg_major() {
+    local installed packaged
+    [ -n "${PG_MAJOR:-}" ] && return 0
+    installed=$(installed_majors)
+    packaged=$(packaged_major)
+    if [ -z "$packaged" ] && [ -z "$installed" ] && command -v apt-get >/dev/null; then
+        step "reading the package lists, to find the PostgreSQL this system packages" >&2
+        as_root apt-get update -qq >&2
+        packaged=$(packaged_major)
+    fi
+    if [ -n "$packaged" ] && { [ -z "$installed" ] || grep -qx "$packaged" <<<"$installed"; }; then
+        PG_MAJOR=$packaged
+    elif [ -n "$installed" ]; then
+        PG_MAJOR=$(tail -n 1 <<<"$installed")
+    else
+        echo "found no PostgreSQL installed and no postgresql-N package: set PG_MAJOR (PG_MAJOR=17 make test)" >&2
+        exit 1
+    fi
+}
+
+detect_pg_major
+case $PG_MAJOR in
+    *[!0-9]*|'') echo "PG_MAJOR must be a major version number such as 17, not '$PG_MAJOR'" >&2; exit 1 ;;
+esac
+PGBIN=/usr/lib/postgresql/$PG_MAJOR/bin
+PG_CONFIG=$PGBIN/pg_config
+export PG_MAJOR PGBIN
+PACKAGES="gcc libc6-dev make postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
+          postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl"
 
 # Installs the Debian packages that are missing.
 ensure_packages() {

@@ -49,7 +49,7 @@ suite() {
 pgtap() {
     psql_q -c 'DROP DATABASE IF EXISTS oms_tap' -c 'CREATE DATABASE oms_tap'
     psql_q -d oms_tap -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION oms'
-    pg_prove --verbose --ext .sql -d oms_tap "$OMS_ROOT"/test/pgtap/
+    pg_prove --psql-bin "$PGBIN/psql" --verbose --ext .sql -d oms_tap "$OMS_ROOT"/test/pgtap/
 }
 
 step "running the suites"
