@@ -39,9 +39,9 @@ release_holds(RowUnits *held, int nheld, Datum hold_refs)
 	Datum		values[1] = {hold_refs};
 	int			rc;
 
-	qsort(held, nheld, sizeof(RowUnits), oms_compare_row_units);
+	qsort(held, nheld, sizeof(RowUnits), oms_compare_stock_rows);
 	for (int i = 0; i < nheld; i++)
-		oms_release_hold_line(held[i].hold_ref, held[i].sku_id, held[i].location_id);
+		oms_release_hold_line(held[i].hold_ref, held[i].row.sku_id, held[i].row.location_id);
 
 	oms_prepare(&lines_plan, "DELETE FROM oms.hold_line WHERE hold_ref = ANY ($1)", 1, argtypes);
 	rc = oms_execute_trusted(lines_plan, values, NULL, 0);
@@ -119,8 +119,8 @@ oms_hold_stock(PG_FUNCTION_ARGS)
 	qtys = palloc(sizeof(Datum) * Max(plan->nallocs, 1));
 	for (int i = 0; i < plan->nallocs; i++)
 	{
-		skus[i] = Int64GetDatum(plan->allocs[i].sku_id);
-		locs[i] = Int64GetDatum(plan->allocs[i].location_id);
+		skus[i] = Int64GetDatum(plan->allocs[i].row.sku_id);
+		locs[i] = Int64GetDatum(plan->allocs[i].row.location_id);
 		qtys[i] = Int32GetDatum(plan->allocs[i].qty);
 	}
 	oms_prepare(&lines_plan,
@@ -197,10 +197,10 @@ oms_expire_holds(PG_FUNCTION_ARGS)
 		if (nholds == 0 || strcmp(TextDatumGetCString(refs[nholds - 1]), ref) != 0)
 			refs[nholds++] = CStringGetTextDatum(ref);
 		held[nheld].hold_ref = ref;
-		held[nheld].sku_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		held[nheld].row.sku_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
 		if (isnull)
 			continue;			/* its lines went already */
-		held[nheld].location_id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		held[nheld].row.location_id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
 		nheld++;
 	}
 	if (nholds > 0)

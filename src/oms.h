@@ -176,6 +176,17 @@ typedef struct StockRow
 	int32		slots;
 } StockRow;
 
+/*
+ * A stock row's key.  Every session locks stock rows in this order, so no
+ * two wait for each other in a cycle; structs that are sorted so begin
+ * with one.
+ */
+typedef struct StockRowKey
+{
+	int64		sku_id;
+	int64		location_id;
+} StockRowKey;
+
 /* Most slots a stock row spreads over (the domain oms.slot_count). */
 #define OMS_MAX_SLOTS 256
 
@@ -192,13 +203,13 @@ extern int32 oms_take_from_slot(int64 sku_id, int64 location_id, int32 qty, int3
 extern void oms_return_stock(int64 sku_id, int64 location_id, int32 slot, int32 qty, bool hold);
 extern void oms_spread_stock(StockRow *row, int32 slots);
 extern void oms_release_hold_line(const char *hold_ref, int64 sku_id, int64 location_id);
+extern int	oms_compare_stock_rows(const void *a, const void *b);
 
 /* Units at one stock row: set aside by hold hold_ref, or found there. */
 typedef struct RowUnits
 {
+	StockRowKey row;			/* first: oms_compare_stock_rows() sorts these */
 	const char *hold_ref;
-	int64		sku_id;
-	int64		location_id;
 	int32		qty;
 } RowUnits;
 
@@ -242,9 +253,8 @@ typedef struct OrderRequest
 /* Units of one line to take at one location. */
 typedef struct Allocation
 {
+	StockRowKey row;			/* first: oms_compare_stock_rows() sorts these */
 	int			line;			/* index into OrderRequest.lines */
-	int64		sku_id;
-	int64		location_id;
 	int32		qty;
 	int32		channel_safety;
 	int32		slots;			/* hint for oms_take_stock */
@@ -346,11 +356,9 @@ extern void oms_insufficient(OrderRequest *req, int line, int32 available, int32
 
 /* explain.c: routing decisions as JSON. */
 extern Jsonb *oms_route_decision(OrderRequest *req, RoutePlan *plan, bool candidates);
-extern int	oms_compare_allocations(const void *a, const void *b);
 
 /* reserve.c: routing and reserving a whole order or hold. */
 extern RoutePlan *oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease);
-extern int	oms_compare_row_units(const void *a, const void *b);
 
 /* order.c: shared with hold.c. */
 extern RowUnits *oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists);

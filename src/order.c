@@ -122,8 +122,8 @@ oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists)
 		if (isnull)
 			continue;			/* a hold whose lines all expired */
 		held[*nheld].hold_ref = hold_ref;
-		held[*nheld].sku_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
-		held[*nheld].location_id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		held[*nheld].row.sku_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		held[*nheld].row.location_id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
 		held[*nheld].qty = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
 		(*nheld)++;
 	}
@@ -264,8 +264,8 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 		oms_insert_set(&ins, "order_id", Int64GetDatum(order_id));
 		oms_insert_set(&ins, "id", Int64GetDatum(nextval_internal(reservation_seq, false)));
 		oms_insert_set(&ins, "line_no", Int32GetDatum(req->lines[a->line].line_no));
-		oms_insert_set(&ins, "sku_id", Int64GetDatum(a->sku_id));
-		oms_insert_set(&ins, "location_id", Int64GetDatum(a->location_id));
+		oms_insert_set(&ins, "sku_id", Int64GetDatum(a->row.sku_id));
+		oms_insert_set(&ins, "location_id", Int64GetDatum(a->row.location_id));
 		if (a->slot != OMS_NO_SLOT)
 			oms_insert_set(&ins, "slot", Int32GetDatum(a->slot));
 		oms_insert_set(&ins, "qty", Int32GetDatum(a->qty));

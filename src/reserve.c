@@ -149,14 +149,13 @@ run_plan_take(void *arg)
 		RowUnits   *held = r < t->nrelease ? &t->release[r] : NULL;
 
 		/* At the same row, the hold's units go back before the new take. */
-		if (held && (alloc == NULL || held->sku_id < alloc->sku_id ||
-					 (held->sku_id == alloc->sku_id && held->location_id <= alloc->location_id)))
+		if (held && (alloc == NULL || oms_compare_stock_rows(&held->row, &alloc->row) <= 0))
 		{
-			oms_release_hold_line(held->hold_ref, held->sku_id, held->location_id);
+			oms_release_hold_line(held->hold_ref, held->row.sku_id, held->row.location_id);
 			r++;
 			continue;
 		}
-		if (!oms_take_stock(alloc->sku_id, alloc->location_id, alloc->qty, alloc->channel_safety,
+		if (!oms_take_stock(alloc->row.sku_id, alloc->row.location_id, alloc->qty, alloc->channel_safety,
 							alloc->slots, t->hold, &alloc->slot, &t->short_free))
 		{
 			t->short_alloc = a;
@@ -189,7 +188,7 @@ take_one_slot(PlanTake *t)
 		alloc->slots == 0 || alloc->channel_safety != 0 ||
 		plan->sites[plan->chosen[0]].daily_capacity >= 0)
 		return false;
-	alloc->slot = oms_take_from_slot(alloc->sku_id, alloc->location_id, alloc->qty, alloc->slots);
+	alloc->slot = oms_take_from_slot(alloc->row.sku_id, alloc->row.location_id, alloc->qty, alloc->slots);
 	if (alloc->slot != OMS_NO_SLOT)
 		return true;
 	alloc->slots = 0;			/* it looked long enough: settle straight away */
@@ -208,7 +207,7 @@ oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease)
 {
 	int			attempt = 1;
 
-	qsort(release, nrelease, sizeof(RowUnits), oms_compare_row_units);
+	qsort(release, nrelease, sizeof(RowUnits), oms_compare_stock_rows);
 	for (;;)
 	{
 		RoutePlan  *plan = oms_route(req);
@@ -249,25 +248,8 @@ oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease)
 		if (req->overrides == NULL)
 			req->overrides = palloc(sizeof(RowUnits) * OMS_ROUTE_ATTEMPTS);
 		req->overrides[req->noverrides].hold_ref = NULL;
-		req->overrides[req->noverrides].sku_id = plan->allocs[short_alloc].sku_id;
-		req->overrides[req->noverrides].location_id = plan->allocs[short_alloc].location_id;
+		req->overrides[req->noverrides].row = plan->allocs[short_alloc].row;
 		req->overrides[req->noverrides].qty = Max(short_free, 0);
 		req->noverrides++;
 	}
-}
-
-/*
- * Orders held units by stock row: (sku_id, location_id).
- */
-int
-oms_compare_row_units(const void *a, const void *b)
-{
-	const RowUnits *x = a;
-	const RowUnits *y = b;
-
-	if (x->sku_id != y->sku_id)
-		return x->sku_id < y->sku_id ? -1 : 1;
-	if (x->location_id != y->location_id)
-		return x->location_id < y->location_id ? -1 : 1;
-	return 0;
 }

@@ -260,7 +260,7 @@ read_sites(OrderRequest *req, int *nsites)
 		site = &sites[slot_site[h]];
 		site->available[line] = (int32) Max((int64) rows[r].free - site->channel_safety, 0);
 		for (int o = 0; o < req->noverrides; o++)
-			if (req->overrides[o].sku_id == sku_id && req->overrides[o].location_id == location_id)
+			if (req->overrides[o].row.sku_id == sku_id && req->overrides[o].row.location_id == location_id)
 				site->available[line] = Min(site->available[line], req->overrides[o].qty);
 		site->slots[line] = rows[r].slots;
 		site->stock += site->available[line];
@@ -493,8 +493,8 @@ oms_route(OrderRequest *req)
 				continue;
 			a = &plan->allocs[plan->nallocs++];
 			a->line = i;
-			a->sku_id = req->lines[i].sku_id;
-			a->location_id = site->location_id;
+			a->row.sku_id = req->lines[i].sku_id;
+			a->row.location_id = site->location_id;
 			a->qty = take;
 			a->channel_safety = site->channel_safety;
 			a->slots = site->slots[i];
@@ -520,22 +520,6 @@ oms_route(OrderRequest *req)
 	drop_idle_sites(plan);
 
 	/* Reserve in one global order: no two sessions wait for each other in a cycle. */
-	qsort(plan->allocs, plan->nallocs, sizeof(Allocation), oms_compare_allocations);
+	qsort(plan->allocs, plan->nallocs, sizeof(Allocation), oms_compare_stock_rows);
 	return plan;
-}
-
-/*
- * Orders allocations by stock row: (sku_id, location_id).
- */
-int
-oms_compare_allocations(const void *a, const void *b)
-{
-	const Allocation *x = a;
-	const Allocation *y = b;
-
-	if (x->sku_id != y->sku_id)
-		return x->sku_id < y->sku_id ? -1 : 1;
-	if (x->location_id != y->location_id)
-		return x->location_id < y->location_id ? -1 : 1;
-	return 0;
 }

@@ -643,3 +643,21 @@ oms_release_hold_line(const char *hold_ref, int64 sku_id, int64 location_id)
 	if (SPI_processed == 1)
 		oms_return_stock(sku_id, location_id, OMS_NO_SLOT, result_int32(0, 1), true);
 }
+
+/*
+ * Orders stock rows by their key, (sku_id, location_id): the order in which
+ * every session locks them.  a and b point to a StockRowKey, or to a struct
+ * that begins with one.
+ */
+int
+oms_compare_stock_rows(const void *a, const void *b)
+{
+	const StockRowKey *x = a;
+	const StockRowKey *y = b;
+
+	if (x->sku_id != y->sku_id)
+		return x->sku_id < y->sku_id ? -1 : 1;
+	if (x->location_id != y->location_id)
+		return x->location_id < y->location_id ? -1 : 1;
+	return 0;
+}
