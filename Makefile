@@ -38,8 +38,12 @@ OBJS = \
 # shipped (CREATE EXTENSION oms VERSION '0.1.0') and the upgrade script from
 # each release to the next; released scripts are never edited.
 SQL_SOURCES = $(sort $(wildcard src/sql/*.sql))
-DATA_built = src/$(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard src/upgrade/$(EXTENSION)--*.sql)
+# The upgrade script to the version in development may take a new object
+# group of src/sql whole, with a line "--@include src/sql/NN_group.sql"; the
+# release writes the included text into the script itself.
+UPGRADE_NEXT = $(wildcard src/upgrade/$(EXTENSION)--*--$(EXTVERSION).sql)
+DATA_built = src/$(EXTENSION)--$(EXTVERSION).sql $(patsubst src/upgrade/%,src/%,$(UPGRADE_NEXT))
+DATA = $(filter-out $(UPGRADE_NEXT),$(wildcard src/upgrade/$(EXTENSION)--*.sql))
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=plpgsql
@@ -72,8 +76,11 @@ endif
 # Every object includes the shared header (PGXS tracks no header dependencies).
 $(OBJS) $(OBJS:.o=.bc): src/oms.h src/compat.h
 
-$(DATA_built): $(SQL_SOURCES) $(EXTENSION).control
+src/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control
 	cat $(SQL_SOURCES) > $@
+
+src/$(EXTENSION)--%--$(EXTVERSION).sql: src/upgrade/$(EXTENSION)--%--$(EXTVERSION).sql $(SQL_SOURCES)
+	awk '/^--@include /{ while ((getline line < $$2) > 0) print line; close($$2); next } { print }' $< > $@
 
 .PHONY: bench-route demo test stop bench dist
 demo:
