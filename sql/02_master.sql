@@ -1,10 +1,7 @@
 --
 -- Master data: channels, locations, SKUs, with every other column defaulted.
 --
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS oms CASCADE;
-CREATE EXTENSION oms;
-RESET client_min_messages;
+\i sql/include/new_oms.sql
 \set SHOW_CONTEXT never
 \set VERBOSITY terse
 INSERT INTO oms.channel (code, name, kind) VALUES ('WEB', 'Web shop', 'web');

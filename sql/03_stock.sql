@@ -2,10 +2,7 @@
 -- Ledgered stock: receipts, adjustments, counts, safety stock, availability,
 -- and every error path with its SQLSTATE.
 --
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS oms CASCADE;
-CREATE EXTENSION oms;
-RESET client_min_messages;
+\i sql/include/new_oms.sql
 \set SHOW_CONTEXT never
 INSERT INTO oms.channel (code, name, kind, safety_stock) VALUES
     ('WEB', 'Web shop', 'web', 0), ('POS', 'Store tills', 'pos', 0), ('MKT', 'Marketplace', 'marketplace', 1),

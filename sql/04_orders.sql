@@ -2,10 +2,7 @@
 -- Placing and cancelling orders: every path of the API and every error,
 -- with its SQLSTATE; a failed call leaves nothing behind.
 --
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS oms CASCADE;
-CREATE EXTENSION oms;
-RESET client_min_messages;
+\i sql/include/new_oms.sql
 \set SHOW_CONTEXT never
 
 INSERT INTO oms.channel (code, name, kind, safety_stock) VALUES

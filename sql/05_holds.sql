@@ -1,10 +1,7 @@
 --
 -- Cart holds, their expiry, and hot stock rows spread over slots.
 --
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS oms CASCADE;
-CREATE EXTENSION oms;
-RESET client_min_messages;
+\i sql/include/new_oms.sql
 \set SHOW_CONTEXT never
 
 INSERT INTO oms.channel (code, name, kind) VALUES ('WEB', 'Web shop', 'web'), ('APP', 'App', 'app');

@@ -3,10 +3,7 @@
 -- constraints (channel, capabilities, capacity, exclusions, pickup, caps),
 -- the explanation, the decision kept with each order, and every error.
 --
-SET client_min_messages = warning;
-DROP EXTENSION IF EXISTS oms CASCADE;
-CREATE EXTENSION oms;
-RESET client_min_messages;
+\i sql/include/new_oms.sql
 \set SHOW_CONTEXT never
 
 -- Berlin is the ship-to point throughout.  POT and KW are two small stores
