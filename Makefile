@@ -69,7 +69,7 @@ ifneq ($(PGXS),)
 include $(PGXS)
 else
 all install installcheck:
-	@echo "pg_config not found: install postgresql-server-dev-15 (or run 'make demo' / 'make test', which do)" >&2
+	@echo "pg_config not found: install postgresql-server-dev-N for your server's major N (or run 'make demo' / 'make test', which do)" >&2
 	@exit 1
 endif
 
