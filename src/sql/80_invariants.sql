@@ -4,8 +4,11 @@
 -- Each table is aggregated on its own first and only then joined, so the
 -- checks stay valid once tables are distributed (design.md, "Scale").
 --
+-- CREATE OR REPLACE: every upgrade script includes this file whole, so a new
+-- invariant is written here only.
+--
 
-CREATE FUNCTION oms.check_invariants()
+CREATE OR REPLACE FUNCTION oms.check_invariants()
     RETURNS TABLE (invariant text, detail text)
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp

@@ -4,6 +4,9 @@
 
 \echo Use "ALTER EXTENSION oms UPDATE TO '0.2.0'" to load this file. \quit
 
+-- oms.check_invariants() as this version defines it (new invariants land here).
+--@include src/sql/80_invariants.sql
+
 --
 -- Privileges, last: as on a new install nothing is PUBLIC's, and each role
 -- granted before the upgrade ends up with exactly what its grant function
