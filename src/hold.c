@@ -27,6 +27,73 @@ PG_FUNCTION_INFO_V1(oms_release_hold);
 PG_FUNCTION_INFO_V1(oms_expire_holds);
 
 /*
+ * Locks hold hold_ref and returns its lines; for an order or hold of req, a
+ * hold of another channel is an error.  A missing hold has no lines.
+ */
+RowUnits *
+oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(hold_ref)};
+	RowUnits  *held;
+	bool		isnull;
+	int			rc;
+
+	/* Lock the hold itself, then read its lines. */
+	oms_prepare(&plan,
+				"SELECT h.channel_id, l.sku_id, l.location_id, l.qty"
+				"  FROM (SELECT hold_ref, channel_id FROM oms.hold WHERE hold_ref = $1 FOR NO KEY UPDATE) h"
+				"  LEFT JOIN oms.hold_line l ON l.hold_ref = h.hold_ref",
+				1, argtypes);
+	rc = SPI_execute_plan(plan, values, NULL, false, 0);
+	oms_check_spi(rc, SPI_OK_SELECT, "locking a hold");
+
+	*exists = SPI_processed > 0;
+	*nheld = 0;
+	held = palloc(sizeof(RowUnits) * Max(SPI_processed, 1));
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		if (req && DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)) != req->channel.id)
+			ereport(ERROR,
+					(errcode(ERRCODE_OMS_HOLD_CHANNEL_MISMATCH),
+					 errmsg("hold \"%s\" belongs to another channel than \"%s\"", hold_ref, req->channel.code)));
+		(void) SPI_getbinval(tup, desc, 2, &isnull);
+		if (isnull)
+			continue;			/* a hold whose lines all expired */
+		held[*nheld].hold_ref = hold_ref;
+		held[*nheld].row.sku_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		held[*nheld].row.location_id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		held[*nheld].qty = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
+		(*nheld)++;
+	}
+	return held;
+}
+
+/*
+ * Deletes a hold and its lines once their units were given back.
+ */
+void
+oms_delete_hold(const char *hold_ref)
+{
+	static SPIPlanPtr lines_plan = NULL;
+	static SPIPlanPtr hold_plan = NULL;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(hold_ref)};
+	int			rc;
+
+	oms_prepare(&lines_plan, "DELETE FROM oms.hold_line WHERE hold_ref = $1", 1, argtypes);
+	rc = oms_execute_trusted(lines_plan, values, NULL, 0);
+	oms_check_spi(rc, SPI_OK_DELETE, "deleting hold lines");
+	oms_prepare(&hold_plan, "DELETE FROM oms.hold WHERE hold_ref = $1", 1, argtypes);
+	rc = oms_execute_trusted(hold_plan, values, NULL, 0);
+	oms_check_spi(rc, SPI_OK_DELETE, "deleting a hold");
+}
+
+/*
  * Gives back every unit of the holds' lines in held, in stock-row order,
  * then deletes the holds.
  */

@@ -360,12 +360,14 @@ extern Jsonb *oms_route_decision(OrderRequest *req, RoutePlan *plan, bool candid
 /* reserve.c: routing and reserving a whole order or hold. */
 extern RoutePlan *oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease);
 
-/* order.c: shared with hold.c. */
-extern RowUnits *oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists);
-extern void oms_delete_hold(const char *hold_ref);
+/* order.c: shared with fulfil.c and payment.c. */
 extern char *oms_lock_order(int64 order_id);
 extern int32 oms_close_reservations(int64 order_id, int32 line_no, int64 location_id, int32 qty,
 									bool shipped, text *reference);
+
+/* hold.c: hold storage, shared with order.c. */
+extern RowUnits *oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists);
+extern void oms_delete_hold(const char *hold_ref);
 
 /* lifecycle.c: statuses derived from facts. */
 extern void oms_settle_order(int64 order_id, text *reason);
