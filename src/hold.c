@@ -1,5 +1,4 @@
-/*
- *-------------------------------------------------------------------------
+/*-------------------------------------------------------------------------
  *
  * hold.c
  *	  Cart and checkout holds: oms.hold_stock, oms.release_hold and
@@ -74,48 +73,38 @@ oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists)
 }
 
 /*
- * Deletes a hold and its lines once their units were given back.
+ * Deletes the holds whose references are in hold_refs (n text Datums) and
+ * their lines, once their units were given back.
  */
 void
-oms_delete_hold(const char *hold_ref)
-{
-	static SPIPlanPtr lines_plan = NULL;
-	static SPIPlanPtr hold_plan = NULL;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(hold_ref)};
-	int			rc;
-
-	oms_prepare(&lines_plan, "DELETE FROM oms.hold_line WHERE hold_ref = $1", 1, argtypes);
-	rc = oms_execute_trusted(lines_plan, values, NULL, 0);
-	oms_check_spi(rc, SPI_OK_DELETE, "deleting hold lines");
-	oms_prepare(&hold_plan, "DELETE FROM oms.hold WHERE hold_ref = $1", 1, argtypes);
-	rc = oms_execute_trusted(hold_plan, values, NULL, 0);
-	oms_check_spi(rc, SPI_OK_DELETE, "deleting a hold");
-}
-
-/*
- * Gives back every unit of the holds' lines in held, in stock-row order,
- * then deletes the holds.
- */
-static void
-release_holds(RowUnits *held, int nheld, Datum hold_refs)
+oms_delete_holds(Datum *hold_refs, int n)
 {
 	static SPIPlanPtr lines_plan = NULL;
 	static SPIPlanPtr holds_plan = NULL;
 	Oid			argtypes[1] = {TEXTARRAYOID};
-	Datum		values[1] = {hold_refs};
+	Datum		values[1];
 	int			rc;
 
-	qsort(held, nheld, sizeof(RowUnits), oms_compare_stock_rows);
-	for (int i = 0; i < nheld; i++)
-		oms_release_hold_line(held[i].hold_ref, held[i].row.sku_id, held[i].row.location_id);
-
+	values[0] = PointerGetDatum(construct_array(hold_refs, n, TEXTOID, -1, false, TYPALIGN_INT));
 	oms_prepare(&lines_plan, "DELETE FROM oms.hold_line WHERE hold_ref = ANY ($1)", 1, argtypes);
 	rc = oms_execute_trusted(lines_plan, values, NULL, 0);
 	oms_check_spi(rc, SPI_OK_DELETE, "deleting hold lines");
 	oms_prepare(&holds_plan, "DELETE FROM oms.hold WHERE hold_ref = ANY ($1)", 1, argtypes);
 	rc = oms_execute_trusted(holds_plan, values, NULL, 0);
 	oms_check_spi(rc, SPI_OK_DELETE, "deleting holds");
+}
+
+/*
+ * Gives back every unit of the holds' lines in held, in stock-row order,
+ * then deletes the n holds in hold_refs.
+ */
+static void
+release_holds(RowUnits *held, int nheld, Datum *hold_refs, int n)
+{
+	qsort(held, nheld, sizeof(RowUnits), oms_compare_stock_rows);
+	for (int i = 0; i < nheld; i++)
+		oms_release_hold_line(held[i].hold_ref, held[i].row.sku_id, held[i].row.location_id);
+	oms_delete_holds(hold_refs, n);
 }
 
 /*
@@ -220,7 +209,7 @@ oms_release_hold(PG_FUNCTION_ARGS)
 	SPI_connect();
 	held = oms_lock_hold(NULL, hold_ref, &nheld, &exists);
 	if (exists)
-		release_holds(held, nheld, PointerGetDatum(construct_array(&ref, 1, TEXTOID, -1, false, TYPALIGN_INT)));
+		release_holds(held, nheld, &ref, 1);
 	SPI_finish();
 	PG_RETURN_BOOL(exists);
 }
@@ -271,8 +260,7 @@ oms_expire_holds(PG_FUNCTION_ARGS)
 		nheld++;
 	}
 	if (nholds > 0)
-		release_holds(held, nheld,
-					  PointerGetDatum(construct_array(refs, nholds, TEXTOID, -1, false, TYPALIGN_INT)));
+		release_holds(held, nheld, refs, nholds);
 
 	SPI_finish();
 	PG_RETURN_INT32(nholds);

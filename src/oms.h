@@ -367,7 +367,7 @@ extern int32 oms_close_reservations(int64 order_id, int32 line_no, int64 locatio
 
 /* hold.c: hold storage, shared with order.c. */
 extern RowUnits *oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists);
-extern void oms_delete_hold(const char *hold_ref);
+extern void oms_delete_holds(Datum *hold_refs, int n);
 
 /* lifecycle.c: statuses derived from facts. */
 extern void oms_settle_order(int64 order_id, text *reason);

@@ -255,7 +255,11 @@ oms_place_order(PG_FUNCTION_ARGS)
 	plan = oms_reserve(&req, false, held, nheld);
 	write_order(&req, order_id, external_ref, plan, ship_to, options);
 	if (req.hold_ref)
-		oms_delete_hold(req.hold_ref);
+	{
+		Datum		hold_ref = CStringGetTextDatum(req.hold_ref);
+
+		oms_delete_holds(&hold_ref, 1);
+	}
 
 	SPI_finish();
 	PG_RETURN_INT64(order_id);
