@@ -312,7 +312,7 @@ oms_route_preview(PG_FUNCTION_ARGS)
 	int			nrows;
 
 	InitMaterializedSRF(fcinfo, 0);
-	SPI_connect();
+	oms_spi_connect();
 	plan = preview(fcinfo, &req);
 	rows = plan_rows(&req, plan, &nrows);
 	for (int r = 0; r < nrows; r++)
@@ -335,7 +335,7 @@ oms_route_preview(PG_FUNCTION_ARGS)
 			nulls[2] = nulls[4] = nulls[5] = nulls[6] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	SPI_finish();
+	oms_spi_finish();
 	return (Datum) 0;
 }
 
@@ -349,9 +349,9 @@ oms_route_explain(PG_FUNCTION_ARGS)
 	OrderRequest req;
 	Datum		result;
 
-	SPI_connect();
+	oms_spi_connect();
 	result = JsonbPGetDatum(oms_route_decision(&req, preview(fcinfo, &req), true));
 	result = SPI_datumTransfer(result, false, -1);
-	SPI_finish();
+	oms_spi_finish();
 	PG_RETURN_DATUM(result);
 }

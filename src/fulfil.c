@@ -215,7 +215,7 @@ oms_create_shipment(PG_FUNCTION_ARGS)
 	int64		shipment_id;
 	int			rc;
 
-	SPI_connect();
+	oms_spi_connect();
 	status = oms_lock_order(order_id);
 	location = oms_lookup(OMS_LOCATION, oms_arg_text(fcinfo, 1, "location"));
 	if (strcmp(status, "reserved") != 0 && strcmp(status, "backordered") != 0 &&
@@ -274,7 +274,7 @@ oms_create_shipment(PG_FUNCTION_ARGS)
 	oms_check_spi(rc, SPI_OK_SELECT, "creating the shipment");
 	shipment_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
-	SPI_finish();
+	oms_spi_finish();
 	PG_RETURN_INT64(shipment_id);
 }
 
@@ -316,7 +316,7 @@ oms_ship(PG_FUNCTION_ARGS)
 			   *qtys;
 	int			rc;
 
-	SPI_connect();
+	oms_spi_connect();
 	s = lock_shipment(shipment_id);
 	if (strcmp(s.status, "pending") != 0)
 		ereport(ERROR,
@@ -374,7 +374,7 @@ oms_ship(PG_FUNCTION_ARGS)
 	oms_check_spi(rc, SPI_OK_UPDATE, "marking the shipment shipped");
 
 	oms_settle_order(s.order_id, NULL);
-	SPI_finish();
+	oms_spi_finish();
 	PG_RETURN_VOID();
 }
 
@@ -422,7 +422,7 @@ oms_track(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OMS_INVALID_TRACKING),
 				 errmsg("details must be a JSON object")));
 
-	SPI_connect();
+	oms_spi_connect();
 	s = lock_shipment(shipment_id);
 	if (strcmp(s.status, "pending") == 0 || strcmp(s.status, "cancelled") == 0)
 		ereport(ERROR,
@@ -474,7 +474,7 @@ oms_track(PG_FUNCTION_ARGS)
 		oms_settle_order(s.order_id, NULL);
 	}
 
-	SPI_finish();
+	oms_spi_finish();
 	PG_RETURN_VOID();
 }
 
@@ -492,7 +492,7 @@ oms_cancel_shipment(PG_FUNCTION_ARGS)
 	Shipment	s;
 	int			rc;
 
-	SPI_connect();
+	oms_spi_connect();
 	s = lock_shipment(shipment_id);
 	if (strcmp(s.status, "pending") != 0)
 		ereport(ERROR,
@@ -503,6 +503,6 @@ oms_cancel_shipment(PG_FUNCTION_ARGS)
 				1, &argtype);
 	rc = SPI_execute_plan(plan, &value, NULL, false, 0);
 	oms_check_spi(rc, SPI_OK_UPDATE, "cancelling the shipment");
-	SPI_finish();
+	oms_spi_finish();
 	PG_RETURN_VOID();
 }

@@ -43,6 +43,33 @@ oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
 }
 
 /*
+ * Connects to SPI.  Everything palloc'd from here to oms_spi_finish() lives
+ * in SPI's memory and is freed by it: a result the caller returns or uses
+ * afterwards must be copied out (SPI_datumTransfer, or a by-value local)
+ * before.
+ */
+void
+oms_spi_connect(void)
+{
+	int			rc = SPI_connect();
+
+	if (rc != SPI_OK_CONNECT)
+		elog(ERROR, "oms: SPI_connect failed: %s", SPI_result_code_string(rc));
+}
+
+/*
+ * Disconnects from SPI, freeing what was allocated since oms_spi_connect().
+ */
+void
+oms_spi_finish(void)
+{
+	int			rc = SPI_finish();
+
+	if (rc != SPI_OK_FINISH)
+		elog(ERROR, "oms: SPI_finish failed: %s", SPI_result_code_string(rc));
+}
+
+/*
  * Raises an internal error unless an SPI call returned what was expected.
  */
 void

@@ -126,7 +126,7 @@ oms_hold_stock(PG_FUNCTION_ARGS)
 	RowUnits  *held;
 	int			nheld;
 	bool		exists;
-	Datum		expires_at;
+	TimestampTz expires_at;
 	bool		isnull;
 	Datum	   *skus,
 			   *locs,
@@ -149,7 +149,7 @@ oms_hold_stock(PG_FUNCTION_ARGS)
 	req.allow_split = true;
 	req.hold_ref = hold_ref;
 
-	SPI_connect();
+	oms_spi_connect();
 	req.channel = oms_active_channel(oms_arg_text(fcinfo, 1, "channel"));
 	oms_resolve_skus(&req);
 
@@ -164,7 +164,8 @@ oms_hold_stock(PG_FUNCTION_ARGS)
 	values[2] = IntervalPGetDatum(ttl);
 	rc = oms_execute_trusted(hold_plan, values, NULL, 0);
 	oms_check_spi(rc, SPI_OK_INSERT_RETURNING, "writing the hold");
-	expires_at = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	/* By value: SPI's tuple is gone after oms_spi_finish(). */
+	expires_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 
 	/* The new lines replace the old ones, whose units count for them. */
 	held = oms_lock_hold(&req, hold_ref, &nheld, &exists);
@@ -186,12 +187,12 @@ oms_hold_stock(PG_FUNCTION_ARGS)
 	values[1] = PointerGetDatum(construct_array(skus, plan->nallocs, INT8OID, 8, true, TYPALIGN_DOUBLE));
 	values[2] = PointerGetDatum(construct_array(locs, plan->nallocs, INT8OID, 8, true, TYPALIGN_DOUBLE));
 	values[3] = PointerGetDatum(construct_array(qtys, plan->nallocs, INT4OID, 4, true, TYPALIGN_INT));
-	values[4] = expires_at;
+	values[4] = TimestampTzGetDatum(expires_at);
 	rc = oms_execute_trusted(lines_plan, values, NULL, 0);
 	oms_check_spi(rc, SPI_OK_INSERT, "writing the hold lines");
 
-	SPI_finish();
-	PG_RETURN_DATUM(expires_at);
+	oms_spi_finish();
+	PG_RETURN_TIMESTAMPTZ(expires_at);
 }
 
 /*
@@ -206,11 +207,11 @@ oms_release_hold(PG_FUNCTION_ARGS)
 	int			nheld;
 	bool		exists;
 
-	SPI_connect();
+	oms_spi_connect();
 	held = oms_lock_hold(NULL, hold_ref, &nheld, &exists);
 	if (exists)
 		release_holds(held, nheld, &ref, 1);
-	SPI_finish();
+	oms_spi_finish();
 	PG_RETURN_BOOL(exists);
 }
 
@@ -227,7 +228,7 @@ oms_expire_holds(PG_FUNCTION_ARGS)
 	Datum	   *refs;
 	int			rc;
 
-	SPI_connect();
+	oms_spi_connect();
 
 	/* Lock the expired holds first, then read their lines. */
 	oms_prepare(&plan,
@@ -262,6 +263,6 @@ oms_expire_holds(PG_FUNCTION_ARGS)
 	if (nholds > 0)
 		release_holds(held, nheld, refs, nholds);
 
-	SPI_finish();
+	oms_spi_finish();
 	PG_RETURN_INT32(nholds);
 }

@@ -197,10 +197,10 @@ oms_receive_stock(PG_FUNCTION_ARGS)
 				 errmsg("qty must be positive, not %d", qty),
 				 errhint("Record lost or damaged units with oms.adjust_stock.")));
 
-	SPI_connect();
+	oms_spi_connect();
 	key = stock_key(fcinfo);
 	on_hand = move_stock(&key, "receipt", MOVE_BY_DELTA, qty, oms_arg_optional_text(fcinfo, 3));
-	SPI_finish();
+	oms_spi_finish();
 	PG_RETURN_INT32(on_hand);
 }
 
@@ -226,10 +226,10 @@ oms_adjust_stock(PG_FUNCTION_ARGS)
 				 errmsg("an adjustment needs a reason"),
 				 errhint("Say why on_hand changes, e.g. 'damaged in transit'.")));
 
-	SPI_connect();
+	oms_spi_connect();
 	key = stock_key(fcinfo);
 	on_hand = move_stock(&key, "adjustment", MOVE_BY_DELTA, delta, reason);
-	SPI_finish();
+	oms_spi_finish();
 	PG_RETURN_INT32(on_hand);
 }
 
@@ -248,10 +248,10 @@ oms_count_stock(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OMS_INVALID_QUANTITY),
 				 errmsg("counted must not be negative, not %d", counted)));
 
-	SPI_connect();
+	oms_spi_connect();
 	key = stock_key(fcinfo);
 	on_hand = move_stock(&key, "count", MOVE_TO_COUNT, counted, oms_arg_optional_text(fcinfo, 3));
-	SPI_finish();
+	oms_spi_finish();
 	PG_RETURN_INT32(on_hand);
 }
 
@@ -273,7 +273,7 @@ oms_set_safety_stock(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OMS_INVALID_QUANTITY),
 				 errmsg("units must not be negative, not %d", units)));
 
-	SPI_connect();
+	oms_spi_connect();
 	key = stock_key(fcinfo);
 	oms_prepare(&plan,
 				"INSERT INTO oms.stock AS s (sku_id, location_id, safety_stock) VALUES ($1, $2, $3)"
@@ -285,7 +285,7 @@ oms_set_safety_stock(PG_FUNCTION_ARGS)
 	values[2] = Int32GetDatum(units);
 	rc = SPI_execute_plan(plan, values, NULL, false, 0);
 	oms_check_spi(rc, SPI_OK_INSERT, "setting safety stock");
-	SPI_finish();
+	oms_spi_finish();
 	PG_RETURN_VOID();
 }
 
@@ -304,7 +304,7 @@ oms_available(PG_FUNCTION_ARGS)
 	bool		isnull;
 	int			rc;
 
-	SPI_connect();
+	oms_spi_connect();
 	sku = oms_lookup(OMS_SKU, oms_arg_text(fcinfo, 0, "sku"));
 	values[0] = Int64GetDatum(sku.id);
 	if (PG_ARGISNULL(1))
@@ -341,12 +341,12 @@ oms_available(PG_FUNCTION_ARGS)
 		oms_check_spi(rc, SPI_OK_SELECT, "computing availability");
 		units = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
-	SPI_finish();
-
+	/* Before oms_spi_finish(), which frees sku.code. */
 	if (units > PG_INT32_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("available units of sku \"%s\" exceed %d", sku.code, PG_INT32_MAX)));
+	oms_spi_finish();
 	PG_RETURN_INT32((int32) units);
 }
 
@@ -366,13 +366,13 @@ oms_set_stock_slots(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OMS_INVALID_QUANTITY),
 				 errmsg("slots must be from 0 to %d, not %d", OMS_MAX_SLOTS, slots)));
 
-	SPI_connect();
+	oms_spi_connect();
 	key = stock_key(fcinfo);
 	oms_lock_stock(key.sku.id, key.location.id, true, &row);
 	oms_uncommit_stock(&row);
 	row.slots = 0;
 	oms_spread_stock(&row, slots);
 	oms_write_stock(&row);
-	SPI_finish();
+	oms_spi_finish();
 	PG_RETURN_VOID();
 }

@@ -107,7 +107,7 @@ oms_transition_guard(PG_FUNCTION_ARGS)
 		elog(ERROR, "oms.transition_guard() must fire BEFORE UPDATE FOR EACH ROW");
 
 	/* The transitions are cached; reloading them runs queries of our own. */
-	SPI_connect();
+	oms_spi_connect();
 
 	for (int i = 0; i + 1 < trigger->tgnargs; i += 2)
 	{
@@ -133,7 +133,7 @@ oms_transition_guard(PG_FUNCTION_ARGS)
 					 : errhint("%s is final.", from)));
 		}
 	}
-	SPI_finish();
+	oms_spi_finish();
 	return PointerGetDatum(trigdata->tg_newtuple);
 }
 
@@ -211,7 +211,7 @@ oms_record_events(PG_FUNCTION_ARGS)
 	else
 		elog(ERROR, "oms.record_events: unknown entity \"%s\"", entity);
 
-	SPI_connect();
+	oms_spi_connect();
 	rc = SPI_register_trigger_data(trigdata);
 	if (rc != SPI_OK_TD_REGISTER)
 		elog(ERROR, "oms: SPI_register_trigger_data failed: %s", SPI_result_code_string(rc));
@@ -219,7 +219,7 @@ oms_record_events(PG_FUNCTION_ARGS)
 	role = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
 	rc = SPI_execute_plan(*plan, &role, NULL, false, 0);
 	oms_check_spi(rc, SPI_OK_INSERT, "writing order events");
-	SPI_finish();
+	oms_spi_finish();
 	return PointerGetDatum(NULL);
 }
 

@@ -138,6 +138,8 @@ extern bool oms_transition_legal(const char *entity, const char *from, const cha
 extern char *oms_transition_next(const char *entity, const char *from);
 
 /* helpers.c: SPI helpers, checked arguments, relations by name. */
+extern void oms_spi_connect(void);
+extern void oms_spi_finish(void);
 extern SPIPlanPtr oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
 extern void oms_check_spi(int rc, int expected, const char *what);
 extern text *oms_arg_text(FunctionCallInfo fcinfo, int argno, const char *argname);

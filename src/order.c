@@ -230,7 +230,7 @@ oms_place_order(PG_FUNCTION_ARGS)
 	oms_parse_lines(lines, true, &req);
 	oms_parse_ship_to(ship_to, &req);
 
-	SPI_connect();
+	oms_spi_connect();
 	req.channel = oms_active_channel(oms_arg_text(fcinfo, 0, "channel"));
 	oms_parse_options(options, &req);
 	oms_resolve_skus(&req);
@@ -242,7 +242,7 @@ oms_place_order(PG_FUNCTION_ARGS)
 					 options ? JsonbToCString(NULL, &options->root, VARSIZE(options)) : "")));
 	if (!claim_reference(&req, external_ref, payload, &order_id))
 	{
-		SPI_finish();
+		oms_spi_finish();
 		PG_RETURN_INT64(order_id);
 	}
 
@@ -261,7 +261,7 @@ oms_place_order(PG_FUNCTION_ARGS)
 		oms_delete_holds(&hold_ref, 1);
 	}
 
-	SPI_finish();
+	oms_spi_finish();
 	PG_RETURN_INT64(order_id);
 }
 
@@ -431,11 +431,11 @@ oms_cancel_order(PG_FUNCTION_ARGS)
 	int32		units;
 	int			rc;
 
-	SPI_connect();
+	oms_spi_connect();
 	status = oms_lock_order(order_id);
 	if (strcmp(status, "cancelled") == 0)
 	{
-		SPI_finish();
+		oms_spi_finish();
 		PG_RETURN_INT32(0);
 	}
 	check_cancellable(order_id, status);
@@ -470,7 +470,7 @@ oms_cancel_order(PG_FUNCTION_ARGS)
 	units = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	oms_settle_order(order_id, reason);
 
-	SPI_finish();
+	oms_spi_finish();
 	PG_RETURN_INT32(units);
 }
 
@@ -502,7 +502,7 @@ oms_cancel_line(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_OMS_INVALID_QUANTITY),
 				 errmsg("qty must be positive, not %d", qty)));
 
-	SPI_connect();
+	oms_spi_connect();
 	status = oms_lock_order(order_id);
 	check_cancellable(order_id, status);
 
@@ -556,7 +556,7 @@ oms_cancel_line(PG_FUNCTION_ARGS)
 	oms_check_spi(rc, SPI_OK_UPDATE, "cancelling the order line");
 	oms_settle_order(order_id, reason);
 
-	SPI_finish();
+	oms_spi_finish();
 	PG_RETURN_INT32(qty);
 }
 
@@ -602,10 +602,10 @@ oms_hold_order(PG_FUNCTION_ARGS)
 {
 	int64		order_id = oms_arg_int64(fcinfo, 0, "order_id");
 
-	SPI_connect();
+	oms_spi_connect();
 	(void) oms_lock_order(order_id);
 	set_order_status(order_id, "on_hold");	/* the transition trigger says from where */
-	SPI_finish();
+	oms_spi_finish();
 	PG_RETURN_VOID();
 }
 
@@ -618,7 +618,7 @@ oms_release_order(PG_FUNCTION_ARGS)
 	int64		order_id = oms_arg_int64(fcinfo, 0, "order_id");
 	char	   *status;
 
-	SPI_connect();
+	oms_spi_connect();
 	status = oms_lock_order(order_id);
 	if (strcmp(status, "on_hold") != 0)
 		ereport(ERROR,
@@ -626,7 +626,7 @@ oms_release_order(PG_FUNCTION_ARGS)
 				 errmsg("order %lld is %s, not on_hold", (long long) order_id, status)));
 	/* Nothing ships while on hold: the lines are reserved, backordered or cancelled. */
 	set_order_status(order_id, order_has_backorders(order_id) ? "backordered" : "reserved");
-	SPI_finish();
+	oms_spi_finish();
 	PG_RETURN_VOID();
 }
 
@@ -639,9 +639,9 @@ oms_close_order(PG_FUNCTION_ARGS)
 {
 	int64		order_id = oms_arg_int64(fcinfo, 0, "order_id");
 
-	SPI_connect();
+	oms_spi_connect();
 	(void) oms_lock_order(order_id);
 	set_order_status(order_id, "closed");
-	SPI_finish();
+	oms_spi_finish();
 	PG_RETURN_VOID();
 }

@@ -137,13 +137,13 @@ oms_record_payment(PG_FUNCTION_ARGS)
 					 errmsg("provider_ref must be 1 to 200 characters")));
 	}
 
-	SPI_connect();
+	oms_spi_connect();
 	status = oms_lock_order(order_id);
 
 	/* A retry of an operation recorded before returns it, and does nothing. */
 	if (provider_ref && (payment_id = find_provider_ref(provider_ref, order_id, kind, amount)) != 0)
 	{
-		SPI_finish();
+		oms_spi_finish();
 		PG_RETURN_INT64(payment_id);
 	}
 	if ((strcmp(kind, "authorize") == 0 || strcmp(kind, "capture") == 0) &&
@@ -226,6 +226,6 @@ oms_record_payment(PG_FUNCTION_ARGS)
 	rc = SPI_execute_plan(status_plan, values, NULL, false, 0);
 	oms_check_spi(rc, SPI_OK_UPDATE, "deriving the payment status");
 
-	SPI_finish();
+	oms_spi_finish();
 	PG_RETURN_INT64(payment_id);
 }

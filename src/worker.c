@@ -66,7 +66,7 @@ run_once(const char *query)
 	{
 		int			rc;
 
-		SPI_connect();
+		oms_spi_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, query);
 
@@ -81,7 +81,7 @@ run_once(const char *query)
 			result = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		}
 
-		SPI_finish();
+		oms_spi_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}
