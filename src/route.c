@@ -146,6 +146,41 @@ unexpired_holds(int64 sku_id, int64 location_id, const char *hold_ref)
 	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
+/* The columns of oms.stock that routing reads. */
+typedef enum StockColumn
+{
+	STOCK_LOCATION_ID,
+	STOCK_ON_HAND,
+	STOCK_RESERVED,
+	STOCK_HELD,
+	STOCK_SAFETY_STOCK,
+	STOCK_SLOTS,
+	STOCK_NCOLUMNS
+} StockColumn;
+
+static const char *const stock_column_names[STOCK_NCOLUMNS] = {
+	"location_id", "on_hand", "reserved", "held", "safety_stock", "slots"
+};
+
+/*
+ * Finds the attribute numbers of the stock columns routing reads, by name:
+ * an upgrade that adds or drops a column of oms.stock moves them.
+ */
+static void
+stock_columns(Relation rel, AttrNumber *attnums, AttrNumber *last)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	*last = 0;
+	for (int c = 0; c < STOCK_NCOLUMNS; c++)
+	{
+		attnums[c] = SPI_fnumber(desc, stock_column_names[c]);
+		if (attnums[c] <= 0)
+			elog(ERROR, "oms: oms.stock has no column \"%s\"", stock_column_names[c]);
+		*last = Max(*last, attnums[c]);
+	}
+}
+
 /*
  * Reads the stock rows of req's SKUs straight from oms.stock's primary key
  * index, with a snapshot that sees what this transaction took so far (an
@@ -162,12 +197,17 @@ read_stock(OrderRequest *req, int *nrows)
 	Relation	rel = table_open(oms_relid("stock"), AccessShareLock);
 	Relation	idx = index_open(oms_relid("stock_pkey"), AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	AttrNumber	att[STOCK_NCOLUMNS];
+	AttrNumber	last;
 	Snapshot	snapshot;
 	IndexScanDesc scan;
 	StockFree  *rows;
 	int			n = 0,
 				room = 8 * req->nlines;
 
+#define STOCK_INT32(c) DatumGetInt32(slot->tts_values[att[c] - 1])
+
+	stock_columns(rel, att, &last);
 	CommandCounterIncrement();
 	snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	rows = palloc(sizeof(StockFree) * room);
@@ -176,19 +216,19 @@ read_stock(OrderRequest *req, int *nrows)
 	{
 		ScanKeyData key;
 
+		/* The primary key's first column is sku_id. */
 		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(req->lines[i].sku_id));
 		index_rescan(scan, &key, 1, NULL, 0);
 		while (index_getnext_slot(scan, ForwardScanDirection, slot))
 		{
-			/* sku_id, location_id, on_hand, reserved, held, escrow, safety_stock, slots */
 			int64		location_id;
 			int64		free;
 
-			slot_getsomeattrs(slot, 8);
-			location_id = DatumGetInt64(slot->tts_values[1]);
-			free = (int64) DatumGetInt32(slot->tts_values[2]) - DatumGetInt32(slot->tts_values[3])
-				- DatumGetInt32(slot->tts_values[6]);
-			if (DatumGetInt32(slot->tts_values[4]) > 0)
+			slot_getsomeattrs(slot, last);
+			location_id = DatumGetInt64(slot->tts_values[att[STOCK_LOCATION_ID] - 1]);
+			free = (int64) STOCK_INT32(STOCK_ON_HAND) - STOCK_INT32(STOCK_RESERVED)
+				- STOCK_INT32(STOCK_SAFETY_STOCK);
+			if (STOCK_INT32(STOCK_HELD) > 0)
 				free -= unexpired_holds(req->lines[i].sku_id, location_id, req->hold_ref);
 			if (n == room)
 			{
@@ -198,10 +238,11 @@ read_stock(OrderRequest *req, int *nrows)
 			rows[n].location_id = location_id;
 			rows[n].line = i;
 			rows[n].free = (int32) Max(Min(free, PG_INT32_MAX), PG_INT32_MIN);
-			rows[n].slots = DatumGetInt32(slot->tts_values[7]);
+			rows[n].slots = STOCK_INT32(STOCK_SLOTS);
 			n++;
 		}
 	}
+#undef STOCK_INT32
 	index_endscan(scan);
 	UnregisterSnapshot(snapshot);
 	ExecDropSingleTupleTableSlot(slot);
