@@ -60,8 +60,12 @@ lock_shipment(int64 shipment_id)
 	bool		isnull;
 	int			rc;
 
+	/*
+	 * Not read-only: a fresh snapshot sees a shipment an oms function
+	 * created earlier in the calling statement (ship(create_shipment(...))).
+	 */
 	oms_prepare(&order_plan, "SELECT order_id FROM oms.shipment WHERE id = $1", 1, &argtype);
-	rc = SPI_execute_plan(order_plan, &value, NULL, true, 1);
+	rc = SPI_execute_plan(order_plan, &value, NULL, false, 1);
 	oms_check_spi(rc, SPI_OK_SELECT, "finding the shipment");
 	if (SPI_processed == 0)
 		ereport(ERROR,

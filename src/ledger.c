@@ -337,7 +337,8 @@ oms_available(PG_FUNCTION_ARGS)
 				2, argtypes);
 	if (sku.active)
 	{
-		rc = SPI_execute_plan(plan, values, nulls, true, 1);
+		/* Not read-only: sees stock changed earlier in the calling statement. */
+		rc = SPI_execute_plan(plan, values, nulls, false, 1);
 		oms_check_spi(rc, SPI_OK_SELECT, "computing availability");
 		units = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}

@@ -390,7 +390,8 @@ pending_shipment(int64 order_id, int32 line_no)
 				" WHERE sl.order_id = $1 AND sl.line_no = $2 AND s.status = 'pending'"
 				" ORDER BY s.id LIMIT 1",
 				2, argtypes);
-	rc = SPI_execute_plan(plan, values, NULL, true, 1);
+	/* Not read-only: sees a shipment created earlier in the calling statement. */
+	rc = SPI_execute_plan(plan, values, NULL, false, 1);
 	oms_check_spi(rc, SPI_OK_SELECT, "looking for pending shipments");
 	if (SPI_processed == 0)
 		return 0;
@@ -588,7 +589,8 @@ order_has_backorders(int64 order_id)
 
 	oms_prepare(&plan, "SELECT FROM oms.order_lines WHERE order_id = $1 AND qty_backordered > 0 LIMIT 1",
 				1, &argtype);
-	rc = SPI_execute_plan(plan, &value, NULL, true, 1);
+	/* Not read-only: sees a line cancelled earlier in the calling statement. */
+	rc = SPI_execute_plan(plan, &value, NULL, false, 1);
 	oms_check_spi(rc, SPI_OK_SELECT, "looking for backordered lines");
 	return SPI_processed > 0;
 }
