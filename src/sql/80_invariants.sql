@@ -232,6 +232,24 @@ AS $$
                   WHERE sh.status NOT IN ('pending', 'cancelled') GROUP BY 1, 2) s
         ON s.sku_id = m.sku_id AND s.location_id = m.location_id
      WHERE coalesce(m.qty, 0) <> coalesce(s.qty, 0)
+    UNION ALL
+    -- 10. Channel intake: connectors and SKU maps name what exists, and an
+    --     applied message names the order of its channel and reference.
+    SELECT 'connectors and SKU maps name existing channels and SKUs',
+           format('channel %s, external sku %s, sku %s', x.channel_id, x.external_sku, x.sku_id)
+      FROM (SELECT channel_id, NULL AS external_sku, NULL::bigint AS sku_id FROM oms.channel_connector
+            UNION ALL
+            SELECT channel_id, external_sku, sku_id FROM oms.channel_sku) x
+     WHERE NOT EXISTS (SELECT FROM oms.channel c WHERE c.id = x.channel_id)
+        OR x.sku_id IS NOT NULL AND NOT EXISTS (SELECT FROM oms.sku s WHERE s.id = x.sku_id)
+    UNION ALL
+    SELECT 'applied inbound messages name their order',
+           format('channel %s message %s: order %s, external_ref %s', m.channel_id, m.source_event_id,
+                  m.order_id, m.external_ref)
+      FROM oms.inbound_message m
+      LEFT JOIN oms.order_ref r ON r.channel_id = m.channel_id AND r.external_ref::text = m.external_ref
+     WHERE m.outcome IN ('applied', 'duplicate', 'stale')
+       AND (m.order_id IS NULL OR r.order_id IS DISTINCT FROM m.order_id)
 $$;
 COMMENT ON FUNCTION oms.check_invariants() IS
     'Lists every violated invariant (one row each, with the offending keys); no rows means healthy.';

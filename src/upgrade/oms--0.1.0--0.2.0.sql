@@ -4,6 +4,9 @@
 
 \echo Use "ALTER EXTENSION oms UPDATE TO '0.2.0'" to load this file. \quit
 
+-- Channel intake: connectors, SKU maps, the inbound log, oms.ingest.
+--@include src/sql/60_channels.sql
+
 -- oms.check_invariants() as this version defines it (new invariants land here).
 --@include src/sql/80_invariants.sql
 
