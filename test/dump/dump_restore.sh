@@ -33,6 +33,11 @@ SELECT oms.ship(:shipment, 'DHL', 'JJD-D-1');
 SELECT oms.track(:shipment, 'in_transit', now() + interval '1 minute', '{"city": "Leipzig"}');
 SELECT oms.record_payment(1, 'authorize', 39.98, 'psp-auth-1'), oms.record_payment(1, 'capture', 39.98, 'psp-cap-1');
 SELECT count(*) FROM oms.claim_events('dump-test', 3);
+-- A channel's connector, its SKU map and a message it sent.
+INSERT INTO oms.channel_connector (channel_id, transform) SELECT id, 'oms.connector_pos(jsonb, text)' FROM oms.channel WHERE code = 'POS';
+INSERT INTO oms.channel_sku (channel_id, external_sku, sku_id)
+SELECT c.id, 'till-cap', s.id FROM oms.channel c, oms.sku s WHERE c.code = 'WEB' AND s.code = 'CAP-SND';
+SELECT oms.ingest('WEB', '{"external_ref": "D-5", "lines": [{"sku": "till-cap", "qty": 1}]}', 'dump-evt-1');
 SQL
 fi
 

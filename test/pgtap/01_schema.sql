@@ -7,7 +7,8 @@ SELECT tables_are('oms', ARRAY['channel', 'location', 'channel_location', 'sku',
                                'stock_movement', 'orders', 'order_ref', 'order_lines', 'reservation',
                                'hold', 'hold_line', 'routing_policy', 'location_load', 'transition',
                                'shipment', 'shipment_line', 'tracking_event', 'payment', 'order_event',
-                               'outbox', 'event_consumer', 'event_lease']);
+                               'outbox', 'event_consumer', 'event_lease',
+                               'channel_connector', 'channel_sku', 'inbound_message']);
 SELECT views_are('oms', ARRAY['stock_level', 'v_stock', 'v_transitions', 'v_order_tracking']);
 SELECT col_type_is('oms', 'channel', 'id', 'bigint', 'ids are bigint');
 SELECT col_type_is('oms', 'location', 'id', 'bigint', 'ids are bigint');
@@ -68,9 +69,10 @@ SELECT is(
     (SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
       WHERE p.pronamespace = 'oms'::regnamespace AND p.prosecdef),
     ARRAY['ack_events', 'adjust_stock', 'available', 'cancel_line', 'cancel_order', 'cancel_shipment',
-          'claim_events', 'close_order', 'count_stock', 'create_shipment', 'expire_holds', 'hold_order',
-          'hold_stock', 'master_delete_guard', 'place_order', 'publish_events', 'purge_outbox', 'receive_stock',
-          'record_payment', 'release_hold', 'release_order', 'set_safety_stock', 'set_stock_slots', 'ship', 'track'],
+          'change_ship_to', 'claim_events', 'close_order', 'count_stock', 'create_shipment', 'expire_holds',
+          'hold_order', 'hold_stock', 'ingest', 'master_delete_guard', 'place_order', 'publish_events',
+          'purge_outbox', 'receive_stock', 'record_payment', 'release_hold', 'release_order', 'replay_inbound',
+          'set_safety_stock', 'set_stock_slots', 'ship', 'track'],
     'SECURITY DEFINER only where a role must write what it may not write directly');
 SELECT is(
     (SELECT provolatile FROM pg_proc WHERE oid = 'oms.available(text, text)'::regprocedure),

@@ -81,7 +81,7 @@ check "the upgraded database satisfies every invariant" \
     q -d oms_upgrade -c "DO \$\$ BEGIN ASSERT NOT EXISTS (SELECT FROM oms.check_invariants()); END \$\$"
 
 # The API goes on from where the old version left off.
-check "orders placed, shipped, paid and cancelled after the upgrade, invariants hold" \
+check "orders placed, shipped, paid, cancelled and ingested after the upgrade, invariants hold" \
     psql_q -d oms_upgrade -v ON_ERROR_STOP=1 <<'SQL'
 SELECT oms.place_order('WEB', 'U-AFTER', '[{"sku": "TEE-BLK-L", "qty": 1, "unit_price": 19.99}]') AS o \gset
 SELECT oms.record_payment(:o, 'authorize', 19.99, 'u-auth-after');
@@ -94,6 +94,10 @@ SELECT oms.cancel_order(order_id, 'after upgrade') FROM oms.order_ref WHERE exte
 SELECT oms.place_order('WEB', 'U-HOT-2', '[{"sku": "SNEAKER-WHT-42", "qty": 1}]');
 SELECT oms.hold_stock('u-cart-1', 'WEB', '[{"sku": "SCARF-RED", "qty": 2}]');
 SELECT count(*) FROM oms.claim_events('u-mailer', 100);
+INSERT INTO oms.channel_connector (channel_id, transform) SELECT id, 'oms.connector_pos(jsonb, text)' FROM oms.channel WHERE code = 'POS';
+INSERT INTO oms.channel_sku (channel_id, external_sku, sku_id)
+SELECT c.id, 'u-cap', s.id FROM oms.channel c, oms.sku s WHERE c.code = 'WEB' AND s.code = 'CAP-SND';
+SELECT oms.ingest('WEB', '{"external_ref": "U-INGEST", "lines": [{"sku": "u-cap", "qty": 1}]}', 'u-evt-1');
 DO $$ BEGIN ASSERT NOT EXISTS (SELECT FROM oms.check_invariants()); END $$;
 SQL
 
