@@ -143,3 +143,19 @@ EXCEPTION WHEN SQLSTATE 'OM040' OR SQLSTATE 'OM061' OR SQLSTATE 'OM073' THEN
     RETURN 0;                   -- a cancel took the units (or the order) first
 END
 $$;
+
+-- A channel message picked from a pool of 60: message k is always the same
+-- (a channel re-sending it), the order it carries, ing-(k % 25), always has
+-- the same lines (the same order under another message id); every fifth is
+-- a cancellation.  Returns the outcome oms.ingest logged.
+CREATE FUNCTION storm.ingest(k integer)
+    RETURNS text
+    LANGUAGE sql
+AS $$
+    SELECT (oms.ingest('APP',
+                       jsonb_build_object('external_ref', 'ing-' || k % 25,
+                                          'lines', jsonb_build_array(
+                                              jsonb_build_object('sku', 'S-' || (k % 25) % 20 + 1, 'qty', 1, 'unit_price', 5),
+                                              jsonb_build_object('sku', 'HOT-1', 'qty', 1, 'unit_price', 49.90))),
+                       'msg-' || k, CASE WHEN k % 5 = 0 THEN 'cancel' ELSE 'order' END)).outcome
+$$;

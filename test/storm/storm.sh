@@ -59,7 +59,7 @@ diag() {
 # The storm: places (6 in 11), places under a shared reference (1 in 11),
 # cancels (2 in 11), ships (2 in 11).
 storm_run storm -T "$SECS" -f "$here/place.sql@6" -f "$here/dup.sql@1" -f "$here/cancel.sql@2" \
-    -f "$here/fulfil.sql@2"
+    -f "$here/fulfil.sql@2" -f "$here/ingest.sql@1"
 storm_ok=$RUN_OK
 read -r placed cancelled < <(q "SELECT count(*), count(*) FILTER (WHERE status = 'cancelled') FROM oms.orders")
 shipped=$(q "SELECT count(*) FROM oms.shipment WHERE status <> 'cancelled'")
@@ -75,7 +75,7 @@ storm_run drain -t "$per_client" -f "$here/drain.sql"
 drain_ok=$RUN_OK
 drained=$(q "SELECT count(*) FROM oms.orders WHERE external_ref LIKE 'drain-%'")
 
-echo "1..10"
+echo "1..11"
 
 if [ "$storm_ok" = yes ] && [ "$placed" -gt 0 ] && [ "$cancelled" -gt 0 ] && [ "$shipped" -gt 0 ]; then
     echo "ok 1 - $CLIENTS clients, ${SECS}s of storm: $placed orders placed, $refused refused for stock, $cancelled cancelled, $shipped parcels shipped, no client aborted"
@@ -178,5 +178,23 @@ if [ -z "$bad" ]; then
     echo "ok 10 - on_hand is what was received less what was shipped, everywhere"
 else
     echo "not ok 10 - on_hand does not match receipts and shipments"
+    echo "$bad" | head -10 | sed 's/^/# /'
+fi
+
+read -r messages outcomes unfinished < <(q "SELECT count(*), string_agg(DISTINCT outcome, ','),
+                                                 count(*) FILTER (WHERE outcome = 'received')
+                                            FROM oms.inbound_message")
+bad=$(q "SELECT 'ing-' || n || ': ' || count(o.order_id) || ' orders'
+           FROM generate_series(0, 24) n LEFT JOIN oms.orders o ON o.external_ref = 'ing-' || n
+          GROUP BY n HAVING count(o.order_id) > 1
+         UNION ALL
+         SELECT 'message ' || m.source_event_id || ' applied without its order'
+           FROM oms.inbound_message m WHERE m.outcome = 'applied' AND m.topic = 'order'
+            AND NOT EXISTS (SELECT FROM oms.orders o WHERE o.order_id = m.order_id AND o.external_ref = m.external_ref)" \
+      2>&1 || true)
+if [ -z "$bad" ] && [ "$unfinished" = 0 ] && [ "$messages" -gt 0 ] 2>/dev/null; then
+    echo "ok 11 - clients sending 60 channel messages at once: $messages logged ($outcomes), one order per reference"
+else
+    echo "not ok 11 - channel messages: $messages logged, $unfinished without an outcome ($outcomes)"
     echo "$bad" | head -10 | sed 's/^/# /'
 fi
