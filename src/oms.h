@@ -359,13 +359,13 @@ extern void oms_insufficient(OrderRequest *req, int line, int32 available, int32
 /* explain.c: routing decisions as JSON. */
 extern Jsonb *oms_route_decision(OrderRequest *req, RoutePlan *plan, bool candidates);
 
-/* reserve.c: routing and reserving a whole order or hold. */
+/* reserve.c: reserving a whole order or hold; closing an order's reservations. */
 extern RoutePlan *oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease);
+extern int32 oms_close_reservations(int64 order_id, int32 line_no, int64 location_id, int32 qty,
+									bool shipped, text *reference);
 
 /* order.c: shared with fulfil.c and payment.c. */
 extern char *oms_lock_order(int64 order_id);
-extern int32 oms_close_reservations(int64 order_id, int32 line_no, int64 location_id, int32 qty,
-									bool shipped, text *reference);
 
 /* hold.c: hold storage, shared with order.c. */
 extern RowUnits *oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists);

@@ -6,7 +6,8 @@
  *	  pass in (sku_id, location_id) order, giving back the units of a hold
  *	  it replaces on the way; route again, a bounded number of times, when a
  *	  racing session took the units first or a location reached its daily
- *	  capacity.
+ *	  capacity.  And closing an order's reservations: released units go back
+ *	  to their stock row, shipped ones leave on_hand through the ledger.
  *
  *-------------------------------------------------------------------------
  */
@@ -14,6 +15,7 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "utils/builtins.h"
 #include "utils/resowner.h"
 
 #include "oms.h"
@@ -252,4 +254,91 @@ oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease)
 		req->overrides[req->noverrides].qty = Max(short_free, 0);
 		req->noverrides++;
 	}
+}
+
+/*
+ * Closes up to qty units held by the held reservations of order_id -- of one
+ * line, or every line when line_no is 0; at one location, or any when
+ * location_id is 0 -- in stock-row order, and returns how many it closed.
+ * Released units go back to their stock row; shipped ones (consumed) leave
+ * on_hand through the ledger with reference.
+ */
+int32
+oms_close_reservations(int64 order_id, int32 line_no, int64 location_id, int32 qty,
+					   bool shipped, text *reference)
+{
+	static SPIPlanPtr select_plan = NULL;
+	static SPIPlanPtr close_plan = NULL;
+	static SPIPlanPtr split_plan = NULL;
+	Oid			argtypes[4] = {INT8OID, INT4OID, INT8OID, TEXTOID};
+	Datum		values[4];
+	int32		closed = 0;
+	uint64		n;
+	int64	   *ids;
+	int64	   *skus;
+	int64	   *locs;
+	int32	   *slots;
+	int32	   *qtys;
+	int			rc;
+
+	oms_prepare(&select_plan,
+				"SELECT id, sku_id, location_id, coalesce(slot, -1), qty FROM oms.reservation"
+				" WHERE order_id = $1 AND state = 'held' AND ($2 = 0 OR line_no = $2)"
+				"   AND ($3 = 0 OR location_id = $3)"
+				" ORDER BY sku_id, location_id, slot NULLS FIRST, id",
+				3, argtypes);
+	values[0] = Int64GetDatum(order_id);
+	values[1] = Int32GetDatum(line_no);
+	values[2] = Int64GetDatum(location_id);
+	rc = SPI_execute_plan(select_plan, values, NULL, false, 0);
+	oms_check_spi(rc, SPI_OK_SELECT, "reading reservations");
+
+	/* Copy the rows out: the statements below reuse SPI's result. */
+	n = SPI_processed;
+	ids = palloc(sizeof(int64) * Max(n, 1));
+	skus = palloc(sizeof(int64) * Max(n, 1));
+	locs = palloc(sizeof(int64) * Max(n, 1));
+	slots = palloc(sizeof(int32) * Max(n, 1));
+	qtys = palloc(sizeof(int32) * Max(n, 1));
+	for (uint64 i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		ids[i] = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		skus[i] = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		locs[i] = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		slots[i] = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
+		qtys[i] = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
+	}
+
+	oms_prepare(&close_plan,
+				"UPDATE oms.reservation SET state = $4, closed_at = now()"
+				" WHERE order_id = $1 AND id = $3",
+				4, argtypes);
+	oms_prepare(&split_plan,
+				"WITH kept AS (UPDATE oms.reservation SET qty = qty - $2"
+				"               WHERE order_id = $1 AND id = $3 RETURNING *)"
+				" INSERT INTO oms.reservation (order_id, line_no, sku_id, location_id, slot, qty,"
+				"                              state, created_at, closed_at)"
+				" SELECT order_id, line_no, sku_id, location_id, slot, $2, $4, created_at, now()"
+				"   FROM kept",
+				4, argtypes);
+	values[3] = CStringGetTextDatum(shipped ? "consumed" : "released");
+	for (uint64 i = 0; i < n && closed < qty; i++)
+	{
+		int32		take = Min(qtys[i], qty - closed);
+
+		if (shipped)
+			oms_ship_units(skus[i], locs[i], slots[i], take, reference);
+		else
+			oms_return_stock(skus[i], locs[i], slots[i], take, false);
+		values[1] = Int32GetDatum(take);
+		values[2] = Int64GetDatum(ids[i]);
+		rc = oms_execute_trusted(take == qtys[i] ? close_plan : split_plan, values, NULL, 0);
+		oms_check_spi(rc, take == qtys[i] ? SPI_OK_UPDATE : SPI_OK_INSERT, "closing a reservation");
+		closed += take;
+	}
+	return closed;
 }
