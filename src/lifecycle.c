@@ -14,6 +14,11 @@
  *	  trigger fires under session_replication_role = replica, and
  *	  pg_restore only inserts: restored rows are taken as they are.
  *
+ *	  oms_lock_order() locks an order and reads its status, which every
+ *	  function that changes an order does first.  oms.hold_order,
+ *	  oms.release_order and oms.close_order are an operator's changes of an
+ *	  order's status.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -35,6 +40,9 @@
 PG_FUNCTION_INFO_V1(oms_transition_guard);
 PG_FUNCTION_INFO_V1(oms_record_events);
 PG_FUNCTION_INFO_V1(oms_next_xact_id);
+PG_FUNCTION_INFO_V1(oms_hold_order);
+PG_FUNCTION_INFO_V1(oms_release_order);
+PG_FUNCTION_INFO_V1(oms_close_order);
 
 /* The value of text column attnum of tuple, or NULL. */
 static char *
@@ -292,6 +300,27 @@ oms_settle_order(int64 order_id, text *reason)
 }
 
 /*
+ * Locks order order_id and returns its status.
+ */
+char *
+oms_lock_order(int64 order_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(order_id)};
+	int			rc;
+
+	oms_prepare(&plan, "SELECT status FROM oms.orders WHERE order_id = $1 FOR NO KEY UPDATE", 1, argtypes);
+	rc = SPI_execute_plan(plan, values, NULL, false, 1);
+	oms_check_spi(rc, SPI_OK_SELECT, "locking the order");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_UNKNOWN_ORDER),
+				 errmsg("order %lld does not exist", (long long) order_id)));
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/*
  * oms.next_xact_id(): the transaction id this cluster assigns next.  An
  * event id at or beyond it was written by another cluster (a restore, a
  * failover): oms.rebase_events() looks for those.
@@ -300,4 +329,91 @@ Datum
 oms_next_xact_id(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_FULLTRANSACTIONID(ReadNextFullTransactionId());
+}
+
+/*
+ * Sets the status of order order_id, which the caller has locked.
+ */
+static void
+set_order_status(int64 order_id, const char *status)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		values[2] = {Int64GetDatum(order_id), CStringGetTextDatum(status)};
+	int			rc;
+
+	oms_prepare(&plan, "UPDATE oms.orders SET status = $2, updated_at = now() WHERE order_id = $1",
+				2, argtypes);
+	rc = SPI_execute_plan(plan, values, NULL, false, 0);
+	oms_check_spi(rc, SPI_OK_UPDATE, "setting the order status");
+}
+
+/* Whether a line of order order_id waits for stock. */
+static bool
+order_has_backorders(int64 order_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtype = INT8OID;
+	Datum		value = Int64GetDatum(order_id);
+	int			rc;
+
+	oms_prepare(&plan, "SELECT FROM oms.order_lines WHERE order_id = $1 AND qty_backordered > 0 LIMIT 1",
+				1, &argtype);
+	/* Not read-only: sees a line cancelled earlier in the calling statement. */
+	rc = SPI_execute_plan(plan, &value, NULL, false, 1);
+	oms_check_spi(rc, SPI_OK_SELECT, "looking for backordered lines");
+	return SPI_processed > 0;
+}
+
+/*
+ * oms.hold_order(order_id): stops an order from shipping until
+ * oms.release_order; its units stay reserved.
+ */
+Datum
+oms_hold_order(PG_FUNCTION_ARGS)
+{
+	int64		order_id = oms_arg_int64(fcinfo, 0, "order_id");
+
+	oms_spi_connect();
+	(void) oms_lock_order(order_id);
+	set_order_status(order_id, "on_hold");	/* the transition trigger says from where */
+	oms_spi_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * oms.release_order(order_id): lets an order on hold ship again.
+ */
+Datum
+oms_release_order(PG_FUNCTION_ARGS)
+{
+	int64		order_id = oms_arg_int64(fcinfo, 0, "order_id");
+	char	   *status;
+
+	oms_spi_connect();
+	status = oms_lock_order(order_id);
+	if (strcmp(status, "on_hold") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_ILLEGAL_TRANSITION),
+				 errmsg("order %lld is %s, not on_hold", (long long) order_id, status)));
+	/* Nothing ships while on hold: the lines are reserved, backordered or cancelled. */
+	set_order_status(order_id, order_has_backorders(order_id) ? "backordered" : "reserved");
+	oms_spi_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * oms.close_order(order_id): closes a delivered or cancelled order; nothing
+ * happens to it any more.
+ */
+Datum
+oms_close_order(PG_FUNCTION_ARGS)
+{
+	int64		order_id = oms_arg_int64(fcinfo, 0, "order_id");
+
+	oms_spi_connect();
+	(void) oms_lock_order(order_id);
+	set_order_status(order_id, "closed");
+	oms_spi_finish();
+	PG_RETURN_VOID();
 }

@@ -364,14 +364,13 @@ extern RoutePlan *oms_reserve(OrderRequest *req, bool hold, RowUnits *release, i
 extern int32 oms_close_reservations(int64 order_id, int32 line_no, int64 location_id, int32 qty,
 									bool shipped, text *reference);
 
-/* order.c: shared with fulfil.c and payment.c. */
-extern char *oms_lock_order(int64 order_id);
 
 /* hold.c: hold storage, shared with order.c. */
 extern RowUnits *oms_lock_hold(OrderRequest *req, const char *hold_ref, int *nheld, bool *exists);
 extern void oms_delete_holds(Datum *hold_refs, int n);
 
-/* lifecycle.c: statuses derived from facts. */
+/* lifecycle.c: an order's lock, statuses derived from facts. */
+extern char *oms_lock_order(int64 order_id);
 extern void oms_settle_order(int64 order_id, text *reason);
 extern void oms_write_first_events(int64 order_id, int n, const char *const *entity,
 								   const int64 *entity_id, const Datum *status);
