@@ -106,3 +106,13 @@ SET LOCAL session_replication_role = replica;
 UPDATE oms.stock SET on_hand = on_hand + 1 WHERE on_hand = 4;
 SELECT invariant FROM oms.check_invariants();
 ROLLBACK;
+-- Availability adds up in bigint: safety stock near 2^31 at the location and
+-- for the channel leaves nothing to promise, and more than 2^31 - 1 units
+-- over all locations is 2147483647.
+BEGIN;
+SELECT oms.set_safety_stock('TEE', 'BER', 2147483647);
+UPDATE oms.channel SET safety_stock = 2147483647 WHERE code = 'WEB';
+SELECT oms.available('TEE', 'WEB') AS safety_near_int_max;
+SELECT oms.receive_stock('CAP', 'BER', 2147483647), oms.receive_stock('CAP', 'MUC', 2147483647);
+SELECT oms.available('CAP') AS beyond_int_max;
+ROLLBACK;

@@ -323,10 +323,12 @@ oms_available(PG_FUNCTION_ARGS)
 
 	/*
 	 * A channel may use the locations listed for it in oms.channel_location,
-	 * or every location when none are listed.
+	 * or every location when none are listed.  In bigint: a location's and
+	 * a channel's safety stock may each be up to 2^31 - 1, and so may the
+	 * units at each location.
 	 */
 	oms_prepare(&plan,
-				"SELECT coalesce(sum(greatest(lv.free - coalesce(cl.safety_stock, c.safety_stock, 0), 0)), 0)::bigint"
+				"SELECT coalesce(sum(greatest(lv.free::bigint - coalesce(cl.safety_stock, c.safety_stock, 0), 0)), 0)::bigint"
 				"  FROM oms.stock_level lv"
 				"  JOIN oms.location l ON l.id = lv.location_id AND l.active"
 				"  LEFT JOIN oms.channel c ON c.id = $2"
@@ -342,13 +344,10 @@ oms_available(PG_FUNCTION_ARGS)
 		oms_check_spi(rc, SPI_OK_SELECT, "computing availability");
 		units = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
-	/* Before oms_spi_finish(), which frees sku.code. */
-	if (units > PG_INT32_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("available units of sku \"%s\" exceed %d", sku.code, PG_INT32_MAX)));
 	oms_spi_finish();
-	PG_RETURN_INT32((int32) units);
+
+	/* More than an integer holds is more than any order can ask for. */
+	PG_RETURN_INT32((int32) Min(units, PG_INT32_MAX));
 }
 
 /*
