@@ -111,3 +111,12 @@ ROLLBACK;
 SELECT oms.set_stock_slots('HOT', 'BER', 257);
 \echo :LAST_ERROR_SQLSTATE
 SELECT * FROM oms.check_invariants();
+-- A ttl far beyond 7 days is refused as such, not by an overflow in the check.
+SELECT oms.hold_stock('cart-7', 'WEB', '[{"sku": "CAP", "qty": 1}]', '106751992 days');
+\echo :LAST_ERROR_SQLSTATE
+SELECT oms.hold_stock('cart-7', 'WEB', '[{"sku": "CAP", "qty": 1}]', '2147483647 days 2562047788 hours');
+\echo :LAST_ERROR_SQLSTATE
+SELECT oms.hold_stock('cart-7', 'WEB', '[{"sku": "CAP", "qty": 1}]', '7 days 00:00:00.000001');
+\echo :LAST_ERROR_SQLSTATE
+SELECT oms.hold_stock('cart-7', 'WEB', '[{"sku": "CAP", "qty": 1}]', '6 days 24:00:00') IS NOT NULL AS seven_days;
+SELECT oms.release_hold('cart-7');

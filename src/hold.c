@@ -138,7 +138,9 @@ oms_hold_stock(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("ttl must not be null")));
 	ttl = PG_GETARG_INTERVAL_P(3);
-	if (ttl->month != 0 || ttl->day < 0 || ttl->time < 0 || (ttl->day == 0 && ttl->time == 0) ||
+	/* Days and time each bounded before they are added: no overflow. */
+	if (ttl->month != 0 || ttl->day < 0 || ttl->day > 7 || ttl->time < 0 ||
+		ttl->time > 7 * USECS_PER_DAY || (ttl->day == 0 && ttl->time == 0) ||
 		ttl->day * USECS_PER_DAY + ttl->time > 7 * USECS_PER_DAY)
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_INVALID_TTL),
