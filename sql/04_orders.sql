@@ -188,3 +188,14 @@ SET LOCAL session_replication_role = replica;
 DELETE FROM oms.orders WHERE order_id = (SELECT min(order_id) FROM oms.orders);
 SELECT invariant FROM oms.check_invariants() WHERE invariant LIKE 'order lines%';
 ROLLBACK;
+-- Coordinates a double cannot hold are wrong coordinates (OM021), not an
+-- overflow.
+SELECT oms.place_order('WEB', 'X', '[{"sku": "TEE", "qty": 1}]', '{"latitude": 1e-400, "longitude": 0}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT oms.place_order('WEB', 'X', '[{"sku": "TEE", "qty": 1}]', '{"latitude": 1e309, "longitude": 0}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT oms.place_order('WEB', 'X', '[{"sku": "TEE", "qty": 1}]', '{"latitude": 0, "longitude": -1e309}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT oms.route('[{"sku": "TEE", "qty": 1}]', '{"latitude": 52.5, "longitude": 1e-400}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS orders_named_x FROM oms.orders WHERE external_ref = 'X';

@@ -9,6 +9,7 @@
  */
 #include "postgres.h"
 
+#include <errno.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -74,10 +75,25 @@ oms_json_int32(JsonbValue *v, int32 *out)
 static bool
 json_double(JsonbValue *v, double *out)
 {
-	if (v->type != jbvNumeric || numeric_is_nan(v->val.numeric))
+	char	   *digits;
+	char	   *end;
+
+	if (v->type != jbvNumeric || numeric_is_nan(v->val.numeric) || numeric_is_inf(v->val.numeric))
 		return false;
-	*out = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
-	return !isinf(*out);
+
+	/*
+	 * As float8in converts, but a number too large or too small for a double
+	 * (1e309, 1e-400) is a wrong coordinate rather than numeric_float8's
+	 * out-of-range error.
+	 */
+	digits = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+	errno = 0;
+	*out = strtod(digits, &end);
+	if (end == digits || *end != '\0')
+		return false;
+	if (errno == ERANGE && (*out == 0.0 || isinf(*out)))
+		return false;
+	return !isinf(*out) && !isnan(*out);
 }
 
 /*
