@@ -31,7 +31,8 @@ OBJS = \
 	src/hold.o \
 	src/worker.o \
 	src/cache.o \
-	src/insert.o
+	src/insert.o \
+	src/sync.o
 
 # The install script of this version is assembled from one file per object
 # group.  src/upgrade/ keeps the released install scripts exactly as they

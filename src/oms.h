@@ -60,6 +60,8 @@
 #define ERRCODE_OMS_INVALID_CONSUMER		MAKE_SQLSTATE('O','M','0','8','0')
 #define ERRCODE_OMS_LEDGER_APPEND_ONLY		MAKE_SQLSTATE('O','M','0','9','0')
 #define ERRCODE_OMS_STOCK_WRITE_DENIED		MAKE_SQLSTATE('O','M','0','9','1')
+#define ERRCODE_OMS_INVALID_COUNTS			MAKE_SQLSTATE('O','M','1','4','0')
+#define ERRCODE_OMS_INVALID_SOURCE			MAKE_SQLSTATE('O','M','1','4','1')
 
 /* A master-data row found by its code. */
 typedef struct OmsRef
@@ -361,6 +363,7 @@ extern Jsonb *oms_route_decision(OrderRequest *req, RoutePlan *plan, bool candid
 
 /* reserve.c: reserving a whole order or hold; closing an order's reservations. */
 extern RoutePlan *oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease);
+extern bool oms_in_subtransaction(bool (*fn) (void *arg), void *arg);
 extern int32 oms_close_reservations(int64 order_id, int32 line_no, int64 location_id, int32 qty,
 									bool shipped, text *reference);
 

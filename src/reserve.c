@@ -29,8 +29,8 @@
  * failure is rethrown once our subtransaction is gone: a caller's exception
  * block must not roll back ours instead of its own.
  */
-static bool
-in_subtransaction(bool (*fn) (void *arg), void *arg)
+bool
+oms_in_subtransaction(bool (*fn) (void *arg), void *arg)
 {
 	MemoryContext oldcontext = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -226,7 +226,7 @@ oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease)
 		 * attempt locked and took, so the next attempt can take rows in order
 		 * from scratch.
 		 */
-		if (take_one_slot(&take) || in_subtransaction(run_plan_take, &take))
+		if (take_one_slot(&take) || oms_in_subtransaction(run_plan_take, &take))
 			return plan;
 		if (take.full_location != 0)
 		{

@@ -7,6 +7,9 @@
 -- Channel intake: connectors, SKU maps, the inbound log, oms.ingest.
 --@include src/sql/60_channels.sql
 
+-- Bulk stock sync: oms.sync_stock, oms.sync_stock_from.
+--@include src/sql/25_sync.sql
+
 -- oms.check_invariants() as this version defines it (new invariants land here).
 --@include src/sql/80_invariants.sql
 

@@ -72,7 +72,7 @@ SELECT is(
           'change_ship_to', 'claim_events', 'close_order', 'count_stock', 'create_shipment', 'expire_holds',
           'hold_order', 'hold_stock', 'ingest', 'master_delete_guard', 'place_order', 'publish_events',
           'purge_outbox', 'receive_stock', 'record_payment', 'release_hold', 'release_order', 'replay_inbound',
-          'set_safety_stock', 'set_stock_slots', 'ship', 'track'],
+          'set_safety_stock', 'set_stock_slots', 'ship', 'sync_stock', 'sync_stock_from', 'track'],
     'SECURITY DEFINER only where a role must write what it may not write directly');
 SELECT is(
     (SELECT provolatile FROM pg_proc WHERE oid = 'oms.available(text, text)'::regprocedure),
