@@ -4,8 +4,10 @@
 #   make demo                     the whole flow on a private, throwaway cluster
 #   make test                     every suite on a throwaway cluster; ends "N passed, N failed"
 #   make stop                     stop the demo cluster
+#   make fuzz                     fuzz every oms function on a throwaway cluster (FUZZ_SECONDS, FUZZ_SEED)
+#   make valgrind                 regress, isolation and the fuzzer under valgrind memcheck
 #
-# demo and test install what they need (Debian packages) themselves, so they
+# demo, test and fuzz install what they need (Debian packages) themselves, so they
 # work before pg_config exists; everything else needs PostgreSQL's PGXS.
 
 EXTENSION = oms
@@ -83,7 +85,7 @@ src/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control
 src/$(EXTENSION)--%--$(EXTVERSION).sql: src/upgrade/$(EXTENSION)--%--$(EXTVERSION).sql $(SQL_SOURCES)
 	awk '/^--@include /{ while ((getline line < $$2) > 0) print line; close($$2); next } { print }' $< > $@
 
-.PHONY: bench-route demo test stop bench dist
+.PHONY: bench-route demo test stop bench dist fuzz valgrind
 demo:
 	@test/demo/demo.sh
 test:
@@ -95,6 +97,11 @@ bench:
 
 bench-route:
 	@test/bench/route/route.sh
+
+fuzz:
+	@test/fuzz/fuzz.sh
+valgrind:
+	@test/fuzz/valgrind.sh
 
 dist:
 	git archive --format zip --prefix=$(EXTENSION)-$(EXTVERSION)/ -o $(EXTENSION)-$(EXTVERSION).zip HEAD
