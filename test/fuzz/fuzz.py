@@ -19,7 +19,7 @@
 #   FUZZ_SEED (1), FUZZ_SECONDS (60), FUZZ_CALLS (0: until the time is up),
 #   FUZZ_TIMEOUT (statement_timeout, 2s), FUZZ_ONLY (a regex on function
 #   names), FUZZ_OUT (where reports go), FUZZ_LOG=1 (log every call),
-#   FUZZ_MAX_BYTES (largest argument, 4000000), FUZZ_SERVER_LOG (scanned at
+#   FUZZ_MAX_BYTES (largest argument, 1000000), FUZZ_SERVER_LOG (scanned at
 #   the end), FUZZ_APP_ROLE (oms_fuzz_app).
 # The same seed gives the same sequence of calls, up to what the background
 # worker and timeouts change in between.
@@ -42,7 +42,7 @@ TIMEOUT = os.environ.get('FUZZ_TIMEOUT', '2s')
 ONLY = re.compile(os.environ.get('FUZZ_ONLY', '.'))
 OUT = os.environ.get('FUZZ_OUT', '.')
 LOG_ALL = os.environ.get('FUZZ_LOG', '') == '1'
-MAX_BYTES = int(os.environ.get('FUZZ_MAX_BYTES', '4000000'))
+MAX_BYTES = int(os.environ.get('FUZZ_MAX_BYTES', '1000000'))
 SERVER_LOG = os.environ.get('FUZZ_SERVER_LOG', '')
 LOG_OFFSET = int(os.environ.get('FUZZ_SERVER_LOG_OFFSET', '0'))
 APP_ROLE = os.environ.get('FUZZ_APP_ROLE', 'oms_fuzz_app')

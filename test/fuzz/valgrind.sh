@@ -62,7 +62,11 @@ suite() {
         grep -E '(\.\.\. ok|\.\.\. FAILED|\.\.\. failed|^(not )?ok [0-9]+)' "$LOG/$name.out" \
             | awk '/FAILED|failed|not ok/ { bad++ } { n++ } END { printf "    %d tests, %d failed\n", n, bad }' || true
     fi
-    [ "$rc" = 0 ] || echo "    (exit $rc, see $LOG/$name.out; under valgrind timing-dependent tests may fail)"
+    if [ "$rc" != 0 ] && [ "$name" = fuzz ]; then
+        echo "    (the fuzzer failed: its report is in $LOG/$name.out)"
+    elif [ "$rc" != 0 ]; then
+        echo "    (exit $rc, see $LOG/$name.out; under valgrind timing-dependent tests may fail)"
+    fi
     return 0
 }
 for s in $SUITES; do
