@@ -7,7 +7,7 @@
 #   make fuzz                     fuzz every oms function on a throwaway cluster (FUZZ_SECONDS, FUZZ_SEED)
 #   make valgrind                 regress, isolation and the fuzzer under valgrind memcheck
 #
-# demo, test and fuzz install what they need (Debian packages) themselves, so they
+# demo, test, fuzz and valgrind install what they need (Debian packages) themselves, so they
 # work before pg_config exists; everything else needs PostgreSQL's PGXS.
 
 EXTENSION = oms
