@@ -257,6 +257,9 @@ class State:
         self.refs = []
         self.provider_refs = []
         self.consumers = ['fuzz-a', 'fuzz-b', 'mailer']
+        self.channel_ids = []
+        self.connectors = {}
+        self.event_ids = []
 
     def refresh(self, cur):
         def col(sql):
@@ -276,6 +279,19 @@ class State:
         self.refs = col('SELECT external_ref FROM oms.orders ORDER BY order_id DESC LIMIT 100')
         self.provider_refs = col('SELECT provider_ref FROM oms.payment WHERE provider_ref IS NOT NULL'
                                  ' ORDER BY id DESC LIMIT 100')
+        self.channel_ids = col('SELECT id FROM oms.channel ORDER BY id')
+        if has_table(cur, 'channel_connector'):
+            cur.execute("SELECT c.code, p.proname FROM oms.channel_connector cc JOIN oms.channel c"
+                        " ON c.id = cc.channel_id JOIN pg_proc p ON p.oid = cc.transform ORDER BY 1")
+            self.connectors = dict(cur.fetchall())
+        if has_table(cur, 'inbound_message'):
+            self.event_ids = col('SELECT source_event_id FROM oms.inbound_message ORDER BY received_at DESC'
+                                 ' LIMIT 100')
+
+
+def has_table(cur, name):
+    cur.execute("SELECT to_regclass(%s) IS NOT NULL", ('oms.' + name,))
+    return cur.fetchone()[0]
 
 
 # ------------------------------------------------------- valid seeds (README)
@@ -338,7 +354,88 @@ def seed_details(state):
     return pick([{'city': 'Leipzig'}, {'signed_by': 'A. Lovelace'}, {}, {'hub': 'BER', 'scan': 3}])
 
 
-def json_value(fn, name, state):
+def stamp():
+    return '2026-%02d-%02dT%02d:%02d:00Z' % (rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23),
+                                              rng.randint(0, 59))
+
+
+def money():
+    """A price as channels send it: a string with two decimals, now and then odd."""
+    if chance(0.9):
+        return '%.2f' % rng.uniform(0, 120)
+    return pick(NUMBERS + BAD_NUMBERS + ['', 'abc', '1,50'])
+
+
+def seed_canonical(state):
+    """The canonical message of README "Channel intake"."""
+    m = {'external_ref': pick(state.refs) if state.refs and chance(0.3) else 'CH-%d' % rng.randint(0, 500)}
+    if chance(0.7):
+        m['updated_at'] = stamp()
+    if chance(0.8):
+        m['lines'] = seed_lines(state)
+    if chance(0.5):
+        m['ship_to'] = seed_ship_to(state)
+    if chance(0.3):
+        m['options'] = seed_options(state)
+    if chance(0.1):
+        m['cancelled'] = True
+        m['reason'] = 'customer asked'
+    return m
+
+
+def seed_shopify(state):
+    items = [{'id': rng.randint(1, 10**9), 'sku': pick(state.skus or ['TEE-BLK-M']), 'quantity': rng.randint(1, 3),
+              'price': money(), 'discount_allocations': [{'amount': money()}] if chance(0.3) else [],
+              'tax_lines': [{'price': money()}] if chance(0.5) else []} for _ in range(rng.randint(1, 3))]
+    o = {'id': rng.randint(1, 5000), 'updated_at': stamp(), 'currency': pick(['EUR', 'USD']),
+         'email': 'ada@example.com', 'customer': {'id': rng.randint(1, 10**6)}, 'taxes_included': chance(0.5),
+         'total_price': money(), 'cancelled_at': stamp() if chance(0.1) else None, 'line_items': items,
+         'shipping_lines': [{'price': money(), 'tax_lines': [], 'discount_allocations': []}],
+         'shipping_address': {'name': 'Ada', 'address1': 'Jungfernstieg 1', 'city': 'Hamburg', 'zip': '20354',
+                              'country_code': 'DE', 'latitude': 53.553, 'longitude': 9.9925}}
+    if chance(0.1):
+        o['source_name'] = 'pos'
+        o['location_id'] = pick([64120, 1, 'x'])
+    return o
+
+
+def seed_amazon(state):
+    items = [{'OrderItemId': str(i), 'SellerSKU': pick(state.skus or ['TEE-BLK-M']),
+              'QuantityOrdered': rng.randint(1, 4), 'ItemPrice': {'Amount': money()},
+              'ItemTax': {'Amount': money()}, 'PromotionDiscount': {'Amount': money()},
+              'ShippingPrice': {'Amount': money()}} for i in range(rng.randint(1, 3))]
+    return {'AmazonOrderId': '302-%d' % rng.randint(0, 5000), 'LastUpdateDate': stamp(),
+            'OrderStatus': pick(['Unshipped', 'Unshipped', 'Canceled', 'Shipped']),
+            'FulfillmentChannel': pick(['MFN', 'MFN', 'AFN']),
+            'OrderTotal': {'CurrencyCode': 'EUR', 'Amount': money()}, 'OrderItems': items}
+
+
+def seed_pos(state):
+    items = [{'sku': pick(state.skus or ['TEE-BLK-M']), 'qty': rng.randint(1, 3), 'price': round(rng.uniform(0, 120), 2),
+              'tax': 1.5, 'discount': 0, 'line_id': i} for i in range(1, rng.randint(1, 3) + 1)]
+    sale = {'sale_id': 'T4-%04d' % rng.randint(0, 5000), 'store': pick(state.stores or ['MUC-STORE']),
+            'sold_at': stamp(), 'currency': 'EUR', 'items': items, 'total': 19.99}
+    if chance(0.2):
+        sale['prices_include_tax'] = False
+    if chance(0.1):
+        sale['voided'] = True
+    return sale
+
+
+SHAPES = {'connector_shopify': seed_shopify, 'connector_amazon': seed_amazon, 'connector_pos': seed_pos}
+
+
+def seed_payload(fn, state, ctx):
+    """A payload for a connector, or for ingest in the shape of the channel's connector."""
+    if fn in SHAPES:
+        return SHAPES[fn](state)
+    transform = state.connectors.get(ctx.get('channel'))
+    if transform in SHAPES and chance(0.9):
+        return SHAPES[transform](state)
+    return seed_canonical(state) if chance(0.8) else pick(list(SHAPES.values()))(state)
+
+
+def json_value(fn, name, state, ctx=None):
     """A seed for a jsonb argument by its name, mutated now and then."""
     if name == 'lines':
         v = seed_lines(state, shipment=(fn == 'create_shipment'))
@@ -348,6 +445,12 @@ def json_value(fn, name, state):
         v = seed_options(state)
     elif name == 'details':
         v = seed_details(state)
+    elif name == 'payload':
+        v = seed_payload(fn, state, ctx or {})
+    elif name == 'msg':
+        v = seed_canonical(state)
+    elif name == 'items':
+        v = [{'amount': money(), 'price': money()} for _ in range(rng.randint(0, 3))]
     else:
         v = weird_json(state) if chance(0.5) else {}
     if chance(0.3):
@@ -401,6 +504,14 @@ def text_value(fn, name, state):
         return pick(state.consumers)
     if name == 'role':
         return pick(ROLES)
+    if name == 'topic':
+        return pick(['order', 'order', 'order', 'cancel', 'address', 'refund', 'orders/create', 'Order'])
+    if name == 'source_event_id':
+        return pick(state.event_ids) if state.event_ids and chance(0.2) else 'ev-%d' % rng.randint(0, 10**6)
+    if name == 'connector':
+        return pick(['shopify', 'amazon', 'pos'])
+    if name == 'field':
+        return pick(['amount', 'price', 'x'])
     return pick(['fuzz', 'damaged in the warehouse', 'customer asked', 'cycle count'])
 
 
@@ -411,6 +522,8 @@ def int_value(fn, name, state, big):
         return pick(state.orders) if state.orders and chance(0.9) else rng.randint(-5, 10**6)
     if name == 'shipment_id':
         return pick(state.shipments) if state.shipments and chance(0.9) else rng.randint(-5, 10**6)
+    if name == 'channel_id':
+        return pick(state.channel_ids) if state.channel_ids and chance(0.9) else rng.randint(-5, 100)
     if name == 'line_no':
         return rng.randint(1, 4)
     if name in ('qty', 'counted'):
@@ -426,12 +539,15 @@ def int_value(fn, name, state, big):
     return rng.randint(-10, 100)
 
 
-def sql_arg(fn, name, typ, state):
-    """SQL text of one argument of type typ (format_type) named name."""
+def sql_arg(fn, name, typ, state, ctx):
+    """SQL text of one argument of type typ (format_type) named name; ctx
+    holds the arguments chosen so far (ingest's payload follows its channel)."""
     if chance(0.03):
         return 'NULL'
     if typ in ('text', 'name', 'character varying'):
-        return lit(text_value(fn, name, state)) + '::' + typ
+        v = text_value(fn, name, state)
+        ctx[name] = v
+        return lit(v) + '::' + typ
     if typ in ('integer', 'smallint'):
         if chance(0.01):
             return pick(["'2147483648'", "'-2147483649'", "'1e3'"]) + '::' + typ
@@ -449,7 +565,7 @@ def sql_arg(fn, name, typ, state):
     if typ in ('jsonb', 'json'):
         if chance(0.03):
             return lit(pick(['', '{', '[1,', 'NaN', '{"a":1}}', "{'a': 1}"])) + '::' + typ
-        text = to_json(json_value(fn, name, state))
+        text = to_json(json_value(fn, name, state, ctx))
         return lit(text) + '::' + typ
     if typ == 'bigint[]':
         if chance(0.1):
@@ -467,12 +583,15 @@ def sql_arg(fn, name, typ, state):
 # ------------------------------------------------------------------- calls
 
 class Fn:
-    def __init__(self, name, argnames, argtypes, ndefaults, retset):
+    def __init__(self, name, argnames, argtypes, ndefaults, retset, inner):
         self.name = name
         self.argnames = argnames
         self.argtypes = argtypes
         self.ndefaults = ndefaults
         self.retset = retset
+        # Returns rows with error_sqlstate (ingest, replay_inbound): it caught
+        # an error in a subtransaction and reports it instead of raising it.
+        self.inner = inner
 
     def signature(self):
         return 'oms.%s(%s)' % (self.name, ', '.join(self.argtypes))
@@ -484,6 +603,7 @@ def call_sql(fn, state, fns, depth=0):
     if fn.ndefaults and chance(0.3):
         n = rng.randint(n - fn.ndefaults, n)
     args = []
+    ctx = {}
     for name, typ in zip(fn.argnames[:n], fn.argtypes[:n]):
         # Now and then an argument is another oms call of the same statement
         # (place_order's id into create_shipment, create_shipment's into ship).
@@ -495,7 +615,7 @@ def call_sql(fn, state, fns, depth=0):
         if name == 'location' and fn.name == 'create_shipment' and state.order_locations and chance(0.8):
             args.append(lit(pick(state.order_locations)[1]) + '::text')
             continue
-        args.append(sql_arg(fn.name, name, typ, state))
+        args.append(sql_arg(fn.name, name, typ, state, ctx))
     if fn.name == 'create_shipment' and state.order_locations and chance(0.8) and depth == 0 \
             and args and not args[0].startswith('oms.'):
         oid, loc = pick(state.order_locations)
@@ -508,6 +628,8 @@ def call_sql(fn, state, fns, depth=0):
 def statement(fn, state, fns):
     """A SELECT of one call, in one of the ways a client calls a function."""
     expr, _ = call_sql(fn, state, fns)
+    if fn.inner:
+        return 'SELECT t.error_sqlstate, left(t.error_message, 200) FROM %s AS t' % expr
     if fn.retset:
         return pick(['SELECT t::text FROM %s AS t', 'SELECT count(*) FROM %s', 'SELECT %s::text']) % expr
     return pick(['SELECT t::text FROM %s AS t', 'SELECT %s::text', 'SELECT %s IS NULL']) % expr
@@ -646,15 +768,17 @@ def main():
     cur.execute("""
         SELECT p.proname, coalesce(p.proargnames[1:p.pronargs], '{}'),
                ARRAY(SELECT format_type(t, NULL) FROM unnest(p.proargtypes) WITH ORDINALITY AS a(t, i) ORDER BY i),
-               p.pronargdefaults, p.proretset
+               p.pronargdefaults, p.proretset,
+               EXISTS (SELECT FROM pg_type t JOIN pg_attribute a ON a.attrelid = t.typrelid
+                        WHERE t.oid = p.prorettype AND a.attname = 'error_sqlstate')
           FROM pg_proc p
          WHERE p.pronamespace = 'oms'::regnamespace AND p.prokind = 'f'
            AND p.prorettype <> 'trigger'::regtype
          ORDER BY p.proname, p.oid""")
     fns = {}
-    for name, argnames, argtypes, ndef, retset in cur.fetchall():
+    for name, argnames, argtypes, ndef, retset, inner in cur.fetchall():
         if ONLY.search(name):
-            fns[name] = Fn(name, list(argnames), list(argtypes), ndef, retset)
+            fns[name] = Fn(name, list(argnames), list(argtypes), ndef, retset, inner)
     cur.execute("""
         SELECT c.relname, array_agg(a.attname::text ORDER BY a.attnum),
                array_agg(format_type(a.atttypid, NULL) ORDER BY a.attnum)
@@ -724,13 +848,15 @@ def main():
         state_code = '00000'
         message = ''
         t0 = time.monotonic()
+        inner = []
         try:
             cur.execute(setup)
             conn.notices.clear()
             t0 = time.monotonic()
             cur.execute(stmt)
-            if cur.description:
-                cur.fetchmany(100)
+            rows = cur.fetchmany(100) if cur.description else []
+            if not dml and fn.inner:
+                inner = [(r[0], r[1] or '') for r in rows if r[0]]
             # DML always rolls back: only what the guards say matters.  So
             # does a call with oms.events off, whose missing events
             # check_invariants() would rightly report.
@@ -759,9 +885,16 @@ def main():
                     run.leaks.append(n)
                     record_failure('LEAK WARNING', setup, stmt, n)
         conn.notices.clear()
+        for code, msg in inner:
+            # An error the function caught and reported in its result.
+            run.fn_outcomes[(key, '>' + code)] += 1
+            run.examples.setdefault((key, '>' + code), (msg.split('\n')[0][:160], stmt[:3000]))
+            if code.startswith('XX'):
+                run.xx000.append((key, msg))
+                record_failure(code + ' (caught and reported by the function)', setup, stmt, msg)
         run.outcomes[state_code] += 1
         run.fn_outcomes[(key, state_code)] += 1
-        run.examples.setdefault((key, state_code), (message.split('\n')[0][:160], stmt[:300]))
+        run.examples.setdefault((key, state_code), (message.split('\n')[0][:160], stmt[:3000]))
         if calllog:
             calllog.write('-- %d %s\n%s; %s; ROLLBACK;\n' % (run.calls, state_code, setup, stmt[:20000]))
         if state_code.startswith('XX'):
@@ -820,7 +953,8 @@ def write_report(run, fns, log_crashes, log_xx000, log_leaks):
       % (len(run.crashes), log_crashes, log_xx000, log_leaks))
     p('modes: ' + ', '.join('%s %d' % kv for kv in sorted(run.modes.items())))
     p('outcomes by SQLSTATE: ' + ', '.join('%s %d' % kv for kv in run.outcomes.most_common()))
-    p('calls per function (outcomes, most frequent first):')
+    p('calls per function (outcomes, most frequent first; >CODE: an error the function caught and'
+      ' returned in error_sqlstate):')
     for key in sorted(run.per_fn):
         outs = sorted(((n, s) for (k, s), n in run.fn_outcomes.items() if k == key), reverse=True)
         p('  %-28s %7d %6.1fs  %s' % (key, run.per_fn[key], run.seconds[key],
@@ -832,8 +966,8 @@ def write_report(run, fns, log_crashes, log_xx000, log_leaks):
     # save these.  Anything else from inside an oms call is worth a look.
     documented = {'00000', '22004', '42501', '40001', '40P01', '57014', '23505', '23514', '23503', 'CRASH'}
     odd = sorted((k, s) for (k, s) in run.fn_outcomes
-                 if not k.startswith('DML') and not s.startswith('OM') and s not in documented
-                 and not s.endswith('@arg'))
+                 if not k.startswith('DML') and not s.lstrip('>').startswith('OM')
+                 and s.lstrip('>') not in documented and not s.endswith('@arg'))
     if odd:
         p('SQLSTATEs from inside oms calls that README does not list (example in seed-%d-messages.txt):' % SEED)
         for k, s in odd:

@@ -49,6 +49,25 @@ CREATE EXTENSION oms;
 SQL
     psql_q -d postgres -f "$OMS_ROOT/test/demo/sample.sql" >/dev/null
     psql_q -d postgres -c "SELECT oms.grant_app('oms_fuzz_app')" >/dev/null
+    # Channel intake (where this version has it): the shipped connectors for
+    # APP, MKT-AMZ and POS, and SKU names of the channels' own.
+    psql_q -d postgres >/dev/null <<'SQL'
+DO $$
+BEGIN
+    IF to_regclass('oms.channel_connector') IS NOT NULL THEN
+        INSERT INTO oms.channel_connector (channel_id, transform, options, location_map)
+        SELECT c.id, t.transform::regprocedure, t.options::jsonb, t.location_map::jsonb
+          FROM (VALUES ('APP', 'oms.connector_shopify(jsonb, text)', '{}', '{"64120": "MUC-STORE"}'),
+                       ('MKT-AMZ', 'oms.connector_amazon(jsonb, text)', '{"allow_backorder": true}', '{}'),
+                       ('POS', 'oms.connector_pos(jsonb, text)', '{}', '{}')) AS t(code, transform, options, location_map)
+          JOIN oms.channel c ON c.code = t.code;
+        INSERT INTO oms.channel_sku (channel_id, external_sku, sku_id)
+        SELECT c.id, 'EXT-' || s.code, s.id FROM oms.channel c, oms.sku s
+         WHERE c.code IN ('APP', 'WEB') AND s.code LIKE 'TEE-%';
+    END IF;
+END
+$$;
+SQL
 }
 
 rc=0
