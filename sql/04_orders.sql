@@ -199,3 +199,17 @@ SELECT oms.place_order('WEB', 'X', '[{"sku": "TEE", "qty": 1}]', '{"latitude": 0
 SELECT oms.route('[{"sku": "TEE", "qty": 1}]', '{"latitude": 52.5, "longitude": 1e-400}');
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS orders_named_x FROM oms.orders WHERE external_ref = 'X';
+-- Requests over a size limit are OM026, checked before anything is looked
+-- up: 1001 lines, 1001 excluded locations.
+SELECT oms.place_order('WEB', 'X', (SELECT jsonb_agg(jsonb_build_object('sku', 'S' || g, 'qty', 1))
+                                      FROM generate_series(1, 1001) g));
+\echo :LAST_ERROR_SQLSTATE
+SELECT oms.hold_stock('X', 'WEB', (SELECT jsonb_agg(jsonb_build_object('sku', 'S' || g, 'qty', 1))
+                                     FROM generate_series(1, 1001) g));
+\echo :LAST_ERROR_SQLSTATE
+SELECT oms.route('[{"sku": "TEE", "qty": 1}]', NULL, NULL,
+                 jsonb_build_object('exclude_locations', (SELECT jsonb_agg('L' || g) FROM generate_series(1, 1001) g)));
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS routed_with_1000_exclusions
+  FROM oms.route('[{"sku": "TEE", "qty": 1}]', NULL, NULL,
+                 jsonb_build_object('exclude_locations', (SELECT jsonb_agg('MUC'::text) FROM generate_series(1, 1000) g)));

@@ -19,8 +19,12 @@
 
 #include "oms.h"
 
-/* Lines an order may have: bounds the work one call can cause. */
+/*
+ * Lines an order may have, and locations it may exclude: they bound the
+ * work and memory one call can cause.  More is OM026.
+ */
 #define OMS_MAX_LINES 1000
+#define OMS_MAX_EXCLUDED 1000
 
 /* Returns a JSON value's type name, for messages. */
 static const char *
@@ -184,10 +188,15 @@ oms_parse_lines(Jsonb *lines, bool prices, OrderRequest *req)
 				 errmsg("lines must be a JSON array of line objects"),
 				 errhint("For example [{\"sku\": \"SKU-1\", \"qty\": 2}].")));
 	n = JB_ROOT_COUNT(lines);
-	if (n == 0 || n > OMS_MAX_LINES)
+	if (n == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_INVALID_LINES),
 				 errmsg("an order has from 1 to %d lines, not %d", OMS_MAX_LINES, n)));
+	if (n > OMS_MAX_LINES)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_REQUEST_TOO_LARGE),
+				 errmsg("an order has from 1 to %d lines, not %d", OMS_MAX_LINES, n),
+				 errhint("Split it into several orders.")));
 
 	req->nlines = n;
 	req->lines = palloc0(sizeof(OrderLine) * n);
@@ -329,6 +338,12 @@ oms_parse_options(Jsonb *options, OrderRequest *req)
 			if (v.type != jbvBinary || !JsonContainerIsArray(v.val.binary.data))
 				bad_option(key, "an array of location codes", &v);
 			n = JsonContainerSize(v.val.binary.data);
+			if (n > OMS_MAX_EXCLUDED)
+				ereport(ERROR,
+						(errcode(ERRCODE_OMS_REQUEST_TOO_LARGE),
+						 errmsg("option exclude_locations names at most %d locations, not %d",
+								OMS_MAX_EXCLUDED, n),
+						 errhint("Deactivate a location that no order may use, or limit a channel's locations in oms.channel_location.")));
 			req->exclude = palloc(sizeof(int64) * Max(n, 1));
 			for (i = 0; i < n; i++)
 			{
