@@ -58,12 +58,17 @@ _PG_init(void)
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 
+	/*
+	 * Superuser only (or a role granted SET on it): the limit bounds the
+	 * time one call of route, route_explain or place_order may take, which a
+	 * caller must not raise for itself.
+	 */
 	DefineCustomIntVariable("oms.route_search_limit",
 							"Most search nodes routing visits for one order.",
 							"Beyond it the best plan found so far stands, marked \"bounded\" rather than \"exact\".",
 							&oms_route_search_limit,
 							20000, 1, INT_MAX,
-							PGC_USERSET, 0,
+							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("oms.events",

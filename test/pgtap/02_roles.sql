@@ -1,7 +1,7 @@
 -- Roles: the application calls functions and writes no table; reporting reads
 -- views only; PUBLIC gets nothing.
 BEGIN;
-SELECT plan(20);
+SELECT plan(21);
 
 CREATE ROLE oms_test_app;
 CREATE ROLE oms_test_bi;
@@ -25,6 +25,8 @@ SELECT throws_ok($$INSERT INTO oms.stock_movement (sku_id, location_id, kind, qu
 SELECT throws_ok($$INSERT INTO oms.sku (code, name) VALUES ('X', 'X')$$, '42501', NULL,
                  'the app role cannot write master data');
 SELECT throws_ok($$SELECT oms.grant_app('oms_test_nobody')$$, '42501', NULL, 'the app role cannot grant');
+SELECT throws_ok($$SET oms.route_search_limit = 2147483647$$, '42501', NULL,
+                 'the app role cannot raise the routing search limit (it bounds the work of a call)');
 RESET ROLE;
 SELECT is((SELECT created_by FROM oms.stock_movement), 'oms_test_app',
           'the ledger records the calling role, not the function owner');
