@@ -156,9 +156,13 @@ CREATE FUNCTION oms.set_safety_stock(sku text, location text, units integer)
 COMMENT ON FUNCTION oms.set_safety_stock(text, text, integer) IS
     'Sets the units of a SKU at a location that no channel may be promised.';
 
+-- VOLATILE PARALLEL UNSAFE: available reads the master-data cache, which
+-- loads with the latest snapshot (refused in parallel mode, in a worker and
+-- in the leader alike), and it sees stock written earlier in the calling
+-- statement, so two calls in one statement may differ.
 CREATE FUNCTION oms.available(sku text, channel text DEFAULT NULL)
     RETURNS integer
-    LANGUAGE c STABLE PARALLEL SAFE SECURITY DEFINER
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS 'MODULE_PATHNAME', 'oms_available';
 COMMENT ON FUNCTION oms.available(text, text) IS

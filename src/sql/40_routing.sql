@@ -29,10 +29,13 @@ COMMENT ON TABLE oms.location_load IS 'Orders routed to each location per day (U
 SELECT pg_catalog.pg_extension_config_dump('oms.routing_policy', '');
 SELECT pg_catalog.pg_extension_config_dump('oms.location_load', '');
 
+-- VOLATILE PARALLEL UNSAFE: routing reads the newest stock, with what the
+-- calling statement wrote so far, and the master-data cache, which loads
+-- with the latest snapshot.
 CREATE FUNCTION oms.route(lines jsonb, ship_to jsonb, channel text DEFAULT NULL, options jsonb DEFAULT '{}')
     RETURNS TABLE (line_no integer, sku text, location text, qty integer, shipment integer,
                    distance_km double precision, cost numeric)
-    LANGUAGE c STABLE PARALLEL UNSAFE
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
     AS 'MODULE_PATHNAME', 'oms_route_preview';
 COMMENT ON FUNCTION oms.route(jsonb, jsonb, text, jsonb) IS
@@ -40,7 +43,7 @@ COMMENT ON FUNCTION oms.route(jsonb, jsonb, text, jsonb) IS
 
 CREATE FUNCTION oms.route_explain(lines jsonb, ship_to jsonb, channel text DEFAULT NULL, options jsonb DEFAULT '{}')
     RETURNS jsonb
-    LANGUAGE c STABLE PARALLEL UNSAFE
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
     AS 'MODULE_PATHNAME', 'oms_route_explain';
 COMMENT ON FUNCTION oms.route_explain(jsonb, jsonb, text, jsonb) IS

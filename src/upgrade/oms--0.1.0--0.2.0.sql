@@ -13,6 +13,13 @@
 -- oms.check_invariants() as this version defines it (new invariants land here).
 --@include src/sql/80_invariants.sql
 
+-- Volatility and parallel safety as the bodies require: available and
+-- routing read the master-data cache, which loads with the latest snapshot
+-- (refused in parallel mode), and see what the calling statement wrote.
+ALTER FUNCTION oms.available(text, text) VOLATILE PARALLEL UNSAFE;
+ALTER FUNCTION oms.route(jsonb, jsonb, text, jsonb) VOLATILE;
+ALTER FUNCTION oms.route_explain(jsonb, jsonb, text, jsonb) VOLATILE;
+
 --
 -- Privileges, last: as on a new install nothing is PUBLIC's, and each role
 -- granted before the upgrade ends up with exactly what its grant function

@@ -1,6 +1,6 @@
 -- The schema: tables, keys, constraints, and what pg_dump keeps.
 BEGIN;
-SELECT plan(27);
+SELECT plan(28);
 
 SELECT has_schema('oms');
 SELECT tables_are('oms', ARRAY['channel', 'location', 'channel_location', 'sku', 'stock', 'stock_slot',
@@ -74,9 +74,21 @@ SELECT is(
           'purge_outbox', 'receive_stock', 'record_payment', 'release_hold', 'release_order', 'replay_inbound',
           'set_safety_stock', 'set_stock_slots', 'ship', 'sync_stock', 'sync_stock_from', 'track'],
     'SECURITY DEFINER only where a role must write what it may not write directly');
+-- Labels as the bodies require (sql/08_parallel.sql runs them in parallel
+-- mode): what reads the master-data cache (a load takes the latest snapshot,
+-- refused in parallel mode), reads what the calling statement wrote, or
+-- writes, is VOLATILE PARALLEL UNSAFE.
 SELECT is(
-    (SELECT provolatile FROM pg_proc WHERE oid = 'oms.available(text, text)'::regprocedure),
-    's'::"char", 'available() is STABLE');
+    (SELECT array_agg(p.proname::text || ' ' || p.provolatile::text ORDER BY p.proname) FROM pg_proc p
+      WHERE p.pronamespace = 'oms'::regnamespace AND p.provolatile <> 'v'),
+    ARRAY['check_invariants s', 'connector_amazon s', 'connector_pos s', 'connector_shopify s', 'json_sum i'],
+    'STABLE or IMMUTABLE only where a function reads nothing the statement writes and caches nothing');
+SELECT is(
+    (SELECT array_agg(p.proname::text || ' ' || p.proparallel::text ORDER BY p.proname) FROM pg_proc p
+      WHERE p.pronamespace = 'oms'::regnamespace AND p.proparallel <> 'u'),
+    ARRAY['check_invariants s', 'connector_amazon s', 'connector_error s', 'connector_pos s', 'connector_shopify s',
+          'json_sum s', 'next_xact_id s'],
+    'PARALLEL SAFE only where a function neither writes nor reads the master-data cache');
 
 -- Nothing of oms is open to PUBLIC.
 SELECT is_empty($$
