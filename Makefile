@@ -28,6 +28,7 @@ OBJS = \
 	src/reserve.o \
 	src/order.o \
 	src/lifecycle.o \
+	src/events.o \
 	src/fulfil.o \
 	src/payment.o \
 	src/hold.o \

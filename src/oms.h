@@ -376,6 +376,8 @@ extern void oms_delete_holds(Datum *hold_refs, int n);
 /* lifecycle.c: an order's lock, statuses derived from facts. */
 extern char *oms_lock_order(int64 order_id);
 extern void oms_settle_order(int64 order_id, text *reason);
+
+/* events.c: the history and the outbox. */
 extern void oms_write_first_events(int64 order_id, int n, const char *const *entity,
 								   const int64 *entity_id, const Datum *status);
 
