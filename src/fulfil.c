@@ -20,6 +20,7 @@
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
@@ -203,8 +204,8 @@ Datum
 oms_create_shipment(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr insert_plan = NULL;
-	Oid			argtypes[6] = {INT8OID, INT8OID, INT4ARRAYOID, INT4ARRAYOID, TEXTOID, BOOLOID};
-	Datum		values[6];
+	Oid			argtypes[4] = {INT8OID, INT8OID, INT4ARRAYOID, INT4ARRAYOID};
+	Datum		values[4];
 	int64		order_id = oms_arg_int64(fcinfo, 0, "order_id");
 	Jsonb	   *lines = oms_arg_optional_jsonb(fcinfo, 2);
 	OmsRef		location;
@@ -217,6 +218,8 @@ oms_create_shipment(PG_FUNCTION_ARGS)
 				n = 0;
 	bool		isnull;
 	int64		shipment_id;
+	OmsEvent	event;
+	StringInfoData details;
 	int			rc;
 
 	oms_spi_connect();
@@ -251,32 +254,34 @@ oms_create_shipment(PG_FUNCTION_ARGS)
 				 errmsg("order %lld has no units reserved at %s that are not in a shipment yet",
 						(long long) order_id, location.code)));
 
-	/* The shipment, its lines, and its first event, in one statement. */
+	/* The shipment and its lines, in one statement; then its first event. */
 	oms_prepare(&insert_plan,
 				"WITH s AS ("
 				"  INSERT INTO oms.shipment (order_id, location_id) VALUES ($1, $2) RETURNING id),"
 				" l AS ("
 				"  INSERT INTO oms.shipment_line (shipment_id, line_no, order_id, qty)"
-				"  SELECT s.id, u.n, $1, u.q FROM s, unnest($3, $4) AS u(n, q)),"
-				" e AS ("
-				"  INSERT INTO oms.order_event (order_id, entity, entity_id, from_status, to_status, created_by, details)"
-				"  SELECT $1, 'shipment', s.id, NULL, 'pending', $5,"
-				"         jsonb_build_object('location', (SELECT code FROM oms.location WHERE id = $2))"
-				"    FROM s WHERE $6 RETURNING id, entity_id),"
-				" x AS ("
-				"  INSERT INTO oms.outbox (event_id, order_id, entity, entity_id, status)"
-				"  SELECT id, $1, 'shipment', entity_id, 'pending' FROM e)"
+				"  SELECT s.id, u.n, $1, u.q FROM s, unnest($3, $4) AS u(n, q))"
 				" SELECT id FROM s",
-				6, argtypes);
+				4, argtypes);
 	values[0] = Int64GetDatum(order_id);
 	values[1] = Int64GetDatum(location.id);
 	values[2] = PointerGetDatum(construct_array(line_nos, n, INT4OID, 4, true, TYPALIGN_INT));
 	values[3] = PointerGetDatum(construct_array(qtys, n, INT4OID, 4, true, TYPALIGN_INT));
-	values[4] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
-	values[5] = BoolGetDatum(oms_events);
 	rc = SPI_execute_plan(insert_plan, values, NULL, false, 0);
 	oms_check_spi(rc, SPI_OK_SELECT, "creating the shipment");
 	shipment_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	memset(&event, 0, sizeof(event));
+	event.order_id = order_id;
+	event.entity = "shipment";
+	event.entity_id = shipment_id;
+	event.to_status = CStringGetTextDatum("pending");
+	initStringInfo(&details);
+	appendStringInfoString(&details, "{\"location\": ");
+	escape_json(&details, location.code);
+	appendStringInfoChar(&details, '}');
+	event.details = DirectFunctionCall1(jsonb_in, CStringGetDatum(details.data));
+	oms_write_events(&event, 1);
 
 	oms_spi_finish();
 	PG_RETURN_INT64(shipment_id);

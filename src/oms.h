@@ -377,9 +377,19 @@ extern void oms_delete_holds(Datum *hold_refs, int n);
 extern char *oms_lock_order(int64 order_id);
 extern void oms_settle_order(int64 order_id, text *reason);
 
+/* One event: entity entity_id of order order_id took status to_status. */
+typedef struct OmsEvent
+{
+	int64		order_id;
+	const char *entity;			/* order, line, shipment, payment */
+	int64		entity_id;		/* the order's id, a line's line_no, a shipment's id */
+	Datum		from_status;	/* text, or 0 for a new row */
+	Datum		to_status;		/* text */
+	Datum		details;		/* jsonb, or 0 */
+} OmsEvent;
+
 /* events.c: the history and the outbox. */
-extern void oms_write_first_events(int64 order_id, int n, const char *const *entity,
-								   const int64 *entity_id, const Datum *status);
+extern void oms_write_events(const OmsEvent *events, int n);
 
 /* guard.c: writes the guard triggers let through. */
 extern int	oms_execute_trusted(SPIPlanPtr plan, Datum *values, const char *nulls, long tcount);

@@ -81,6 +81,33 @@ claim_reference(OrderRequest *req, char *external_ref, Datum payload, int64 *ord
 }
 
 /*
+ * Writes the first event of a placed order, then of each backordered line.
+ * A line placed in full starts out reserved without an event of its own, as
+ * a payment starts out unpaid: the order's event says it was placed.
+ */
+static void
+write_first_events(OrderRequest *req, int64 order_id, Datum status)
+{
+	OmsEvent   *events = palloc0(sizeof(OmsEvent) * (req->nlines + 1));
+	int			n = 0;
+
+	events[n].order_id = order_id;
+	events[n].entity = "order";
+	events[n].entity_id = order_id;
+	events[n++].to_status = status;
+	for (int i = 0; i < req->nlines; i++)
+	{
+		if (req->lines[i].placed == req->lines[i].qty)
+			continue;
+		events[n].order_id = order_id;
+		events[n].entity = "line";
+		events[n].entity_id = req->lines[i].line_no;
+		events[n++].to_status = CStringGetTextDatum("backordered");
+	}
+	oms_write_events(events, n);
+}
+
+/*
  * Writes a placed order: the order row, its lines, the first events of the
  * order and of its backordered lines, and the reservations.  The rows go
  * straight into the tables (insert.c), with every value computed here.
@@ -159,31 +186,7 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 	}
 	oms_insert_close(&ins);
 
-	/*
-	 * The first event of the order, then of each backordered line.  A line
-	 * placed in full starts out reserved without an event of its own, as a
-	 * payment starts out unpaid: the order's event says it was placed.
-	 */
-	if (oms_events)
-	{
-		const char **entity = palloc(sizeof(char *) * (req->nlines + 1));
-		int64	   *entity_id = palloc(sizeof(int64) * (req->nlines + 1));
-		Datum	   *to_status = palloc(sizeof(Datum) * (req->nlines + 1));
-		int			n = 0;
-
-		entity[n] = "order";
-		entity_id[n] = order_id;
-		to_status[n++] = status;
-		for (int i = 0; i < req->nlines; i++)
-		{
-			if (req->lines[i].placed == req->lines[i].qty)
-				continue;
-			entity[n] = "line";
-			entity_id[n] = req->lines[i].line_no;
-			to_status[n++] = backordered;
-		}
-		oms_write_first_events(order_id, n, entity, entity_id, to_status);
-	}
+	write_first_events(req, order_id, status);
 
 	oms_insert_open(&ins, "reservation", false);
 	reservation_seq = oms_relid("reservation_id_seq");
