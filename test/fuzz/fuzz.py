@@ -704,6 +704,7 @@ class Run:
         self.since_check = []
         self.modes = collections.Counter()
         self.seconds = collections.Counter()
+        self.bypass = {}
 
 
 def connect():
@@ -855,6 +856,19 @@ def main():
             t0 = time.monotonic()
             cur.execute(stmt)
             rows = cur.fetchmany(100) if cur.description else []
+            if dml and cur.rowcount == 0:
+                state_code = 'no_row'
+            elif dml:
+                # The guards let it through: does the database still hold?
+                # (Without parallel query, which makes the check slow.)
+                cur.execute('SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL %s = off; '
+                            'SELECT invariant FROM oms.check_invariants()' % parallel_guc)
+                broken = sorted({r[0] for r in cur.fetchall()})
+                if broken:
+                    if key not in run.bypass:
+                        record_failure('DML BREAKS INVARIANTS (not a failure: %s)' % '; '.join(broken),
+                                       setup, stmt, 'direct DML a guard let through')
+                    run.bypass.setdefault(key, (broken, stmt))
             if not dml and fn.inner:
                 inner = [(r[0], r[1] or '') for r in rows if r[0]]
             # DML always rolls back: only what the guards say matters.  So
@@ -959,6 +973,10 @@ def write_report(run, fns, log_crashes, log_xx000, log_leaks):
         outs = sorted(((n, s) for (k, s), n in run.fn_outcomes.items() if k == key), reverse=True)
         p('  %-28s %7d %6.1fs  %s' % (key, run.per_fn[key], run.seconds[key],
                                        ' '.join('%s:%d' % (s, n) for n, s in outs[:8])))
+    if run.bypass:
+        p('direct DML the guards let through that breaks check_invariants() (rolled back; as superuser):')
+        for key, (broken, stmt) in sorted(run.bypass.items()):
+            p('  %-28s %s: %s' % (key, '; '.join(broken)[:120], stmt[:200]))
     untouched = sorted(set(fns) - set(run.per_fn))
     if untouched:
         p('functions never called: ' + ', '.join(untouched))
