@@ -664,3 +664,12 @@ SELECT e.entity, e.from_status, e.to_status FROM oms.order_event e
                       AND e.to_status = t.to_status);
 
 SELECT * FROM oms.check_invariants();
+-- publish_events takes a max from 1 to 10000, as claim_events does (OM081).
+SELECT oms.publish_events(-1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT oms.publish_events(0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT oms.publish_events(10001);
+\echo :LAST_ERROR_SQLSTATE
+SELECT oms.publish_events(NULL);
+\echo :LAST_ERROR_SQLSTATE

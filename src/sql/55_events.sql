@@ -164,6 +164,9 @@ DECLARE
     v_event     record;
     v_count     integer := 0;
 BEGIN
+    IF max IS NULL OR max NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'max must be from 1 to 10000, not %', coalesce(max::text, 'NULL') USING ERRCODE = 'OM081';
+    END IF;
     PERFORM oms.rebase_events();
 
     -- Nothing new, the usual case: return without taking a transaction id.
@@ -196,7 +199,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION oms.publish_events(integer) IS
-    'Sends NOTIFY oms_events for up to max events not yet published, one compact JSON payload each; the background worker calls it every oms.publish_interval.  Returns how many it sent.';
+    'Sends NOTIFY oms_events for up to max (1 to 10000) events not yet published, one compact JSON payload each; the background worker calls it every oms.publish_interval.  Returns how many it sent.';
 
 CREATE FUNCTION oms.purge_outbox(keep interval DEFAULT '7 days')
     RETURNS bigint

@@ -20,6 +20,56 @@ ALTER FUNCTION oms.available(text, text) VOLATILE PARALLEL UNSAFE;
 ALTER FUNCTION oms.route(jsonb, jsonb, text, jsonb) VOLATILE;
 ALTER FUNCTION oms.route_explain(jsonb, jsonb, text, jsonb) VOLATILE;
 
+-- publish_events refuses a max outside 1 to 10000 (OM081) rather than fail
+-- in its LIMIT.
+CREATE OR REPLACE FUNCTION oms.publish_events(max integer DEFAULT 1000)
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_pos       oms.event_consumer;
+    v_horizon   xid8 := pg_snapshot_xmin(pg_current_snapshot());
+    v_event     record;
+    v_count     integer := 0;
+BEGIN
+    IF max IS NULL OR max NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'max must be from 1 to 10000, not %', coalesce(max::text, 'NULL') USING ERRCODE = 'OM081';
+    END IF;
+    PERFORM oms.rebase_events();
+
+    -- Nothing new, the usual case: return without taking a transaction id.
+    SELECT * INTO v_pos FROM oms.event_consumer WHERE consumer = 'oms:notify';
+    IF FOUND AND NOT EXISTS (SELECT FROM oms.outbox o
+                              WHERE (o.txid, o.event_id) > (v_pos.after_txid, v_pos.after_id)
+                                AND o.txid < v_horizon) THEN
+        RETURN 0;
+    END IF;
+    INSERT INTO oms.event_consumer (consumer, after_txid) VALUES ('oms:notify', v_horizon) ON CONFLICT DO NOTHING;
+    SELECT * INTO v_pos FROM oms.event_consumer WHERE consumer = 'oms:notify' FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN 0;               -- another publisher is at work
+    END IF;
+    FOR v_event IN
+        SELECT o.* FROM oms.outbox o
+         WHERE (o.txid, o.event_id) > (v_pos.after_txid, v_pos.after_id) AND o.txid < v_horizon
+         ORDER BY o.txid, o.event_id LIMIT max
+    LOOP
+        PERFORM pg_notify('oms_events', jsonb_build_object('id', v_event.event_id, 'order_id', v_event.order_id,
+                                                           'entity', v_event.entity, 'entity_id', v_event.entity_id,
+                                                           'status', v_event.status)::text);
+        v_pos.after_txid := v_event.txid;
+        v_pos.after_id := v_event.event_id;
+        v_count := v_count + 1;
+    END LOOP;
+    UPDATE oms.event_consumer SET after_txid = v_pos.after_txid, after_id = v_pos.after_id
+     WHERE consumer = 'oms:notify';
+    RETURN v_count;
+END
+$$;
+COMMENT ON FUNCTION oms.publish_events(integer) IS
+    'Sends NOTIFY oms_events for up to max (1 to 10000) events not yet published, one compact JSON payload each; the background worker calls it every oms.publish_interval.  Returns how many it sent.';
+
 --
 -- Privileges, last: as on a new install nothing is PUBLIC's, and each role
 -- granted before the upgrade ends up with exactly what its grant function
