@@ -7,6 +7,10 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA oms FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA oms FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA oms FROM PUBLIC;
 
+-- The reporting views are exactly the views named v_*: a view oms reads
+-- itself (oms.stock_level) is named otherwise, and so is never granted.
+-- grant_app and grant_admin begin here, so the role is checked here: an
+-- empty name or one that is no role (PUBLIC included) is OM110.
 CREATE FUNCTION oms.grant_reporting(role name) RETURNS void
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
@@ -14,10 +18,18 @@ AS $$
 DECLARE
     v record;
 BEGIN
+    IF role IS NULL THEN
+        RAISE EXCEPTION 'role must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) role) THEN
+        RAISE EXCEPTION 'role "%" does not exist', role USING ERRCODE = 'OM110',
+            HINT = 'Name an existing role; create it first with CREATE ROLE.';
+    END IF;
     EXECUTE format('GRANT USAGE ON SCHEMA oms TO %I', role);
     FOR v IN SELECT c.oid::regclass AS view
                FROM pg_class c
               WHERE c.relnamespace = 'oms'::regnamespace AND c.relkind IN ('v', 'm')
+                AND c.relname LIKE 'v\_%'
     LOOP
         EXECUTE format('GRANT SELECT ON %s TO %I', v.view, role);
     END LOOP;

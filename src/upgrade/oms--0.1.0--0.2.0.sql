@@ -70,6 +70,34 @@ $$;
 COMMENT ON FUNCTION oms.publish_events(integer) IS
     'Sends NOTIFY oms_events for up to max (1 to 10000) events not yet published, one compact JSON payload each; the background worker calls it every oms.publish_interval.  Returns how many it sent.';
 
+-- grant_reporting grants the v_* views only (not oms.stock_level), and refuses
+-- a role that does not exist (OM110) rather than fail in its GRANT; the
+-- privileges block below runs it again for the roles granted before.
+CREATE OR REPLACE FUNCTION oms.grant_reporting(role name) RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v record;
+BEGIN
+    IF role IS NULL THEN
+        RAISE EXCEPTION 'role must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) role) THEN
+        RAISE EXCEPTION 'role "%" does not exist', role USING ERRCODE = 'OM110',
+            HINT = 'Name an existing role; create it first with CREATE ROLE.';
+    END IF;
+    EXECUTE format('GRANT USAGE ON SCHEMA oms TO %I', role);
+    FOR v IN SELECT c.oid::regclass AS view
+               FROM pg_class c
+              WHERE c.relnamespace = 'oms'::regnamespace AND c.relkind IN ('v', 'm')
+                AND c.relname LIKE 'v\_%'
+    LOOP
+        EXECUTE format('GRANT SELECT ON %s TO %I', v.view, role);
+    END LOOP;
+END
+$$;
+
 --
 -- Privileges, last: as on a new install nothing is PUBLIC's, and each role
 -- granted before the upgrade ends up with exactly what its grant function

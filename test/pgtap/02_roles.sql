@@ -1,7 +1,7 @@
 -- Roles: the application calls functions and writes no table; reporting reads
 -- views only; PUBLIC gets nothing.
 BEGIN;
-SELECT plan(21);
+SELECT plan(27);
 
 CREATE ROLE oms_test_app;
 CREATE ROLE oms_test_bi;
@@ -10,6 +10,21 @@ CREATE ROLE oms_test_nobody;
 SELECT lives_ok($$SELECT oms.grant_app('oms_test_app')$$, 'grant_app');
 SELECT lives_ok($$SELECT oms.grant_reporting('oms_test_bi')$$, 'grant_reporting');
 SELECT lives_ok($$SELECT oms.grant_admin('oms_test_admin')$$, 'grant_admin');
+-- A role that does not exist is OM110, before any GRANT runs.
+SELECT throws_ok($$SELECT oms.grant_reporting('')$$, 'OM110', NULL, 'grant_reporting refuses an empty role name');
+SELECT throws_ok($$SELECT oms.grant_app('oms_test_no_such_role')$$, 'OM110', NULL, 'grant_app refuses an unknown role');
+SELECT throws_ok($$SELECT oms.grant_admin('public')$$, 'OM110', NULL, 'grant_admin refuses PUBLIC');
+SELECT throws_ok($$SELECT oms.grant_reporting(NULL)$$, '22004', NULL, 'grant_reporting refuses NULL');
+-- The reporting role reads exactly the reporting views, those named v_*.
+SELECT is(
+    (SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_class c
+      WHERE c.relnamespace = 'oms'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+        AND has_table_privilege('oms_test_bi', c.oid, 'SELECT')),
+    (SELECT array_agg(v.viewname::text ORDER BY v.viewname) FROM pg_views v
+      WHERE v.schemaname = 'oms' AND v.viewname LIKE 'v\_%'),
+    'the reporting role reads exactly the v_* views');
+SELECT ok(NOT has_table_privilege('oms_test_bi', 'oms.stock_level', 'SELECT'),
+          'the reporting role cannot read oms.stock_level, which oms reads itself');
 
 INSERT INTO oms.location (code, name, kind, latitude, longitude) VALUES ('BER', 'Berlin', 'warehouse', 52.52, 13.405);
 INSERT INTO oms.sku (code, name) VALUES ('TEE', 'T-shirt');
