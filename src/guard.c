@@ -18,6 +18,7 @@
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -28,6 +29,7 @@
 
 PG_FUNCTION_INFO_V1(oms_stock_guard);
 PG_FUNCTION_INFO_V1(oms_ledger_guard);
+PG_FUNCTION_INFO_V1(oms_definition_guard);
 
 /* Depth of oms_execute_trusted() calls in progress in this backend. */
 static int	trusted_depth = 0;
@@ -133,4 +135,26 @@ oms_ledger_guard(PG_FUNCTION_ARGS)
 			 errdetail("Its rows are never changed or removed."),
 			 ledger ? errhint("Correct a mistake with a new movement, e.g. oms.adjust_stock.") : 0));
 	PG_RETURN_NULL();			/* not reached */
+}
+
+/*
+ * Statement trigger on oms.transition, the legal status transitions the
+ * engine derives statuses along: refuses INSERT, UPDATE, DELETE and TRUNCATE
+ * but from the extension's own scripts (CREATE EXTENSION writes the rows,
+ * ALTER EXTENSION UPDATE changes them).  They are part of oms, so pg_dump
+ * does not keep them, and a change by hand would be lost in a restore.
+ */
+Datum
+oms_definition_guard(PG_FUNCTION_ARGS)
+{
+	Relation	rel = oms_trigger_data(fcinfo, "oms.definition_guard")->tg_relation;
+
+	if (!creating_extension)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_DEFINITION_READ_ONLY),
+				 errmsg("oms.%s is part of the oms extension and changes only with it",
+						RelationGetRelationName(rel)),
+				 errdetail("The engine derives statuses along these transitions, and pg_dump keeps no change to them."),
+				 errhint("ALTER EXTENSION oms UPDATE brings the transitions of a new version.")));
+	PG_RETURN_POINTER(NULL);
 }

@@ -58,6 +58,16 @@ SELECT 'payment', f, t FROM (VALUES
 CREATE TRIGGER master_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON oms.transition
     FOR EACH STATEMENT EXECUTE FUNCTION oms.master_changed();
 
+-- The transitions are part of oms, not configuration: the engine derives
+-- statuses along them, the extension's scripts write them, and pg_dump keeps
+-- no change to them (they are not registered with pg_extension_config_dump).
+-- So nothing else changes them, not even their owner.
+CREATE FUNCTION oms.definition_guard() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'oms_definition_guard';
+COMMENT ON FUNCTION oms.definition_guard() IS 'Trigger: refuses changes of oms.transition outside CREATE EXTENSION and ALTER EXTENSION UPDATE.';
+CREATE TRIGGER definition_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON oms.transition
+    FOR EACH STATEMENT EXECUTE FUNCTION oms.definition_guard();
+
 CREATE VIEW oms.v_transitions AS
 SELECT entity, coalesce(from_status, '(new)') AS from_status, to_status
   FROM oms.transition

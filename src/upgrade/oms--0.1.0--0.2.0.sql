@@ -98,6 +98,13 @@ BEGIN
 END
 $$;
 
+-- oms.transition is part of oms: only the extension's scripts change it.
+CREATE FUNCTION oms.definition_guard() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'oms_definition_guard';
+COMMENT ON FUNCTION oms.definition_guard() IS 'Trigger: refuses changes of oms.transition outside CREATE EXTENSION and ALTER EXTENSION UPDATE.';
+CREATE TRIGGER definition_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON oms.transition
+    FOR EACH STATEMENT EXECUTE FUNCTION oms.definition_guard();
+
 --
 -- Privileges, last: as on a new install nothing is PUBLIC's, and each role
 -- granted before the upgrade ends up with exactly what its grant function

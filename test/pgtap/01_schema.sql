@@ -1,6 +1,6 @@
 -- The schema: tables, keys, constraints, and what pg_dump keeps.
 BEGIN;
-SELECT plan(28);
+SELECT plan(32);
 
 SELECT has_schema('oms');
 SELECT tables_are('oms', ARRAY['channel', 'location', 'channel_location', 'sku', 'stock', 'stock_slot',
@@ -41,6 +41,12 @@ SELECT is_empty($$
        AND c.oid <> 'oms.transition'::regclass
        AND c.oid <> ALL ((SELECT extconfig FROM pg_extension WHERE extname = 'oms')::oid[])
 $$, 'every oms table and sequence is dumped by pg_dump');
+-- ... and nothing changes oms.transition but the extension's scripts.
+SELECT throws_ok($$INSERT INTO oms.transition VALUES ('order', 'closed', 'reserved')$$, 'OM092', NULL,
+                 'oms.transition takes no new transition by hand');
+SELECT throws_ok($$UPDATE oms.transition SET to_status = to_status$$, 'OM092', NULL, 'nor a changed one');
+SELECT throws_ok($$DELETE FROM oms.transition WHERE entity = 'payment'$$, 'OM092', NULL, 'nor loses one');
+SELECT throws_ok($$TRUNCATE oms.transition$$, 'OM092', NULL, 'nor is truncated');
 
 -- Every public object is documented.
 SELECT is_empty($$
