@@ -119,6 +119,10 @@ SELECT oms.connector_shopify('{"line_items": []}', 'order');
 SELECT oms.connector_amazon('{"AmazonOrderId": "1"}', 'order');
 SELECT oms.connector_pos('{"sale_id": 1, "items": []}', 'order');
 
+-- A coordinate double precision cannot hold is OM021 here too, as in place_order.
+SELECT oms.change_ship_to(order_id, '{"latitude": 1e-400, "longitude": 0}') FROM oms.orders ORDER BY order_id LIMIT 1;
+\echo :LAST_ERROR_SQLSTATE
+
 SELECT * FROM oms.check_invariants();
 DROP FUNCTION msgs();
 DROP FUNCTION shop_transform(jsonb, text), risky_transform(jsonb, text);

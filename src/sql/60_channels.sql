@@ -125,6 +125,13 @@ BEGIN
         IF v_lon NOT BETWEEN -180 AND 180 THEN
             RAISE EXCEPTION 'ship_to longitude must be a number from -180 to 180' USING ERRCODE = 'OM021';
         END IF;
+        -- As place_order: a coordinate double precision cannot hold (1e-400) is wrong.
+        BEGIN
+            PERFORM v_lat::float8, v_lon::float8;
+        EXCEPTION WHEN numeric_value_out_of_range THEN
+            RAISE EXCEPTION 'ship_to latitude and longitude must be numbers double precision can hold'
+                USING ERRCODE = 'OM021';
+        END;
     END IF;
 
     SELECT o.status INTO v_status FROM oms.orders o WHERE o.order_id = change_ship_to.order_id FOR UPDATE;
