@@ -2,8 +2,9 @@
  *
  * helpers.c
  *	  The small helpers every oms module shares: kept SPI plans, checked SPI
- *	  return codes, checked function arguments, oms's relations by name and
- *	  the TriggerData of a trigger call.
+ *	  return codes, checked function arguments, oms's relations by name,
+ *	  the TriggerData of a trigger call, and running a step in a
+ *	  subtransaction of its own.
  *
  *	  Callers of the SPI helpers are connected to SPI.  Every query names its
  *	  tables with the schema, and plans are prepared once per backend and
@@ -13,9 +14,11 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "utils/lsyscache.h"
+#include "utils/resowner.h"
 
 #include "oms.h"
 
@@ -166,4 +169,46 @@ oms_trigger_data(FunctionCallInfo fcinfo, const char *name)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("%s() can only be called as a trigger", name)));
 	return (TriggerData *) fcinfo->context;
+}
+
+/*
+ * Runs fn(arg) in a subtransaction that is kept when fn returns true and
+ * rolled back, with every lock it took, when fn returns false or fails.  A
+ * failure is rethrown once our subtransaction is gone: a caller's exception
+ * block must not roll back ours instead of its own.
+ */
+bool
+oms_in_subtransaction(bool (*fn) (void *arg), void *arg)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile bool keep = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+	PG_TRY();
+	{
+		keep = fn(arg);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+
+	if (keep)
+		ReleaseCurrentSubTransaction();
+	else
+		RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(oldcontext);
+	CurrentResourceOwner = oldowner;
+	return keep;
 }

@@ -142,7 +142,7 @@ extern OmsLocation *oms_all_locations(int *n);
 extern bool oms_transition_legal(const char *entity, const char *from, const char *to);
 extern char *oms_transition_next(const char *entity, const char *from);
 
-/* helpers.c: SPI helpers, checked arguments, relations by name. */
+/* helpers.c: SPI helpers, checked arguments, relations by name, subtransactions. */
 extern void oms_spi_connect(void);
 extern void oms_spi_finish(void);
 extern SPIPlanPtr oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
@@ -154,6 +154,7 @@ extern text *oms_arg_optional_text(FunctionCallInfo fcinfo, int argno);
 extern Jsonb *oms_arg_optional_jsonb(FunctionCallInfo fcinfo, int argno);
 extern struct TriggerData *oms_trigger_data(FunctionCallInfo fcinfo, const char *name);
 extern Oid	oms_relid(const char *name);
+extern bool oms_in_subtransaction(bool (*fn) (void *arg), void *arg);
 
 /* oms.c: settings. */
 extern int	oms_hot_stock_wait;
@@ -366,7 +367,6 @@ extern Jsonb *oms_route_decision(OrderRequest *req, RoutePlan *plan, bool candid
 
 /* reserve.c: reserving a whole order or hold; closing an order's reservations. */
 extern RoutePlan *oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease);
-extern bool oms_in_subtransaction(bool (*fn) (void *arg), void *arg);
 extern int32 oms_close_reservations(int64 order_id, int32 line_no, int64 location_id, int32 qty,
 									bool shipped, text *reference);
 

@@ -16,54 +16,11 @@
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
-#include "utils/resowner.h"
 
 #include "oms.h"
 
 /* Times place_order routes again after racing sessions took its units. */
 #define OMS_ROUTE_ATTEMPTS 3
-
-/*
- * Runs fn(arg) in a subtransaction that is kept when fn returns true and
- * rolled back, with every lock it took, when fn returns false or fails.  A
- * failure is rethrown once our subtransaction is gone: a caller's exception
- * block must not roll back ours instead of its own.
- */
-bool
-oms_in_subtransaction(bool (*fn) (void *arg), void *arg)
-{
-	MemoryContext oldcontext = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	volatile bool keep = false;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcontext);
-	PG_TRY();
-	{
-		keep = fn(arg);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcontext);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcontext);
-		CurrentResourceOwner = oldowner;
-		ReThrowError(edata);
-	}
-	PG_END_TRY();
-
-	if (keep)
-		ReleaseCurrentSubTransaction();
-	else
-		RollbackAndReleaseCurrentSubTransaction();
-	MemoryContextSwitchTo(oldcontext);
-	CurrentResourceOwner = oldowner;
-	return keep;
-}
 
 /* A plan to take, with the hold lines to give back on the way. */
 typedef struct PlanTake
