@@ -35,6 +35,9 @@
 PG_FUNCTION_INFO_V1(oms_record_events);
 PG_FUNCTION_INFO_V1(oms_next_xact_id);
 
+/* Setting (oms.c defines it): off writes no events. */
+bool		oms_events = true;
+
 /*
  * Writes n events to the history and the outbox, as the calling role: the
  * one path every event takes, whether a function creates a row (its first

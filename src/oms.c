@@ -27,17 +27,9 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 
-/* Settings (README, "Settings"). */
-int			oms_hot_stock_wait = 5;
-int			oms_hot_stock_slots = 64;
-int			oms_expire_holds_interval = 60;
-int			oms_publish_interval = 200;
-bool		oms_events = true;
-int			oms_route_search_limit = 20000;
-char	   *oms_database = NULL;
-
 /*
- * Defines the settings and, when oms is in shared_preload_libraries,
+ * Defines the settings (README, "Settings"), whose variables live in the
+ * files that read them, and, when oms is in shared_preload_libraries,
  * registers the background worker.
  */
 void

@@ -156,16 +156,10 @@ extern struct TriggerData *oms_trigger_data(FunctionCallInfo fcinfo, const char 
 extern Oid	oms_relid(const char *name);
 extern bool oms_in_subtransaction(bool (*fn) (void *arg), void *arg);
 
-/* oms.c: settings. */
-extern int	oms_hot_stock_wait;
-extern int	oms_hot_stock_slots;
+/* worker.c: the background worker and its settings. */
 extern int	oms_expire_holds_interval;
 extern int	oms_publish_interval;
-extern int	oms_route_search_limit;
-extern bool oms_events;
 extern char *oms_database;
-
-/* worker.c: the background worker. */
 extern void oms_register_worker(void);
 
 /* ledger.c: shipped units leave on_hand. */
@@ -201,7 +195,9 @@ typedef struct StockRowKey
 /* The stock row itself, as opposed to one of its slots. */
 #define OMS_NO_SLOT (-1)
 
-/* stock.c: units of one stock row, under its lock. */
+/* stock.c: units of one stock row, under its lock; when a hot row spreads. */
+extern int	oms_hot_stock_wait;
+extern int	oms_hot_stock_slots;
 extern bool oms_lock_stock(int64 sku_id, int64 location_id, bool create, StockRow *row);
 extern void oms_write_stock(StockRow *row);
 extern void oms_uncommit_stock(StockRow *row);
@@ -358,6 +354,7 @@ extern OmsChannel oms_active_channel(text *code);
 extern void oms_resolve_skus(OrderRequest *req);
 
 /* route.c: choosing locations. */
+extern int	oms_route_search_limit;
 extern RoutePlan *oms_route(OrderRequest *req);
 extern const char *oms_route_exclusion(OrderRequest *req, const OmsLocation *loc);
 extern void oms_insufficient(OrderRequest *req, int line, int32 available, int32 max_shipments);
@@ -391,6 +388,7 @@ typedef struct OmsEvent
 } OmsEvent;
 
 /* events.c: the history and the outbox. */
+extern bool oms_events;
 extern void oms_write_events(const OmsEvent *events, int n);
 
 /* guard.c: writes the guard triggers let through. */

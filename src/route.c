@@ -34,6 +34,9 @@
 
 #include "oms.h"
 
+/* Setting (oms.c defines it): most search nodes for one order. */
+int			oms_route_search_limit = 20000;
+
 /* Each strategy's terms, after units (README, "Routing"). */
 static const RouteTerm strategy_terms[OMS_NUM_STRATEGIES][ROUTE_MAX_TERMS + 1] = {
 	[OMS_FEWEST_SHIPMENTS] = {ROUTE_TERM_SHIPMENTS, ROUTE_TERM_COST, ROUTE_TERM_PRIORITY, -1},

@@ -50,6 +50,10 @@
 /* Free units per slot below which a row is not spread by itself. */
 #define OMS_MIN_UNITS_PER_SLOT 8
 
+/* Settings (oms.c defines them): when and how far a hot row spreads. */
+int			oms_hot_stock_wait = 5;
+int			oms_hot_stock_slots = 64;
+
 /* Statements, prepared once per backend. */
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr insert_plan = NULL;

@@ -30,6 +30,11 @@
 
 PGDLLEXPORT void oms_worker_main(Datum arg);
 
+/* Settings of the worker (oms.c defines them). */
+int			oms_expire_holds_interval = 60;
+int			oms_publish_interval = 200;
+char	   *oms_database = NULL;
+
 /*
  * Registers the worker; called from _PG_init while preloading.
  */
