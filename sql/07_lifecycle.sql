@@ -673,3 +673,5 @@ SELECT oms.publish_events(10001);
 \echo :LAST_ERROR_SQLSTATE
 SELECT oms.publish_events(NULL);
 \echo :LAST_ERROR_SQLSTATE
+-- purge_outbox keeps everything for a keep however long, without an overflow.
+SELECT oms.purge_outbox('106751992 days') IS NOT NULL AS purged;

@@ -221,7 +221,7 @@ BEGIN
                                  WHERE c.consumer NOT LIKE 'oms:%'
                                    AND (c.after_txid, c.after_id) < (o.txid, o.event_id))
                 AND NOT EXISTS (SELECT FROM oms.event_lease l WHERE l.event_id = o.event_id))
-            OR o.created_at < now() - keep
+            OR o.created_at < now() - least(keep, interval '1000 years')  -- no overflow: keeps all
         RETURNING 1)
     SELECT count(*) INTO v_purged FROM done;
     RETURN v_purged;

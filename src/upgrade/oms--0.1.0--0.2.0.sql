@@ -105,6 +105,34 @@ COMMENT ON FUNCTION oms.definition_guard() IS 'Trigger: refuses changes of oms.t
 CREATE TRIGGER definition_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON oms.transition
     FOR EACH STATEMENT EXECUTE FUNCTION oms.definition_guard();
 
+-- purge_outbox takes a keep however long (now() - keep overflowed: 22008).
+CREATE OR REPLACE FUNCTION oms.purge_outbox(keep interval DEFAULT '7 days')
+    RETURNS bigint
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_purged    bigint;
+BEGIN
+    IF keep IS NULL OR keep <= interval '0' THEN
+        RAISE EXCEPTION 'keep must be more than 0' USING ERRCODE = 'OM080';
+    END IF;
+    PERFORM oms.rebase_events();
+    -- The publisher (oms:notify) is no consumer: only those of connectors count.
+    WITH done AS (
+        DELETE FROM oms.outbox o
+         WHERE (EXISTS (SELECT FROM oms.event_consumer c WHERE c.consumer NOT LIKE 'oms:%')
+                AND NOT EXISTS (SELECT FROM oms.event_consumer c
+                                 WHERE c.consumer NOT LIKE 'oms:%'
+                                   AND (c.after_txid, c.after_id) < (o.txid, o.event_id))
+                AND NOT EXISTS (SELECT FROM oms.event_lease l WHERE l.event_id = o.event_id))
+            OR o.created_at < now() - least(keep, interval '1000 years')  -- no overflow: keeps all
+        RETURNING 1)
+    SELECT count(*) INTO v_purged FROM done;
+    RETURN v_purged;
+END
+$$;
+
 --
 -- Privileges, last: as on a new install nothing is PUBLIC's, and each role
 -- granted before the upgrade ends up with exactly what its grant function
