@@ -27,6 +27,8 @@ OBJS = \
 	src/stock.o \
 	src/reserve.o \
 	src/order.o \
+	src/money.o \
+	src/demand.o \
 	src/lifecycle.o \
 	src/events.o \
 	src/fulfil.o \

@@ -149,8 +149,6 @@ SELECT oms.place_order('WEB', 'X', '[{"sku": "TEE", "qty": 1, "unit_price": -1}]
 \echo :LAST_ERROR_SQLSTATE
 SELECT oms.place_order('WEB', 'X', '[{"sku": "TEE", "qty": 1, "unit_price": "free"}]');
 \echo :LAST_ERROR_SQLSTATE
-SELECT oms.place_order('WEB', 'X', '[{"sku": "TEE", "qty": 1}, {"sku": "TEE", "qty": 2}]');
-\echo :LAST_ERROR_SQLSTATE
 SELECT oms.place_order('WEB', 'X', '[{"sku": "TEE", "qty": 1}]', '"Berlin"');
 \echo :LAST_ERROR_SQLSTATE
 SELECT oms.place_order('WEB', 'X', '[{"sku": "TEE", "qty": 1}]', '{"latitude": 91, "longitude": 0}');

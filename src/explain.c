@@ -179,7 +179,7 @@ put_candidate(JsonbParseState **st, OrderRequest *req, RoutePlan *plan, const Om
 		put_key(st, "available");
 		pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
 		for (int i = 0; i < req->nlines; i++)
-			put_int(st, req->lines[i].sku, site->available[i]);
+			put_int(st, req->lines[i].sku, site->available[req->lines[i].demand]);
 		pushJsonbValue(st, WJB_END_OBJECT, NULL);
 	}
 	pushJsonbValue(st, WJB_END_OBJECT, NULL);
@@ -291,10 +291,12 @@ preview(FunctionCallInfo fcinfo, OrderRequest *req)
 		req->channel = oms_active_channel(PG_GETARG_TEXT_PP(2));
 	oms_parse_options(oms_arg_optional_jsonb(fcinfo, 3), req);
 	oms_resolve_skus(req);
+	oms_merge_lines(req);
 
 	plan = oms_route(req);
 	if (plan->short_line >= 0 && !req->allow_backorder)
 		oms_insufficient(req, plan->short_line, plan->short_available, plan->max_shipments);
+	oms_split_plan(req, plan);
 	return plan;
 }
 

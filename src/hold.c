@@ -154,6 +154,7 @@ oms_hold_stock(PG_FUNCTION_ARGS)
 	oms_spi_connect();
 	req.channel = oms_active_channel(oms_arg_text(fcinfo, 1, "channel"));
 	oms_resolve_skus(&req);
+	oms_merge_lines(&req);		/* a repeated SKU is held once, in total */
 
 	/* Create or extend the hold, which also locks it against a racing call. */
 	oms_prepare(&hold_plan,

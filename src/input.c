@@ -158,11 +158,14 @@ parse_line(JsonbValue *elem, int n, bool prices, OrderLine *line)
 						 errmsg("line %d: unit_price must be a number from 0 up to 10^12", n)));
 			line->unit_price = NumericGetDatum(v.val.numeric);
 		}
+		else if (prices && oms_parse_line_money(key, &v, n, line))
+			continue;
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_OMS_INVALID_LINES),
 					 errmsg("line %d has an unknown field \"%s\"", n, key),
-					 errhint("A line has the fields %s.", prices ? "sku, qty and unit_price" : "sku and qty")));
+					 errhint("A line has the fields %s.", prices ?
+							 "sku, qty, unit_price, discount, tax and external_line_id" : "sku and qty")));
 	}
 	if (line->sku == NULL || !has_qty)
 		ereport(ERROR,
@@ -171,15 +174,15 @@ parse_line(JsonbValue *elem, int n, bool prices, OrderLine *line)
 }
 
 /*
- * Reads the lines of an order (with unit prices) or a hold (prices) into
- * req->lines: a non-empty array of objects, each SKU once.
+ * Reads the lines of an order (with unit prices and money) or a hold (without)
+ * into req->lines: a non-empty array of objects.  A SKU may repeat
+ * (oms_merge_lines).
  */
 void
 oms_parse_lines(Jsonb *lines, bool prices, OrderRequest *req)
 {
 	int			n,
-				i,
-				j;
+				i;
 	int64		units = 0;
 
 	if (lines == NULL || !JB_ROOT_IS_ARRAY(lines) || JB_ROOT_IS_SCALAR(lines))
@@ -206,12 +209,6 @@ oms_parse_lines(Jsonb *lines, bool prices, OrderRequest *req)
 
 		parse_line(elem, i + 1, prices, &req->lines[i]);
 		units += req->lines[i].qty;
-		for (j = 0; j < i; j++)
-			if (strcmp(req->lines[j].sku, req->lines[i].sku) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_OMS_DUPLICATE_SKU),
-						 errmsg("sku \"%s\" appears in lines %d and %d", req->lines[i].sku, j + 1, i + 1),
-						 errhint("Give each SKU once, with the total quantity.")));
 	}
 	if (units > PG_INT32_MAX)
 		ereport(ERROR,
@@ -390,12 +387,15 @@ oms_parse_options(Jsonb *options, OrderRequest *req)
 				bad_option(key, "an object", &v);
 			req->customer = JsonbPGetDatum(JsonbValueToJsonb(&v));
 		}
+		else if (oms_parse_order_option(key, &v, req))
+			continue;
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_OMS_INVALID_OPTIONS),
 					 errmsg("unknown option \"%s\"", key),
 					 errhint("Options are allow_backorder, allow_split, hold, pickup_location, "
-							 "max_shipments, exclude_locations, strategy, currency and customer.")));
+							 "max_shipments, exclude_locations, strategy, currency, customer, "
+							 "prices_include_tax, shipping, order_discount, total, fulfilment and location.")));
 	}
 }
 

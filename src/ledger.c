@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * ledger.c
- *	  Ledgered stock: receipts, adjustments, cycle counts and shipments
- *	  change on_hand and append to oms.stock_movement in one step, under the
+ *	  Ledgered stock: receipts, adjustments, cycle counts, shipments and
+ *	  till sales change on_hand and append to oms.stock_movement in one step, under the
  *	  stock row's lock; per-channel availability reads the result.
  *
  *-------------------------------------------------------------------------
@@ -179,6 +179,44 @@ oms_ship_units(int64 sku_id, int64 location_id, int32 slot, int32 qty, text *ref
 		row.reserved -= qty;
 	oms_write_stock(&row);
 	write_movement(&key, "shipment", -qty, row.on_hand - qty, NULL, reference);
+}
+
+/*
+ * Takes qty units of sku out of the on_hand of store because they were sold
+ * at its till (a store-fulfilled order): the ledger records a sale with
+ * reference.  Units reserved or held for others stay; without enough left
+ * it is the error of an order short of stock, naming the store.
+ */
+void
+oms_sell_units(const char *sku, int64 sku_id, const OmsRef *store, int32 qty, text *reference)
+{
+	StockKey	key;
+	StockRow	row;
+	int64		free = 0;
+
+	memset(&key, 0, sizeof(key));
+	memset(&row, 0, sizeof(row));
+	key.sku.id = sku_id;
+	key.sku.code = (char *) sku;
+	key.location = *store;
+	if (oms_lock_stock(sku_id, store->id, false, &row))
+	{
+		/* Units set aside but idle (expired holds, unused slot quotas) give way. */
+		if ((int64) row.on_hand - qty < (int64) row.reserved + row.held + row.escrow)
+		{
+			oms_uncommit_stock(&row);
+			oms_write_stock(&row);
+		}
+		free = (int64) row.on_hand - row.reserved - row.held - row.escrow;
+	}
+	if (free < qty)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_INSUFFICIENT_STOCK),
+				 errmsg("not enough stock of sku \"%s\" at store \"%s\": %d sold, " INT64_FORMAT " available",
+						sku, store->code, qty, Max(free, 0)),
+				 errdetail("A till sale takes units from the store's on_hand at once, never those reserved for orders or held for carts."),
+				 errhint("Record the units the store really has (oms.count_stock or oms.receive_stock), then place the sale again.")));
+	write_movement(&key, "sale", -qty, row.on_hand - qty, NULL, reference);
 }
 
 /*

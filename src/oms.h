@@ -63,6 +63,10 @@
 #define ERRCODE_OMS_LEDGER_APPEND_ONLY		MAKE_SQLSTATE('O','M','0','9','0')
 #define ERRCODE_OMS_STOCK_WRITE_DENIED		MAKE_SQLSTATE('O','M','0','9','1')
 #define ERRCODE_OMS_DEFINITION_READ_ONLY	MAKE_SQLSTATE('O','M','0','9','2')
+#define ERRCODE_OMS_INVALID_AMOUNT			MAKE_SQLSTATE('O','M','1','1','4')
+#define ERRCODE_OMS_DISCOUNT_EXCEEDS		MAKE_SQLSTATE('O','M','1','1','5')
+#define ERRCODE_OMS_TOTAL_MISMATCH			MAKE_SQLSTATE('O','M','1','1','6')
+#define ERRCODE_OMS_INVALID_FULFILMENT		MAKE_SQLSTATE('O','M','1','1','7')
 #define ERRCODE_OMS_INVALID_COUNTS			MAKE_SQLSTATE('O','M','1','4','0')
 #define ERRCODE_OMS_INVALID_SOURCE			MAKE_SQLSTATE('O','M','1','4','1')
 
@@ -162,8 +166,9 @@ extern int	oms_publish_interval;
 extern char *oms_database;
 extern void oms_register_worker(void);
 
-/* ledger.c: shipped units leave on_hand. */
+/* ledger.c: shipped and sold units leave on_hand. */
 extern void oms_ship_units(int64 sku_id, int64 location_id, int32 slot, int32 qty, text *reference);
+extern void oms_sell_units(const char *sku, int64 sku_id, const OmsRef *store, int32 qty, text *reference);
 
 /* A locked row of oms.stock. */
 typedef struct StockRow
@@ -225,8 +230,32 @@ typedef struct OrderLine
 	int64		sku_id;
 	int32		qty;
 	Datum		unit_price;		/* numeric */
+	Datum		discount;		/* numeric, off the line in total; 0: none */
+	Datum		tax;			/* numeric, of the line in total; 0: none */
+	char	   *external_line_id;	/* or NULL */
+	int			demand;			/* its SKU's line in the demand routing sees */
 	int32		placed;			/* units reserved (or held) */
 } OrderLine;
+
+/* Who fulfils an order (oms.orders.fulfilment). */
+typedef enum OmsFulfilment
+{
+	OMS_FULFIL_MERCHANT,		/* oms routes, reserves and ships */
+	OMS_FULFIL_STORE,			/* sold at a store's till: delivered */
+	OMS_FULFIL_MARKETPLACE		/* shipped by the marketplace from its stock */
+} OmsFulfilment;
+
+/* The money of an order beyond its lines (options), and its grand total. */
+typedef struct OrderMoney
+{
+	bool		prices_include_tax;
+	Datum		order_discount; /* numeric; 0: none */
+	Datum		shipping_price; /* numeric; 0: none */
+	Datum		shipping_tax;	/* numeric; 0: none */
+	Datum		shipping_discount;	/* numeric; 0: none */
+	Datum		expected_total; /* numeric, the channel's option total; 0: none */
+	Datum		total;			/* numeric, computed by oms_check_money() */
+} OrderMoney;
 
 /* An order (or a hold) to route and reserve. */
 typedef struct OrderRequest
@@ -252,6 +281,11 @@ typedef struct OrderRequest
 	RowUnits   *overrides;	/* exact units available at rows found short */
 	int			nfull;
 	int64	   *full;			/* locations found at their daily capacity */
+	OrderMoney	money;
+	OmsFulfilment fulfilment;
+	OmsRef		store;			/* option location, for fulfilment store */
+	int			ngiven;
+	OrderLine  *given;			/* the lines as given while lines holds one per SKU */
 } OrderRequest;
 
 /* Units of one line to take at one location. */
@@ -411,5 +445,17 @@ extern void oms_insert_row(OmsInsert *ins);
 extern bool oms_insert_row_if_new(OmsInsert *ins);
 extern TM_Result oms_insert_replace(OmsInsert *ins, ItemPointer tid);
 extern void oms_insert_close(OmsInsert *ins);
+
+/* money.c: money and fulfilment of an order. */
+extern bool oms_parse_line_money(const char *key, JsonbValue *v, int n, OrderLine *line);
+extern bool oms_parse_order_option(const char *key, JsonbValue *v, OrderRequest *req);
+extern void oms_check_money(OrderRequest *req);
+extern void oms_set_order_money(OmsInsert *ins, OrderRequest *req);
+extern void oms_set_line_money(OmsInsert *ins, OrderLine *line);
+
+/* demand.c: lines of one SKU routed and reserved as one. */
+extern void oms_merge_lines(OrderRequest *req);
+extern void oms_split_plan(OrderRequest *req, RoutePlan *plan);
+extern void oms_fulfil_elsewhere(OrderRequest *req, int64 order_id);
 
 #endif							/* OMS_H */

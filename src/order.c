@@ -4,10 +4,11 @@
  *	  Placing and cancelling orders: oms.place_order, oms.cancel_order and
  *	  oms.cancel_line.
  *
- *	  place_order checks everything first, claims the channel's reference
- *	  (so that a retry or a racing duplicate gets the same order), routes and
- *	  reserves through reserve.c, then writes the order, its lines and its
- *	  reservations.  Cancelling locks the order row first, so two sessions
+ *	  place_order checks everything first (money.c), claims the channel's
+ *	  reference (so that a retry or a racing duplicate gets the same order),
+ *	  routes and reserves each SKU's total through reserve.c (demand.c), then
+ *	  writes the order, its lines and its reservations.  An order a store
+ *	  sold or a marketplace shipped is written as such, without routing.  Cancelling locks the order row first, so two sessions
  *	  cancelling at once release each reservation exactly once.
  *
  *-------------------------------------------------------------------------
@@ -83,12 +84,15 @@ claim_reference(OrderRequest *req, char *external_ref, Datum payload, int64 *ord
 /*
  * Writes the first event of a placed order, then of each backordered line.
  * A line placed in full starts out reserved without an event of its own, as
- * a payment starts out unpaid: the order's event says it was placed.
+ * a payment starts out unpaid: the order's event says it was placed.  The
+ * lines of an order a store sold or a marketplace shipped each start out in
+ * the order's status, with an event.
  */
 static void
 write_first_events(OrderRequest *req, int64 order_id, Datum status)
 {
 	OmsEvent   *events = palloc0(sizeof(OmsEvent) * (req->nlines + 1));
+	bool		elsewhere = req->fulfilment != OMS_FULFIL_MERCHANT;
 	int			n = 0;
 
 	events[n].order_id = order_id;
@@ -97,12 +101,12 @@ write_first_events(OrderRequest *req, int64 order_id, Datum status)
 	events[n++].to_status = status;
 	for (int i = 0; i < req->nlines; i++)
 	{
-		if (req->lines[i].placed == req->lines[i].qty)
+		if (!elsewhere && req->lines[i].placed == req->lines[i].qty)
 			continue;
 		events[n].order_id = order_id;
 		events[n].entity = "line";
 		events[n].entity_id = req->lines[i].line_no;
-		events[n++].to_status = CStringGetTextDatum("backordered");
+		events[n++].to_status = elsewhere ? status : CStringGetTextDatum("backordered");
 	}
 	oms_write_events(events, n);
 }
@@ -110,18 +114,20 @@ write_first_events(OrderRequest *req, int64 order_id, Datum status)
 /*
  * Writes a placed order: the order row, its lines, the first events of the
  * order and of its backordered lines, and the reservations.  The rows go
- * straight into the tables (insert.c), with every value computed here.
+ * straight into the tables (insert.c), with every value computed here.  An
+ * order fulfilled elsewhere (a store's till, a marketplace; plan is NULL)
+ * is written delivered or shipped in full, with an event for every line.
  */
 static void
 write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *plan,
 			Jsonb *ship_to, Jsonb *options)
 {
 	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	Datum		total = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
 	Datum		reserved = CStringGetTextDatum("reserved");
 	Datum		backordered = CStringGetTextDatum("backordered");
 	int64		units = 0;
 	bool		short_of_stock = false;
+	bool		elsewhere = req->fulfilment != OMS_FULFIL_MERCHANT;
 	Datum		status;			/* of the order */
 	Oid			reservation_seq;
 	Jsonb	   *decision;
@@ -133,13 +139,12 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 
 		short_of_stock |= line->placed < line->qty;
 		units += line->qty;
-		total = DirectFunctionCall2(numeric_add, total,
-									DirectFunctionCall2(numeric_mul,
-														DirectFunctionCall1(int4_numeric, Int32GetDatum(line->qty)),
-														line->unit_price));
 	}
 
-	status = short_of_stock ? backordered : reserved;
+	if (elsewhere)
+		status = CStringGetTextDatum(req->fulfilment == OMS_FULFIL_STORE ? "delivered" : "shipped");
+	else
+		status = short_of_stock ? backordered : reserved;
 
 	oms_insert_open(&ins, "orders", false);
 	oms_insert_set(&ins, "order_id", Int64GetDatum(order_id));
@@ -153,16 +158,19 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 		oms_insert_set(&ins, "ship_to", JsonbPGetDatum(ship_to));
 	oms_insert_set(&ins, "currency", CStringGetTextDatum(req->currency ? req->currency : "EUR"));
 	oms_insert_set(&ins, "units", Int32GetDatum((int32) units));
-	oms_insert_set(&ins, "total_amount", total);
 	oms_insert_set(&ins, "options", options ? JsonbPGetDatum(options)
 				   : DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
 	if (req->pickup_location_id)
 		oms_insert_set(&ins, "pickup_location_id", Int64GetDatum(req->pickup_location_id));
-	decision = oms_route_decision(req, plan, false);
-	oms_insert_set(&ins, "routing",
-				   CStringGetTextDatum(JsonbToCString(NULL, &decision->root, VARSIZE(decision))));
+	if (plan)
+	{
+		decision = oms_route_decision(req, plan, false);
+		oms_insert_set(&ins, "routing",
+					   CStringGetTextDatum(JsonbToCString(NULL, &decision->root, VARSIZE(decision))));
+	}
 	oms_insert_set(&ins, "placed_at", now);
 	oms_insert_set(&ins, "updated_at", now);
+	oms_set_order_money(&ins, req);
 	oms_insert_row(&ins);
 	oms_insert_close(&ins);
 
@@ -177,17 +185,20 @@ write_order(OrderRequest *req, int64 order_id, char *external_ref, RoutePlan *pl
 		oms_insert_set(&ins, "qty", Int32GetDatum(line->qty));
 		oms_insert_set(&ins, "unit_price", line->unit_price);
 		oms_insert_set(&ins, "qty_reserved", Int32GetDatum(line->placed));
-		oms_insert_set(&ins, "qty_shipped", Int32GetDatum(0));
+		oms_insert_set(&ins, "qty_shipped", Int32GetDatum(elsewhere ? line->qty : 0));
 		oms_insert_set(&ins, "qty_cancelled", Int32GetDatum(0));
-		oms_insert_set(&ins, "qty_backordered", Int32GetDatum(line->qty - line->placed));
+		oms_insert_set(&ins, "qty_backordered", Int32GetDatum(elsewhere ? 0 : line->qty - line->placed));
 		oms_insert_set(&ins, "qty_returned", Int32GetDatum(0));
-		oms_insert_set(&ins, "status", line->placed < line->qty ? backordered : reserved);
+		oms_insert_set(&ins, "status", elsewhere ? status : line->placed < line->qty ? backordered : reserved);
+		oms_set_line_money(&ins, line);
 		oms_insert_row(&ins);
 	}
 	oms_insert_close(&ins);
 
 	write_first_events(req, order_id, status);
 
+	if (plan == NULL)
+		return;
 	oms_insert_open(&ins, "reservation", false);
 	reservation_seq = oms_relid("reservation_id_seq");
 	for (int i = 0; i < plan->nallocs; i++)
@@ -234,6 +245,8 @@ oms_place_order(PG_FUNCTION_ARGS)
 	req.channel = oms_active_channel(oms_arg_text(fcinfo, 0, "channel"));
 	oms_parse_options(options, &req);
 	oms_resolve_skus(&req);
+	oms_check_money(&req);
+	oms_merge_lines(&req);
 
 	/* Claim the reference before taking stock, so a duplicate takes none. */
 	payload = DirectFunctionCall1(textin, CStringGetDatum(psprintf("%s|%s|%s",
@@ -246,6 +259,15 @@ oms_place_order(PG_FUNCTION_ARGS)
 		PG_RETURN_INT64(order_id);
 	}
 
+	if (req.fulfilment != OMS_FULFIL_MERCHANT)
+	{
+		/* Sold at a store's till or shipped by a marketplace: nothing to route. */
+		oms_fulfil_elsewhere(&req, order_id);
+		write_order(&req, order_id, external_ref, NULL, ship_to, options);
+		SPI_finish();
+		PG_RETURN_INT64(order_id);
+	}
+
 	if (req.hold_ref)
 	{
 		bool		exists;
@@ -253,6 +275,7 @@ oms_place_order(PG_FUNCTION_ARGS)
 		held = oms_lock_hold(&req, req.hold_ref, &nheld, &exists);
 	}
 	plan = oms_reserve(&req, false, held, nheld);
+	oms_split_plan(&req, plan);
 	write_order(&req, order_id, external_ref, plan, ship_to, options);
 	if (req.hold_ref)
 	{

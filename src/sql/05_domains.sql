@@ -39,3 +39,5 @@ COMMENT ON DOMAIN oms.line_status IS 'The status of an order line; oms.v_transit
 
 CREATE DOMAIN oms.reservation_state AS text CHECK (VALUE IN ('held', 'consumed', 'released'));
 COMMENT ON DOMAIN oms.reservation_state IS 'held until the units ship (consumed) or go back to stock (released).';
+CREATE DOMAIN oms.fulfilment AS text CHECK (VALUE IN ('merchant', 'store', 'marketplace'));
+COMMENT ON DOMAIN oms.fulfilment IS 'Who fulfils an order: merchant (oms routes and ships it), store (sold at a till), marketplace (the marketplace ships it from its own stock).';

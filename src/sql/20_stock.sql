@@ -69,12 +69,13 @@ CREATE TABLE oms.stock_movement (
     PRIMARY KEY (sku_id, id),
     FOREIGN KEY (sku_id, location_id) REFERENCES oms.stock (sku_id, location_id),
     CONSTRAINT stock_movement_kind_check
-        CHECK (kind IN ('receipt', 'adjustment', 'count', 'shipment', 'return')),
+        CHECK (kind IN ('receipt', 'adjustment', 'count', 'shipment', 'return', 'sale')),
     CONSTRAINT stock_movement_quantity_check CHECK (
         CASE kind
             WHEN 'receipt' THEN quantity > 0
             WHEN 'return' THEN quantity > 0
             WHEN 'shipment' THEN quantity < 0
+            WHEN 'sale' THEN quantity < 0
             WHEN 'adjustment' THEN quantity <> 0
             ELSE true
         END),
@@ -83,7 +84,7 @@ CREATE TABLE oms.stock_movement (
 ALTER SEQUENCE oms.stock_movement_id_seq OWNED BY oms.stock_movement.id;
 CREATE INDEX stock_movement_stock_idx ON oms.stock_movement (sku_id, location_id, id);
 COMMENT ON TABLE oms.stock_movement IS 'Append-only ledger: one row for every change of on_hand.';
-COMMENT ON COLUMN oms.stock_movement.kind IS 'receipt | adjustment | count | shipment | return.';
+COMMENT ON COLUMN oms.stock_movement.kind IS 'receipt | adjustment | count | shipment | return | sale (units sold at a store''s till, oms.place_order with fulfilment store).';
 COMMENT ON COLUMN oms.stock_movement.quantity IS 'Signed change of on_hand (0 for a count that found what the books said).';
 COMMENT ON COLUMN oms.stock_movement.on_hand_after IS 'on_hand once this movement was applied.';
 COMMENT ON COLUMN oms.stock_movement.reference IS 'What caused the movement, e.g. a shipment or return id.';

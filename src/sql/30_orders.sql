@@ -24,7 +24,14 @@ CREATE TABLE oms.orders (
     placed_at       timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     cancelled_at    timestamptz,
-    cancel_reason   text
+    cancel_reason   text,
+    order_discount  oms.amount NOT NULL DEFAULT 0,
+    shipping_amount oms.amount NOT NULL DEFAULT 0,
+    shipping_tax    oms.amount NOT NULL DEFAULT 0,
+    shipping_discount oms.amount NOT NULL DEFAULT 0,
+    prices_include_tax boolean NOT NULL DEFAULT false,
+    fulfilment      oms.fulfilment NOT NULL DEFAULT 'merchant',
+    fulfilment_location_id bigint
     -- No table constraints: every statement that writes a table prepares its
     -- CHECK constraints anew, so the rules of single columns are domains.
 );
@@ -38,9 +45,16 @@ COMMENT ON COLUMN oms.orders.status IS 'pending | reserved | backordered | on_ho
 COMMENT ON COLUMN oms.orders.payment_status IS 'unpaid | authorized | partially_captured | captured | partially_refunded | refunded | voided, derived from oms.payment.';
 COMMENT ON COLUMN oms.orders.ship_to IS 'Where the order goes, as given: name, address, city, postal_code, country, latitude, longitude.';
 COMMENT ON COLUMN oms.orders.units IS 'Units ordered over all lines.';
-COMMENT ON COLUMN oms.orders.total_amount IS 'Sum over the lines of qty * unit_price, in currency.';
+COMMENT ON COLUMN oms.orders.total_amount IS 'The grand total, in currency: the sum of the line totals - order_discount + shipping_amount - shipping_discount + shipping_tax (the last only when prices_include_tax is false); README, "Orders".';
 COMMENT ON COLUMN oms.orders.options IS 'The options the order was placed with.';
 COMMENT ON COLUMN oms.orders.routing IS 'Why the order ships from where it does: strategy, search, objective values and plan, as oms.route_explain gives them (without the candidates); json, not jsonb: written once with every order and read rarely, it is a third smaller as text.';
+COMMENT ON COLUMN oms.orders.order_discount IS 'Amount off the order as a whole (option order_discount), at most the sum of the line nets.';
+COMMENT ON COLUMN oms.orders.shipping_amount IS 'Shipping price charged (option shipping.price).';
+COMMENT ON COLUMN oms.orders.shipping_tax IS 'Tax on shipping (option shipping.tax); included in shipping_amount when prices_include_tax.';
+COMMENT ON COLUMN oms.orders.shipping_discount IS 'Amount off shipping (option shipping.discount), at most shipping_amount.';
+COMMENT ON COLUMN oms.orders.prices_include_tax IS 'Whether unit prices and the shipping price include their tax (option prices_include_tax): then tax is part of them, not added to the total.';
+COMMENT ON COLUMN oms.orders.fulfilment IS 'merchant (oms routes, reserves and ships) | store (a till sale: sold from fulfilment_location_id at once, delivered) | marketplace (shipped by the marketplace from its own stock).';
+COMMENT ON COLUMN oms.orders.fulfilment_location_id IS 'The store of a store-fulfilled order (option location), else NULL.';
 COMMENT ON COLUMN oms.orders.pickup_location_id IS 'The store the customer collects from (click and collect), else NULL.';
 
 CREATE TABLE oms.order_ref (
@@ -65,6 +79,9 @@ CREATE TABLE oms.order_lines (
     qty_returned    oms.units NOT NULL DEFAULT 0,
     status          oms.line_status NOT NULL,
     cancel_reason   text,
+    discount_amount oms.amount NOT NULL DEFAULT 0,
+    tax_amount      oms.amount NOT NULL DEFAULT 0,
+    external_line_id text,
     PRIMARY KEY (order_id, line_no),
     CONSTRAINT order_lines_check CHECK (
         qty = qty_reserved + qty_shipped + qty_cancelled + qty_backordered AND qty_returned <= qty_shipped)
@@ -73,6 +90,10 @@ CREATE INDEX order_lines_sku_idx ON oms.order_lines (sku_id);
 COMMENT ON TABLE oms.order_lines IS 'The lines of an order; qty = qty_reserved + qty_shipped + qty_cancelled + qty_backordered always.';
 COMMENT ON COLUMN oms.order_lines.qty_reserved IS 'Units held for the line by its held reservations.';
 COMMENT ON COLUMN oms.order_lines.qty_backordered IS 'Units waiting for stock (placed with allow_backorder).';
+COMMENT ON COLUMN oms.order_lines.unit_price IS 'Price of one unit as the channel sent it (tax included when the order''s prices_include_tax).';
+COMMENT ON COLUMN oms.order_lines.discount_amount IS 'Amount off this line in total (not per unit), at most qty * unit_price.';
+COMMENT ON COLUMN oms.order_lines.tax_amount IS 'Tax of this line in total; added to the line total unless the order''s prices_include_tax.';
+COMMENT ON COLUMN oms.order_lines.external_line_id IS 'The channel''s own id of the line, if it sent one.';
 COMMENT ON COLUMN oms.order_lines.status IS 'reserved | backordered | partially_shipped | shipped | delivered | cancelled, derived from the quantities and shipments.';
 
 CREATE SEQUENCE oms.reservation_id_seq AS bigint;

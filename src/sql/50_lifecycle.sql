@@ -16,7 +16,7 @@ COMMENT ON TABLE oms.transition IS 'Legal status changes of orders, order lines,
 
 INSERT INTO oms.transition (entity, from_status, to_status)
 SELECT 'order', f, t FROM (VALUES
-    (NULL, 'pending'), (NULL, 'reserved'), (NULL, 'backordered'),
+    (NULL, 'pending'), (NULL, 'reserved'), (NULL, 'backordered'), (NULL, 'shipped'), (NULL, 'delivered'),
     ('pending', 'reserved'), ('pending', 'backordered'), ('pending', 'on_hold'), ('pending', 'cancelled'),
     ('reserved', 'on_hold'), ('reserved', 'partially_shipped'), ('reserved', 'shipped'), ('reserved', 'cancelled'),
     ('backordered', 'reserved'), ('backordered', 'on_hold'), ('backordered', 'partially_shipped'),
@@ -27,7 +27,7 @@ SELECT 'order', f, t FROM (VALUES
     ('delivered', 'closed'), ('cancelled', 'closed')) AS v(f, t)
 UNION ALL
 SELECT 'line', f, t FROM (VALUES
-    (NULL, 'reserved'), (NULL, 'backordered'),
+    (NULL, 'reserved'), (NULL, 'backordered'), (NULL, 'shipped'), (NULL, 'delivered'),
     ('reserved', 'partially_shipped'), ('reserved', 'shipped'), ('reserved', 'cancelled'),
     ('backordered', 'reserved'), ('backordered', 'partially_shipped'), ('backordered', 'cancelled'),
     ('partially_shipped', 'shipped'), ('partially_shipped', 'delivered'),

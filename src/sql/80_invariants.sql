@@ -146,17 +146,22 @@ AS $$
      WHERE e.id IS NULL
     UNION ALL
     -- 8. line quantities agree with shipments; statuses follow from the facts.
+    --    The lines of an order a store sold or a marketplace shipped are
+    --    shipped in full without an oms shipment; every other shipped unit
+    --    is in a shipped shipment.
     SELECT 'shipped units are in shipped shipments',
-           format('order %s line %s: qty_shipped %s, in shipped shipments %s',
+           format('order %s line %s: qty_shipped %s, in shipped shipments %s, sold by a store or shipped by a marketplace %s',
                   coalesce(l.order_id, s.order_id), coalesce(l.line_no, s.line_no),
-                  coalesce(l.qty_shipped, 0), coalesce(s.qty, 0))
-      FROM oms.order_lines l
+                  coalesce(l.qty_shipped, 0), coalesce(s.qty, 0), coalesce(l.outside, 0))
+      FROM (SELECT l.order_id, l.line_no, l.qty_shipped,
+                   CASE WHEN o.fulfilment = 'merchant' THEN 0 ELSE l.qty END AS outside
+              FROM oms.order_lines l JOIN oms.orders o ON o.order_id = l.order_id) l
       FULL JOIN (SELECT sl.order_id, sl.line_no, sum(sl.qty) AS qty
                    FROM oms.shipment_line sl JOIN oms.shipment sh ON sh.id = sl.shipment_id
                   WHERE sh.status NOT IN ('pending', 'cancelled')
                   GROUP BY sl.order_id, sl.line_no) s
         ON s.order_id = l.order_id AND s.line_no = l.line_no
-     WHERE coalesce(l.qty_shipped, 0) <> coalesce(s.qty, 0)
+     WHERE coalesce(l.qty_shipped, 0) <> coalesce(l.outside, 0) + coalesce(s.qty, 0)
     UNION ALL
     SELECT 'pending shipments hold reserved units',
            format('order %s line %s at location %s: %s units in pending shipments, %s reserved',
@@ -217,8 +222,10 @@ AS $$
                                     ELSE 'refunded' END
         OR p.c > p.a - p.v OR p.r > p.c
     UNION ALL
-    -- 9. on_hand leaves only through shipments and adjustments (or counts), and
-    --    the shipment movements are the units shipped from each location.
+    -- 9. on_hand leaves only through shipments, sales and adjustments (or
+    --    counts): the shipment movements are the units shipped from each
+    --    location, and the sale movements the units of store-fulfilled
+    --    orders sold there.
     SELECT 'shipment movements are the units shipped',
            format('sku %s at %s: shipment movements %s, units in shipped shipments %s',
                   coalesce(m.sku_id, s.sku_id), coalesce(m.location_id, s.location_id),
@@ -230,6 +237,18 @@ AS $$
                    JOIN oms.shipment sh ON sh.id = sl.shipment_id
                    JOIN oms.order_lines l ON l.order_id = sl.order_id AND l.line_no = sl.line_no
                   WHERE sh.status NOT IN ('pending', 'cancelled') GROUP BY 1, 2) s
+        ON s.sku_id = m.sku_id AND s.location_id = m.location_id
+     WHERE coalesce(m.qty, 0) <> coalesce(s.qty, 0)
+    UNION ALL
+    SELECT 'sale movements are the units sold at stores',
+           format('sku %s at %s: sale movements %s, units of store-fulfilled orders %s',
+                  coalesce(m.sku_id, s.sku_id), coalesce(m.location_id, s.location_id),
+                  coalesce(m.qty, 0), coalesce(s.qty, 0))
+      FROM (SELECT sku_id, location_id, -sum(quantity) AS qty FROM oms.stock_movement
+             WHERE kind = 'sale' GROUP BY 1, 2) m
+      FULL JOIN (SELECT l.sku_id, o.fulfilment_location_id AS location_id, sum(l.qty) AS qty
+                   FROM oms.order_lines l JOIN oms.orders o ON o.order_id = l.order_id
+                  WHERE o.fulfilment = 'store' GROUP BY 1, 2) s
         ON s.sku_id = m.sku_id AND s.location_id = m.location_id
      WHERE coalesce(m.qty, 0) <> coalesce(s.qty, 0)
     UNION ALL
@@ -250,6 +269,21 @@ AS $$
       LEFT JOIN oms.order_ref r ON r.channel_id = m.channel_id AND r.external_ref::text = m.external_ref
      WHERE m.outcome IN ('applied', 'duplicate', 'stale')
        AND (m.order_id IS NULL OR r.order_id IS DISTINCT FROM m.order_id)
+    UNION ALL
+    -- 11. money adds up: each discount within what it discounts, and the
+    --     order's total_amount the grand total of its lines, order discount,
+    --     shipping and tax (README, "Orders").
+    SELECT 'order total adds up',
+           format('order %s: total_amount %s; lines net %s, line tax %s, order_discount %s, shipping %s - %s + tax %s, prices_include_tax %s',
+                  o.order_id, o.total_amount, coalesce(l.net, 0), coalesce(l.tax, 0), o.order_discount,
+                  o.shipping_amount, o.shipping_discount, o.shipping_tax, o.prices_include_tax)
+      FROM oms.orders o
+      LEFT JOIN (SELECT order_id, sum(qty * unit_price - discount_amount) AS net, sum(tax_amount) AS tax,
+                        bool_or(discount_amount > qty * unit_price) AS over
+                   FROM oms.order_lines GROUP BY order_id) l ON l.order_id = o.order_id
+     WHERE o.total_amount <> coalesce(l.net, 0) - o.order_discount + o.shipping_amount - o.shipping_discount
+                             + CASE WHEN o.prices_include_tax THEN 0 ELSE coalesce(l.tax, 0) + o.shipping_tax END
+        OR l.over OR o.order_discount > coalesce(l.net, 0) OR o.shipping_discount > o.shipping_amount
 $$;
 COMMENT ON FUNCTION oms.check_invariants() IS
     'Lists every violated invariant (one row each, with the offending keys); no rows means healthy.';

@@ -10,6 +10,55 @@
 -- Bulk stock sync: oms.sync_stock, oms.sync_stock_from.
 --@include src/sql/25_sync.sql
 
+-- Orders as channels send them (issue 12): money per line and order, who
+-- fulfils an order, POS sales in the ledger, orders created shipped or
+-- delivered.  The defaults make every 0.1.0 order right as it stands: no
+-- discount, tax or shipping, so its total_amount is already the grand total.
+CREATE DOMAIN oms.fulfilment AS text CHECK (VALUE IN ('merchant', 'store', 'marketplace'));
+COMMENT ON DOMAIN oms.fulfilment IS 'Who fulfils an order: merchant (oms routes and ships it), store (sold at a till), marketplace (the marketplace ships it from its own stock).';
+ALTER TABLE oms.order_lines
+    ADD COLUMN discount_amount oms.amount NOT NULL DEFAULT 0,
+    ADD COLUMN tax_amount oms.amount NOT NULL DEFAULT 0,
+    ADD COLUMN external_line_id text;
+COMMENT ON COLUMN oms.order_lines.unit_price IS 'Price of one unit as the channel sent it (tax included when the order''s prices_include_tax).';
+COMMENT ON COLUMN oms.order_lines.discount_amount IS 'Amount off this line in total (not per unit), at most qty * unit_price.';
+COMMENT ON COLUMN oms.order_lines.tax_amount IS 'Tax of this line in total; added to the line total unless the order''s prices_include_tax.';
+COMMENT ON COLUMN oms.order_lines.external_line_id IS 'The channel''s own id of the line, if it sent one.';
+ALTER TABLE oms.orders
+    ADD COLUMN order_discount oms.amount NOT NULL DEFAULT 0,
+    ADD COLUMN shipping_amount oms.amount NOT NULL DEFAULT 0,
+    ADD COLUMN shipping_tax oms.amount NOT NULL DEFAULT 0,
+    ADD COLUMN shipping_discount oms.amount NOT NULL DEFAULT 0,
+    ADD COLUMN prices_include_tax boolean NOT NULL DEFAULT false,
+    ADD COLUMN fulfilment oms.fulfilment NOT NULL DEFAULT 'merchant',
+    ADD COLUMN fulfilment_location_id bigint;
+COMMENT ON COLUMN oms.orders.total_amount IS 'The grand total, in currency: the sum of the line totals - order_discount + shipping_amount - shipping_discount + shipping_tax (the last only when prices_include_tax is false); README, "Orders".';
+COMMENT ON COLUMN oms.orders.order_discount IS 'Amount off the order as a whole (option order_discount), at most the sum of the line nets.';
+COMMENT ON COLUMN oms.orders.shipping_amount IS 'Shipping price charged (option shipping.price).';
+COMMENT ON COLUMN oms.orders.shipping_tax IS 'Tax on shipping (option shipping.tax); included in shipping_amount when prices_include_tax.';
+COMMENT ON COLUMN oms.orders.shipping_discount IS 'Amount off shipping (option shipping.discount), at most shipping_amount.';
+COMMENT ON COLUMN oms.orders.prices_include_tax IS 'Whether unit prices and the shipping price include their tax (option prices_include_tax): then tax is part of them, not added to the total.';
+COMMENT ON COLUMN oms.orders.fulfilment IS 'merchant (oms routes, reserves and ships) | store (a till sale: sold from fulfilment_location_id at once, delivered) | marketplace (shipped by the marketplace from its own stock).';
+COMMENT ON COLUMN oms.orders.fulfilment_location_id IS 'The store of a store-fulfilled order (option location), else NULL.';
+ALTER TABLE oms.stock_movement
+    DROP CONSTRAINT stock_movement_kind_check,
+    ADD CONSTRAINT stock_movement_kind_check
+        CHECK (kind IN ('receipt', 'adjustment', 'count', 'shipment', 'return', 'sale')),
+    DROP CONSTRAINT stock_movement_quantity_check,
+    ADD CONSTRAINT stock_movement_quantity_check CHECK (
+        CASE kind
+            WHEN 'receipt' THEN quantity > 0
+            WHEN 'return' THEN quantity > 0
+            WHEN 'shipment' THEN quantity < 0
+            WHEN 'sale' THEN quantity < 0
+            WHEN 'adjustment' THEN quantity <> 0
+            ELSE true
+        END);
+COMMENT ON COLUMN oms.stock_movement.kind IS 'receipt | adjustment | count | shipment | return | sale (units sold at a store''s till, oms.place_order with fulfilment store).';
+INSERT INTO oms.transition (entity, from_status, to_status) VALUES
+    ('order', NULL, 'shipped'), ('order', NULL, 'delivered'),
+    ('line', NULL, 'shipped'), ('line', NULL, 'delivered');
+
 -- oms.check_invariants() as this version defines it (new invariants land here).
 --@include src/sql/80_invariants.sql
 

@@ -1,5 +1,5 @@
 -- test/storm/place.sql — pgbench: one order of 1 to 3 lines from a random
--- channel, half of them with the hot SKU.
+-- channel, half of them with the hot SKU, a third with a line repeating a SKU.
 \set ch random(1, 3)
 \set hot random(0, 1)
 \set n random(1, 3)
@@ -13,6 +13,8 @@
 \set q1 random(1, 3)
 \set q2 random(1, 3)
 \set q3 random(1, 3)
+\set rep random(0, 2)
 \set ref random(1, 1000000000000)
 SELECT storm.place(:ch::integer, 's-' || :client_id::text || '-' || :ref::text, :hot::integer = 1, :n::integer,
-                   :qh::integer, :s1::integer, :q1::integer, :s2::integer, :q2::integer, :s3::integer, :q3::integer);
+                   :qh::integer, :s1::integer, :q1::integer, :s2::integer, :q2::integer, :s3::integer, :q3::integer,
+                   :rep::integer = 0);

@@ -6,7 +6,8 @@
 --
 
 INSERT INTO oms.channel (code, name, kind) VALUES
-    ('WEB', 'Web shop', 'web'), ('APP', 'App', 'app'), ('MKT', 'Marketplace', 'marketplace');
+    ('WEB', 'Web shop', 'web'), ('APP', 'App', 'app'), ('MKT', 'Marketplace', 'marketplace'),
+    ('POS', 'Store tills', 'pos');
 INSERT INTO oms.location (code, name, kind, latitude, longitude, priority) VALUES
     ('BER', 'Berlin', 'warehouse', 52.52, 13.405, 3),
     ('HAM', 'Hamburg', 'warehouse', 53.55, 9.993, 2),
@@ -25,12 +26,12 @@ CREATE SEQUENCE storm.refused;
 
 -- Places an order through oms.place_order and returns its id, or NULL when
 -- oms refuses it for want of stock (OM030).  Any other error ends the client.
-CREATE FUNCTION storm.try_place(channel text, ref text, lines jsonb)
+CREATE FUNCTION storm.try_place(channel text, ref text, lines jsonb, options jsonb DEFAULT '{}')
     RETURNS bigint
     LANGUAGE plpgsql
 AS $$
 BEGIN
-    RETURN oms.place_order(channel, ref, lines);
+    RETURN oms.place_order(channel, ref, lines, NULL, options);
 EXCEPTION WHEN SQLSTATE 'OM030' THEN
     PERFORM nextval('storm.refused');
     RETURN NULL;
@@ -38,15 +39,19 @@ END
 $$;
 
 -- An order from a random channel: HOT-1 (qty qh) when hot, then S-s1, S-s2,
--- S-s3 (distinct) up to n lines in all.
+-- S-s3 (distinct) up to n lines in all; with repeat, one more line of S-s1
+-- (a gift: discounted to 0, with the order's total stated), so that routing
+-- and reserving take S-s1's units for two lines at once.
 CREATE FUNCTION storm.place(ch integer, ref text, hot boolean, n integer, qh integer,
-                            s1 integer, q1 integer, s2 integer, q2 integer, s3 integer, q3 integer)
+                            s1 integer, q1 integer, s2 integer, q2 integer, s3 integer, q3 integer,
+                            repeat boolean DEFAULT false)
     RETURNS bigint
     LANGUAGE plpgsql
 AS $$
 DECLARE
     lines jsonb := '[]';
     rest  integer := n;
+    total numeric;
 BEGIN
     IF hot THEN
         lines := lines || jsonb_build_object('sku', 'HOT-1', 'qty', qh, 'unit_price', 49.90);
@@ -61,8 +66,32 @@ BEGIN
     IF rest >= 3 THEN
         lines := lines || jsonb_build_object('sku', 'S-' || s3, 'qty', q3, 'unit_price', 4.90);
     END IF;
+    IF repeat THEN
+        lines := lines || jsonb_build_object('sku', 'S-' || s1, 'qty', q2, 'unit_price', 9.90,
+                                             'discount', q2 * 9.90, 'tax', 0.19, 'external_line_id', 'gift');
+        SELECT sum((l->>'qty')::integer * (l->>'unit_price')::numeric - coalesce((l->>'discount')::numeric, 0)
+                   + coalesce((l->>'tax')::numeric, 0))
+          INTO total FROM jsonb_array_elements(lines) l;
+        RETURN storm.try_place((ARRAY['WEB', 'APP', 'MKT'])[ch], ref, lines,
+                               jsonb_build_object('shipping', jsonb_build_object('price', 4.90, 'tax', 0.93),
+                                                  'total', total + 4.90 + 0.93));
+    END IF;
     RETURN storm.try_place((ARRAY['WEB', 'APP', 'MKT'])[ch], ref, lines);
 END
+$$;
+
+-- A sale at the Munich store's till: q1 of S-s1 and, on a second line, q2
+-- more of it; NULL when the store has not that many units besides those
+-- reserved for orders (OM030).  The units leave on_hand at once (ledger
+-- kind sale) while orders reserve at the same stock rows.
+CREATE FUNCTION storm.sell(ref text, s1 integer, q1 integer, q2 integer)
+    RETURNS bigint
+    LANGUAGE sql
+AS $$
+    SELECT storm.try_place('POS', ref,
+        jsonb_build_array(jsonb_build_object('sku', 'S-' || s1, 'qty', q1, 'unit_price', 9.90),
+                          jsonb_build_object('sku', 'S-' || s1, 'qty', q2, 'unit_price', 8.90)),
+        '{"fulfilment": "store", "location": "MUC", "prices_include_tax": true}')
 $$;
 
 -- An order under a shared reference dup-k, the same lines every time: clients
