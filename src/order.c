@@ -8,8 +8,9 @@
  *	  reference (so that a retry or a racing duplicate gets the same order),
  *	  routes and reserves each SKU's total through reserve.c (demand.c), then
  *	  writes the order, its lines and its reservations.  An order a store
- *	  sold or a marketplace shipped is written as such, without routing.  Cancelling locks the order row first, so two sessions
- *	  cancelling at once release each reservation exactly once.
+ *	  sold or a marketplace shipped is written as such, without routing.
+ *	  Cancelling locks the order row first, so two sessions cancelling at
+ *	  once release each reservation exactly once.
  *
  *-------------------------------------------------------------------------
  */
@@ -264,7 +265,7 @@ oms_place_order(PG_FUNCTION_ARGS)
 		/* Sold at a store's till or shipped by a marketplace: nothing to route. */
 		oms_fulfil_elsewhere(&req, order_id);
 		write_order(&req, order_id, external_ref, NULL, ship_to, options);
-		SPI_finish();
+		oms_spi_finish();
 		PG_RETURN_INT64(order_id);
 	}
 
