@@ -118,6 +118,8 @@ SELECT jsonb_pretty(oms.connector_pos('{"sale_id": "T4-0001", "store": "MUC-STOR
 SELECT oms.connector_shopify('{"line_items": []}', 'order');
 SELECT oms.connector_amazon('{"AmazonOrderId": "1"}', 'order');
 SELECT oms.connector_pos('{"sale_id": 1, "items": []}', 'order');
+SELECT oms.connector_amazon('{"AmazonOrderId": "1", "OrderItems": [{"QuantityOrdered": "three"}]}', 'order');
+SELECT oms.connector_shopify('{"id": 1, "line_items": [], "total_price": "1e400000"}', 'order');
 
 -- A coordinate double precision cannot hold is OM021 here too, as in place_order.
 SELECT oms.change_ship_to(order_id, '{"latitude": 1e-400, "longitude": 0}') FROM oms.orders ORDER BY order_id LIMIT 1;

@@ -426,7 +426,9 @@ COMMENT ON FUNCTION oms.replay_inbound(text, text, integer) IS
 --
 -- The connectors oms ships: transforms for three channel shapes.  Each
 -- returns the canonical message (README, "Channel intake"); a payload that
--- is not of its shape makes the message failed (OM101), with what is wrong.
+-- is not of its shape, or has a value of the wrong type, makes the message
+-- failed (OM101), with what is wrong.  PARALLEL UNSAFE: the block that turns
+-- a bad value into OM101 is a subtransaction.
 --
 
 -- Raises OM101 for a payload a connector cannot read.
@@ -463,54 +465,60 @@ COMMENT ON FUNCTION oms.json_sum(jsonb, text) IS
 --
 CREATE FUNCTION oms.connector_shopify(payload jsonb, topic text)
     RETURNS jsonb
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
-RETURN CASE
-    WHEN coalesce(jsonb_typeof(payload->'id'), 'null') NOT IN ('number', 'string')
-        THEN oms.connector_error('shopify', 'has no order "id"', payload)
-    WHEN topic = 'order' AND jsonb_typeof(payload->'line_items') IS DISTINCT FROM 'array'
-        THEN oms.connector_error('shopify', 'has no "line_items" array', payload)
-    ELSE jsonb_strip_nulls(jsonb_build_object(
-        'external_ref', payload->>'id',
-        'updated_at', payload->>'updated_at',
-        'cancelled', payload->>'cancelled_at' IS NOT NULL,
-        'reason', payload->>'cancel_reason',
-        'lines', (SELECT jsonb_agg(jsonb_build_object(
-                        'sku', li->>'sku',
-                        'qty', li->'quantity',
-                        'unit_price', (li->>'price')::numeric,
-                        'discount', CASE WHEN jsonb_typeof(li->'discount_allocations') = 'array'
-                                         THEN oms.json_sum(li->'discount_allocations', 'amount')
-                                         ELSE coalesce((li->>'total_discount')::numeric, 0) END,
-                        'tax', oms.json_sum(li->'tax_lines', 'price'),
-                        'external_line_id', li->>'id') ORDER BY n)
-                    FROM jsonb_array_elements(payload->'line_items') WITH ORDINALITY AS e(li, n)
-                   WHERE jsonb_typeof(payload->'line_items') = 'array'),
-        'ship_to', CASE WHEN jsonb_typeof(payload->'shipping_address') = 'object' THEN jsonb_strip_nulls(jsonb_build_object(
-                        'name', payload->'shipping_address'->'name',
-                        'address1', payload->'shipping_address'->'address1',
-                        'address2', payload->'shipping_address'->'address2',
-                        'city', payload->'shipping_address'->'city',
-                        'postal_code', payload->'shipping_address'->'zip',
-                        'country', payload->'shipping_address'->'country_code',
-                        'latitude', payload->'shipping_address'->'latitude',
-                        'longitude', payload->'shipping_address'->'longitude')) END,
-        'options', jsonb_strip_nulls(jsonb_build_object(
-                        'currency', payload->'currency',
-                        'customer', CASE WHEN payload ? 'email' OR payload ? 'customer' THEN jsonb_strip_nulls(jsonb_build_object(
-                                        'email', payload->'email',
-                                        'external_id', payload->'customer'->>'id')) END,
-                        'prices_include_tax', payload->'taxes_included',
-                        'shipping', CASE WHEN jsonb_typeof(payload->'shipping_lines') = 'array' THEN jsonb_build_object(
-                                        'price', oms.json_sum(payload->'shipping_lines', 'price'),
-                                        'tax', (SELECT coalesce(sum(oms.json_sum(s->'tax_lines', 'price')), 0)
-                                                  FROM jsonb_array_elements(payload->'shipping_lines') s),
-                                        'discount', (SELECT coalesce(sum(oms.json_sum(s->'discount_allocations', 'amount')), 0)
-                                                       FROM jsonb_array_elements(payload->'shipping_lines') s)) END,
-                        'total', (payload->>'total_price')::numeric,
-                        'fulfilment', CASE WHEN payload->>'source_name' = 'pos' THEN 'store' END,
-                        'location', CASE WHEN payload->>'source_name' = 'pos' THEN payload->>'location_id' END))))
-END;
+AS $$
+BEGIN
+    RETURN CASE
+        WHEN coalesce(jsonb_typeof(payload->'id'), 'null') NOT IN ('number', 'string')
+            THEN oms.connector_error('shopify', 'has no order "id"', payload)
+        WHEN topic = 'order' AND jsonb_typeof(payload->'line_items') IS DISTINCT FROM 'array'
+            THEN oms.connector_error('shopify', 'has no "line_items" array', payload)
+        ELSE jsonb_strip_nulls(jsonb_build_object(
+            'external_ref', payload->>'id',
+            'updated_at', payload->>'updated_at',
+            'cancelled', payload->>'cancelled_at' IS NOT NULL,
+            'reason', payload->>'cancel_reason',
+            'lines', (SELECT jsonb_agg(jsonb_build_object(
+                            'sku', li->>'sku',
+                            'qty', li->'quantity',
+                            'unit_price', (li->>'price')::numeric,
+                            'discount', CASE WHEN jsonb_typeof(li->'discount_allocations') = 'array'
+                                             THEN oms.json_sum(li->'discount_allocations', 'amount')
+                                             ELSE coalesce((li->>'total_discount')::numeric, 0) END,
+                            'tax', oms.json_sum(li->'tax_lines', 'price'),
+                            'external_line_id', li->>'id') ORDER BY n)
+                        FROM jsonb_array_elements(payload->'line_items') WITH ORDINALITY AS e(li, n)
+                       WHERE jsonb_typeof(payload->'line_items') = 'array'),
+            'ship_to', CASE WHEN jsonb_typeof(payload->'shipping_address') = 'object' THEN jsonb_strip_nulls(jsonb_build_object(
+                            'name', payload->'shipping_address'->'name',
+                            'address1', payload->'shipping_address'->'address1',
+                            'address2', payload->'shipping_address'->'address2',
+                            'city', payload->'shipping_address'->'city',
+                            'postal_code', payload->'shipping_address'->'zip',
+                            'country', payload->'shipping_address'->'country_code',
+                            'latitude', payload->'shipping_address'->'latitude',
+                            'longitude', payload->'shipping_address'->'longitude')) END,
+            'options', jsonb_strip_nulls(jsonb_build_object(
+                            'currency', payload->'currency',
+                            'customer', CASE WHEN payload ? 'email' OR payload ? 'customer' THEN jsonb_strip_nulls(jsonb_build_object(
+                                            'email', payload->'email',
+                                            'external_id', payload->'customer'->>'id')) END,
+                            'prices_include_tax', payload->'taxes_included',
+                            'shipping', CASE WHEN jsonb_typeof(payload->'shipping_lines') = 'array' THEN jsonb_build_object(
+                                            'price', oms.json_sum(payload->'shipping_lines', 'price'),
+                                            'tax', (SELECT coalesce(sum(oms.json_sum(s->'tax_lines', 'price')), 0)
+                                                      FROM jsonb_array_elements(payload->'shipping_lines') s),
+                                            'discount', (SELECT coalesce(sum(oms.json_sum(s->'discount_allocations', 'amount')), 0)
+                                                           FROM jsonb_array_elements(payload->'shipping_lines') s)) END,
+                            'total', (payload->>'total_price')::numeric,
+                            'fulfilment', CASE WHEN payload->>'source_name' = 'pos' THEN 'store' END,
+                            'location', CASE WHEN payload->>'source_name' = 'pos' THEN payload->>'location_id' END))))
+    END;
+EXCEPTION WHEN data_exception THEN
+    RETURN oms.connector_error('shopify', 'has a value of the wrong type: ' || SQLERRM, payload);
+END
+$$;
 COMMENT ON FUNCTION oms.connector_shopify(jsonb, text) IS
     'Connector for Shopify order webhooks and REST orders: maps one to the canonical message (a POS order becomes a store sale at its location_id).';
 
@@ -524,62 +532,68 @@ COMMENT ON FUNCTION oms.connector_shopify(jsonb, text) IS
 --
 CREATE FUNCTION oms.connector_amazon(payload jsonb, topic text)
     RETURNS jsonb
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
-RETURN CASE
-    WHEN jsonb_typeof(payload->'AmazonOrderId') IS DISTINCT FROM 'string'
-        THEN oms.connector_error('amazon', 'has no "AmazonOrderId"', payload)
-    WHEN topic = 'order' AND jsonb_typeof(payload->'OrderItems') IS DISTINCT FROM 'array'
-        THEN oms.connector_error('amazon', 'has no "OrderItems" array', payload)
-    ELSE jsonb_strip_nulls(jsonb_build_object(
-        'external_ref', payload->>'AmazonOrderId',
-        'updated_at', payload->>'LastUpdateDate',
-        'cancelled', payload->>'OrderStatus' = 'Canceled',
-        'reason', CASE WHEN payload->>'OrderStatus' = 'Canceled' THEN 'cancelled on Amazon' END,
-        'lines', (SELECT jsonb_agg(l.line ORDER BY e.n, p.part)
-                    FROM jsonb_array_elements(payload->'OrderItems') WITH ORDINALITY AS e(item, n)
-                   CROSS JOIN LATERAL (SELECT (e.item->>'QuantityOrdered')::integer AS qty,
-                                              coalesce((e.item->'ItemPrice'->>'Amount')::numeric, 0) AS price,
-                                              coalesce((e.item->'PromotionDiscount'->>'Amount')::numeric, 0) AS discount,
-                                              coalesce((e.item->'ItemTax'->>'Amount')::numeric, 0) AS tax) i
-                   CROSS JOIN LATERAL (SELECT power(10::numeric, greatest(scale(i.price), 2)) AS unit) u
-                   CROSS JOIN LATERAL (SELECT floor(i.price * u.unit / i.qty) AS base,
-                                              (i.price * u.unit - floor(i.price * u.unit / i.qty) * i.qty)::integer AS rest) c
-                   CROSS JOIN LATERAL (VALUES
-                        (1, i.qty - c.rest, round(c.base / u.unit, greatest(scale(i.price), 2))),
-                        (2, c.rest, round((c.base + 1) / u.unit, greatest(scale(i.price), 2)))) AS p(part, qty, unit_price)
-                   CROSS JOIN LATERAL (SELECT jsonb_build_object(
-                        'sku', e.item->>'SellerSKU',
-                        'qty', p.qty,
-                        'unit_price', p.unit_price,
-                        -- the first part takes its share of discount and tax rounded, the second the rest
-                        'discount', CASE p.part WHEN 1 THEN round(i.discount * p.qty / i.qty, scale(i.price))
-                                                ELSE i.discount - round(i.discount * (i.qty - p.qty) / i.qty, scale(i.price)) END,
-                        'tax', CASE p.part WHEN 1 THEN round(i.tax * p.qty / i.qty, scale(i.price))
-                                           ELSE i.tax - round(i.tax * (i.qty - p.qty) / i.qty, scale(i.price)) END,
-                        'external_line_id', e.item->>'OrderItemId') AS line) l
-                   WHERE i.qty > 0 AND p.qty > 0),
-        'ship_to', CASE WHEN jsonb_typeof(payload->'ShippingAddress') = 'object' THEN jsonb_strip_nulls(jsonb_build_object(
-                        'name', payload->'ShippingAddress'->'Name',
-                        'address1', payload->'ShippingAddress'->'AddressLine1',
-                        'address2', payload->'ShippingAddress'->'AddressLine2',
-                        'city', payload->'ShippingAddress'->'City',
-                        'postal_code', payload->'ShippingAddress'->'PostalCode',
-                        'country', payload->'ShippingAddress'->'CountryCode')) END,
-        'options', jsonb_strip_nulls(jsonb_build_object(
-                        'currency', payload->'OrderTotal'->'CurrencyCode',
-                        'customer', CASE WHEN payload->'BuyerInfo' ? 'BuyerEmail'
-                                         THEN jsonb_build_object('email', payload->'BuyerInfo'->'BuyerEmail') END,
-                        'shipping', jsonb_build_object(
-                                        'price', (SELECT coalesce(sum((x->'ShippingPrice'->>'Amount')::numeric), 0)
-                                                    FROM jsonb_array_elements(payload->'OrderItems') x),
-                                        'tax', (SELECT coalesce(sum((x->'ShippingTax'->>'Amount')::numeric), 0)
-                                                  FROM jsonb_array_elements(payload->'OrderItems') x),
-                                        'discount', (SELECT coalesce(sum((x->'ShippingDiscount'->>'Amount')::numeric), 0)
-                                                       FROM jsonb_array_elements(payload->'OrderItems') x)),
-                        'total', (payload->'OrderTotal'->>'Amount')::numeric,
-                        'fulfilment', CASE WHEN payload->>'FulfillmentChannel' = 'AFN' THEN 'marketplace' END))))
-END;
+AS $$
+BEGIN
+    RETURN CASE
+        WHEN jsonb_typeof(payload->'AmazonOrderId') IS DISTINCT FROM 'string'
+            THEN oms.connector_error('amazon', 'has no "AmazonOrderId"', payload)
+        WHEN topic = 'order' AND jsonb_typeof(payload->'OrderItems') IS DISTINCT FROM 'array'
+            THEN oms.connector_error('amazon', 'has no "OrderItems" array', payload)
+        ELSE jsonb_strip_nulls(jsonb_build_object(
+            'external_ref', payload->>'AmazonOrderId',
+            'updated_at', payload->>'LastUpdateDate',
+            'cancelled', payload->>'OrderStatus' = 'Canceled',
+            'reason', CASE WHEN payload->>'OrderStatus' = 'Canceled' THEN 'cancelled on Amazon' END,
+            'lines', (SELECT jsonb_agg(l.line ORDER BY e.n, p.part)
+                        FROM jsonb_array_elements(payload->'OrderItems') WITH ORDINALITY AS e(item, n)
+                       CROSS JOIN LATERAL (SELECT (e.item->>'QuantityOrdered')::integer AS qty,
+                                                  coalesce((e.item->'ItemPrice'->>'Amount')::numeric, 0) AS price,
+                                                  coalesce((e.item->'PromotionDiscount'->>'Amount')::numeric, 0) AS discount,
+                                                  coalesce((e.item->'ItemTax'->>'Amount')::numeric, 0) AS tax) i
+                       CROSS JOIN LATERAL (SELECT power(10::numeric, greatest(scale(i.price), 2)) AS unit) u
+                       CROSS JOIN LATERAL (SELECT floor(i.price * u.unit / i.qty) AS base,
+                                                  (i.price * u.unit - floor(i.price * u.unit / i.qty) * i.qty)::integer AS rest) c
+                       CROSS JOIN LATERAL (VALUES
+                            (1, i.qty - c.rest, round(c.base / u.unit, greatest(scale(i.price), 2))),
+                            (2, c.rest, round((c.base + 1) / u.unit, greatest(scale(i.price), 2)))) AS p(part, qty, unit_price)
+                       CROSS JOIN LATERAL (SELECT jsonb_build_object(
+                            'sku', e.item->>'SellerSKU',
+                            'qty', p.qty,
+                            'unit_price', p.unit_price,
+                            -- the first part takes its share of discount and tax rounded, the second the rest
+                            'discount', CASE p.part WHEN 1 THEN round(i.discount * p.qty / i.qty, scale(i.price))
+                                                    ELSE i.discount - round(i.discount * (i.qty - p.qty) / i.qty, scale(i.price)) END,
+                            'tax', CASE p.part WHEN 1 THEN round(i.tax * p.qty / i.qty, scale(i.price))
+                                               ELSE i.tax - round(i.tax * (i.qty - p.qty) / i.qty, scale(i.price)) END,
+                            'external_line_id', e.item->>'OrderItemId') AS line) l
+                       WHERE i.qty > 0 AND p.qty > 0),
+            'ship_to', CASE WHEN jsonb_typeof(payload->'ShippingAddress') = 'object' THEN jsonb_strip_nulls(jsonb_build_object(
+                            'name', payload->'ShippingAddress'->'Name',
+                            'address1', payload->'ShippingAddress'->'AddressLine1',
+                            'address2', payload->'ShippingAddress'->'AddressLine2',
+                            'city', payload->'ShippingAddress'->'City',
+                            'postal_code', payload->'ShippingAddress'->'PostalCode',
+                            'country', payload->'ShippingAddress'->'CountryCode')) END,
+            'options', jsonb_strip_nulls(jsonb_build_object(
+                            'currency', payload->'OrderTotal'->'CurrencyCode',
+                            'customer', CASE WHEN payload->'BuyerInfo' ? 'BuyerEmail'
+                                             THEN jsonb_build_object('email', payload->'BuyerInfo'->'BuyerEmail') END,
+                            'shipping', jsonb_build_object(
+                                            'price', (SELECT coalesce(sum((x->'ShippingPrice'->>'Amount')::numeric), 0)
+                                                        FROM jsonb_array_elements(payload->'OrderItems') x),
+                                            'tax', (SELECT coalesce(sum((x->'ShippingTax'->>'Amount')::numeric), 0)
+                                                      FROM jsonb_array_elements(payload->'OrderItems') x),
+                                            'discount', (SELECT coalesce(sum((x->'ShippingDiscount'->>'Amount')::numeric), 0)
+                                                           FROM jsonb_array_elements(payload->'OrderItems') x)),
+                            'total', (payload->'OrderTotal'->>'Amount')::numeric,
+                            'fulfilment', CASE WHEN payload->>'FulfillmentChannel' = 'AFN' THEN 'marketplace' END))))
+    END;
+EXCEPTION WHEN data_exception THEN
+    RETURN oms.connector_error('amazon', 'has a value of the wrong type: ' || SQLERRM, payload);
+END
+$$;
 COMMENT ON FUNCTION oms.connector_amazon(jsonb, text) IS
     'Connector for Amazon SP-API orders with their OrderItems: ItemPrice is a line total, split into unit prices that add up exactly; AFN orders are marketplace-fulfilled.';
 
@@ -593,30 +607,36 @@ COMMENT ON FUNCTION oms.connector_amazon(jsonb, text) IS
 --
 CREATE FUNCTION oms.connector_pos(payload jsonb, topic text)
     RETURNS jsonb
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
-RETURN CASE
-    WHEN coalesce(jsonb_typeof(payload->'sale_id'), 'null') NOT IN ('number', 'string')
-        THEN oms.connector_error('pos', 'has no "sale_id"', payload)
-    WHEN topic = 'order' AND (jsonb_typeof(payload->'items') IS DISTINCT FROM 'array'
-                              OR jsonb_typeof(payload->'store') IS DISTINCT FROM 'string')
-        THEN oms.connector_error('pos', 'has no "items" array or no "store"', payload)
-    ELSE jsonb_strip_nulls(jsonb_build_object(
-        'external_ref', payload->>'sale_id',
-        'updated_at', payload->>'sold_at',
-        'cancelled', coalesce(payload->>'voided', 'false') = 'true',
-        'lines', (SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
-                        'sku', it->'sku', 'qty', it->'qty', 'unit_price', it->'price',
-                        'discount', it->'discount', 'tax', it->'tax', 'external_line_id', it->>'line_id')) ORDER BY n)
-                    FROM jsonb_array_elements(payload->'items') WITH ORDINALITY AS e(it, n)
-                   WHERE jsonb_typeof(payload->'items') = 'array'),
-        'options', jsonb_strip_nulls(jsonb_build_object(
-                        'currency', payload->'currency',
-                        'customer', payload->'customer',
-                        'prices_include_tax', coalesce(payload->'prices_include_tax', 'true'),
-                        'total', payload->'total',
-                        'fulfilment', 'store',
-                        'location', payload->'store'))))
-END;
+AS $$
+BEGIN
+    RETURN CASE
+        WHEN coalesce(jsonb_typeof(payload->'sale_id'), 'null') NOT IN ('number', 'string')
+            THEN oms.connector_error('pos', 'has no "sale_id"', payload)
+        WHEN topic = 'order' AND (jsonb_typeof(payload->'items') IS DISTINCT FROM 'array'
+                                  OR jsonb_typeof(payload->'store') IS DISTINCT FROM 'string')
+            THEN oms.connector_error('pos', 'has no "items" array or no "store"', payload)
+        ELSE jsonb_strip_nulls(jsonb_build_object(
+            'external_ref', payload->>'sale_id',
+            'updated_at', payload->>'sold_at',
+            'cancelled', coalesce(payload->>'voided', 'false') = 'true',
+            'lines', (SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                            'sku', it->'sku', 'qty', it->'qty', 'unit_price', it->'price',
+                            'discount', it->'discount', 'tax', it->'tax', 'external_line_id', it->>'line_id')) ORDER BY n)
+                        FROM jsonb_array_elements(payload->'items') WITH ORDINALITY AS e(it, n)
+                       WHERE jsonb_typeof(payload->'items') = 'array'),
+            'options', jsonb_strip_nulls(jsonb_build_object(
+                            'currency', payload->'currency',
+                            'customer', payload->'customer',
+                            'prices_include_tax', coalesce(payload->'prices_include_tax', 'true'),
+                            'total', payload->'total',
+                            'fulfilment', 'store',
+                            'location', payload->'store'))))
+    END;
+EXCEPTION WHEN data_exception THEN
+    RETURN oms.connector_error('pos', 'has a value of the wrong type: ' || SQLERRM, payload);
+END
+$$;
 COMMENT ON FUNCTION oms.connector_pos(jsonb, text) IS
     'Connector for store till sales: the sale becomes an order delivered at the store, its units taken from that store''s stock.';

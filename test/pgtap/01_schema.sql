@@ -92,8 +92,7 @@ SELECT is(
 SELECT is(
     (SELECT array_agg(p.proname::text || ' ' || p.proparallel::text ORDER BY p.proname) FROM pg_proc p
       WHERE p.pronamespace = 'oms'::regnamespace AND p.proparallel <> 'u'),
-    ARRAY['check_invariants s', 'connector_amazon s', 'connector_error s', 'connector_pos s', 'connector_shopify s',
-          'json_sum s', 'next_xact_id s'],
+    ARRAY['check_invariants s', 'connector_error s', 'json_sum s', 'next_xact_id s'],
     'PARALLEL SAFE only where a function neither writes nor reads the master-data cache');
 
 -- Nothing of oms is open to PUBLIC.
