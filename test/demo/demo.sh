@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test/demo/demo.sh — `make demo`: installs what is missing, builds and installs
 # oms, starts a private throwaway cluster, loads a sample shop and walks through
-# what oms keeps.  The cluster keeps running for you to explore; `make stop`
+# what oms keeps, then takes orders as three channels send them.  The cluster keeps running for you to explore; `make stop`
 # stops it.
 . "$(dirname "$0")/../tools/lib.sh"
 DEMO=$OMS_ROOT/test/demo
@@ -20,6 +20,7 @@ step "loading the sample shop: 5 channels, 7 locations, 58 SKUs, opening stock t
 psql_q -f "$DEMO/sample.sql" >/dev/null
 
 psql_q -f "$DEMO/show.sql"
+psql_q -f "$DEMO/channels.sql"
 
 # The worker retries its database every 10 s until oms_demo exists.
 for _ in $(seq 1 30); do
