@@ -23,17 +23,15 @@
 #include "oms.h"
 
 /*
- * Returns the kept plan in *cache, preparing it on first use.  oms's
- * statements look rows up by key, so one generic plan serves every call: the
- * plan cache would otherwise plan afresh each time for array parameters,
- * whose custom plans it estimates cheaper.
+ * Returns the kept plan in *cache, preparing it on first use with
+ * cursor_options (CURSOR_OPT_GENERIC_PLAN or CURSOR_OPT_CUSTOM_PLAN).
  */
 SPIPlanPtr
-oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
+oms_prepare_planned(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes, int cursor_options)
 {
 	if (*cache == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
+		SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, cursor_options);
 
 		if (plan == NULL)
 			elog(ERROR, "oms: SPI_prepare failed for \"%s\": %s",
@@ -43,6 +41,18 @@ oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
 		*cache = plan;
 	}
 	return *cache;
+}
+
+/*
+ * Returns the kept plan in *cache, preparing it on first use.  oms's
+ * statements look rows up by key, so one generic plan serves every call: the
+ * plan cache would otherwise plan afresh each time for array parameters,
+ * whose custom plans it estimates cheaper.
+ */
+SPIPlanPtr
+oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
+{
+	return oms_prepare_planned(cache, sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 }
 
 /*

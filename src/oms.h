@@ -150,6 +150,8 @@ extern char *oms_transition_next(const char *entity, const char *from);
 extern void oms_spi_connect(void);
 extern void oms_spi_finish(void);
 extern SPIPlanPtr oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
+extern SPIPlanPtr oms_prepare_planned(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes,
+									  int cursor_options);
 extern void oms_check_spi(int rc, int expected, const char *what);
 extern text *oms_arg_text(FunctionCallInfo fcinfo, int argno, const char *argname);
 extern int32 oms_arg_int32(FunctionCallInfo fcinfo, int argno, const char *argname);

@@ -115,18 +115,7 @@ static SPIPlanPtr update_plan = NULL;
 static SPIPlanPtr
 prepare_batch(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
 {
-	if (*cache == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_CUSTOM_PLAN);
-
-		if (plan == NULL)
-			elog(ERROR, "oms: SPI_prepare failed for \"%s\": %s",
-				 sql, SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "oms: SPI_keepplan failed");
-		*cache = plan;
-	}
-	return *cache;
+	return oms_prepare_planned(cache, sql, nargs, argtypes, CURSOR_OPT_CUSTOM_PLAN);
 }
 
 /* Raises the error for counts that are not what sync_stock reads. */
