@@ -26,6 +26,7 @@ OBJS = \
 	src/explain.o \
 	src/stock.o \
 	src/reserve.o \
+	src/backorder.o \
 	src/order.o \
 	src/money.o \
 	src/demand.o \

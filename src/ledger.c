@@ -137,6 +137,10 @@ move_stock(StockKey *key, const char *kind, MoveMode mode, int32 value, text *re
 				 errhint("Cancel or reroute the orders holding those units first.")));
 
 	write_movement(key, kind, (int32) (after - row.on_hand), (int32) after, reason, NULL);
+
+	/* Units that arrived go to backorders waiting for them. */
+	if (after > row.on_hand)
+		(void) oms_fill_arrivals(&key->sku.id, 1, key->location.id);
 	return (int32) after;
 }
 

@@ -10,8 +10,10 @@
  *	  chooses locations by the search in search.c (explain.c shows why),
  *	  stock.c takes and returns units of a stock row, reserve.c those of
  *	  a whole order or hold, order.c and
- *	  hold.c are the order and hold API, guard.c keeps the tables from being
- *	  written around oms, worker.c expires holds in the background.
+ *	  hold.c are the order and hold API, backorder.c fills backorders from
+ *	  units that become free, guard.c keeps the tables from being written
+ *	  around oms, worker.c expires holds and fills backorders in the
+ *	  background.
  *
  *-------------------------------------------------------------------------
  */
@@ -85,6 +87,13 @@ _PG_init(void)
 								"0 stops waking LISTENers of channel oms_events.",
 								&oms_publish_interval,
 								200, 0, 60000,
+								PGC_SIGHUP, GUC_UNIT_MS,
+								NULL, NULL, NULL);
+		DefineCustomIntVariable("oms.allocate_backorders_interval",
+								"Milliseconds between runs of oms.allocate_backorders() by the background worker.",
+								"0 leaves backorders to receipts and to calls of oms.allocate_backorders().",
+								&oms_allocate_backorders_interval,
+								1000, 0, 3600000,
 								PGC_SIGHUP, GUC_UNIT_MS,
 								NULL, NULL, NULL);
 		DefineCustomStringVariable("oms.database",

@@ -165,6 +165,7 @@ extern bool oms_in_subtransaction(bool (*fn) (void *arg), void *arg);
 /* worker.c: the background worker and its settings. */
 extern int	oms_expire_holds_interval;
 extern int	oms_publish_interval;
+extern int	oms_allocate_backorders_interval;
 extern char *oms_database;
 extern void oms_register_worker(void);
 
@@ -426,6 +427,9 @@ typedef struct OmsEvent
 /* events.c: the history and the outbox. */
 extern bool oms_events;
 extern void oms_write_events(const OmsEvent *events, int n);
+
+/* backorder.c: backordered lines filled from free units. */
+extern int32 oms_fill_arrivals(const int64 *sku_ids, int nskus, int64 location_id);
 
 /* guard.c: writes the guard triggers let through. */
 extern int	oms_execute_trusted(SPIPlanPtr plan, Datum *values, const char *nulls, long tcount);

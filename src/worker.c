@@ -5,9 +5,12 @@
  *	  works in database oms.database, once the extension is installed there:
  *	  every oms.publish_interval it wakes LISTENers of committed events
  *	  (oms.publish_events()), and every oms.expire_holds_interval it expires
- *	  holds and trims the outbox (oms.expire_holds(), oms.purge_outbox()).
+ *	  holds and trims the outbox (oms.expire_holds(), oms.purge_outbox());
+ *	  every oms.allocate_backorders_interval it gives units that became free
+ *	  (a cancel, a released hold) to backorders (oms.allocate_backorders()).
  *	  Without it, schedule those functions with pg_cron; expired holds never
- *	  block a sale, and consumers claim events from the outbox, either way.
+ *	  block a sale, consumers claim events from the outbox, and receipts fill
+ *	  backorders themselves, either way.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,6 +36,7 @@ PGDLLEXPORT void oms_worker_main(Datum arg);
 /* Settings of the worker (oms.c defines them). */
 int			oms_expire_holds_interval = 60;
 int			oms_publish_interval = 200;
+int			oms_allocate_backorders_interval = 1000;
 char	   *oms_database = NULL;
 
 /*
@@ -110,6 +114,7 @@ void
 oms_worker_main(Datum arg)
 {
 	TimestampTz last_expiry = GetCurrentTimestamp();
+	TimestampTz last_fill = last_expiry;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -120,6 +125,9 @@ oms_worker_main(Datum arg)
 	{
 		long		expire_ms = oms_expire_holds_interval > 0 ? oms_expire_holds_interval * 1000L : 60000L;
 		long		timeout = oms_publish_interval > 0 ? Min(oms_publish_interval, expire_ms) : expire_ms;
+
+		if (oms_allocate_backorders_interval > 0)
+			timeout = Min(timeout, oms_allocate_backorders_interval);
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 timeout, PG_WAIT_EXTENSION);
@@ -133,6 +141,16 @@ oms_worker_main(Datum arg)
 		}
 		if (oms_publish_interval > 0)
 			(void) run_once("SELECT oms.publish_events()::bigint");
+		if (oms_allocate_backorders_interval > 0 &&
+			TimestampDifferenceExceeds(last_fill, GetCurrentTimestamp(), oms_allocate_backorders_interval))
+		{
+			int64		filled;
+
+			last_fill = GetCurrentTimestamp();
+			filled = run_once("SELECT oms.allocate_backorders()::bigint");
+			if (filled > 0)
+				elog(DEBUG1, "oms: gave " INT64_FORMAT " units to backorders", filled);
+		}
 		if (oms_expire_holds_interval > 0 &&
 			TimestampDifferenceExceeds(last_expiry, GetCurrentTimestamp(), (int) expire_ms))
 		{

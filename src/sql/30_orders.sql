@@ -211,3 +211,20 @@ CREATE FUNCTION oms.set_stock_slots(sku text, location text, slots integer)
     AS 'MODULE_PATHNAME', 'oms_set_stock_slots';
 COMMENT ON FUNCTION oms.set_stock_slots(text, text, integer) IS
     'Spreads a stock row over slots ahead of a known rush (0 gathers them back); oms also does this by itself when sessions queue for the row.';
+
+--
+-- Backorders that fill themselves (README, "Backorders").  The partial index
+-- holds a line only while it waits for stock: oms.allocate_backorders and the
+-- background worker find the SKUs with backorders, and their lines oldest
+-- order first, without reading every line; a line placed in full never
+-- enters it.
+--
+CREATE INDEX order_lines_backordered_idx ON oms.order_lines (sku_id, order_id) WHERE qty_backordered > 0;
+
+CREATE FUNCTION oms.allocate_backorders(sku text DEFAULT NULL)
+    RETURNS integer
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
+    AS 'MODULE_PATHNAME', 'oms_allocate_backorders';
+COMMENT ON FUNCTION oms.allocate_backorders(text) IS
+    'Gives units that are free now to backordered order lines of the SKU (every SKU when NULL), oldest order first, as place_order would route them; returns the units given. An order another session holds is skipped until the next call.';

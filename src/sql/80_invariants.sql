@@ -95,6 +95,12 @@ AS $$
       LEFT JOIN oms.order_lines l ON l.order_id = r.order_id AND l.line_no = r.line_no
      WHERE l.order_id IS NULL
     UNION ALL
+    SELECT 'reservations are of their line''s SKU',
+           format('order %s line %s (sku %s) has reservations of sku %s', r.order_id, r.line_no, l.sku_id, r.sku_id)
+      FROM (SELECT DISTINCT order_id, line_no, sku_id FROM oms.reservation) r
+      JOIN oms.order_lines l ON l.order_id = r.order_id AND l.line_no = r.line_no
+     WHERE l.sku_id <> r.sku_id
+    UNION ALL
     SELECT 'order lines belong to orders',
            format('order %s has %s lines but no order row', l.order_id, l.n)
       FROM (SELECT order_id, count(*) AS n FROM oms.order_lines GROUP BY order_id) l

@@ -59,6 +59,18 @@ INSERT INTO oms.transition (entity, from_status, to_status) VALUES
     ('order', NULL, 'shipped'), ('order', NULL, 'delivered'),
     ('line', NULL, 'shipped'), ('line', NULL, 'delivered');
 
+-- Backorders that fill themselves: the index of waiting lines and
+-- oms.allocate_backorders (src/sql/30_orders.sql).
+CREATE INDEX order_lines_backordered_idx ON oms.order_lines (sku_id, order_id) WHERE qty_backordered > 0;
+
+CREATE FUNCTION oms.allocate_backorders(sku text DEFAULT NULL)
+    RETURNS integer
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
+    AS 'MODULE_PATHNAME', 'oms_allocate_backorders';
+COMMENT ON FUNCTION oms.allocate_backorders(text) IS
+    'Gives units that are free now to backordered order lines of the SKU (every SKU when NULL), oldest order first, as place_order would route them; returns the units given. An order another session holds is skipped until the next call.';
+
 -- oms.check_invariants() as this version defines it (new invariants land here).
 --@include src/sql/80_invariants.sql
 

@@ -74,7 +74,7 @@ $$, 'every function pins search_path');
 SELECT is(
     (SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
       WHERE p.pronamespace = 'oms'::regnamespace AND p.prosecdef),
-    ARRAY['ack_events', 'adjust_stock', 'available', 'cancel_line', 'cancel_order', 'cancel_shipment',
+    ARRAY['ack_events', 'adjust_stock', 'allocate_backorders', 'available', 'cancel_line', 'cancel_order', 'cancel_shipment',
           'change_ship_to', 'claim_events', 'close_order', 'count_stock', 'create_shipment', 'expire_holds',
           'hold_order', 'hold_stock', 'ingest', 'master_delete_guard', 'place_order', 'publish_events',
           'purge_outbox', 'receive_stock', 'record_payment', 'release_hold', 'release_order', 'replay_inbound',

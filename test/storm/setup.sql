@@ -188,3 +188,19 @@ AS $$
                                               jsonb_build_object('sku', 'HOT-1', 'qty', 1, 'unit_price', 49.90))),
                        'msg-' || k, CASE WHEN k % 5 = 0 THEN 'cancel' ELSE 'order' END)).outcome
 $$;
+
+-- Backorders: an order of two S- SKUs, more than a location may have left,
+-- that waits for what it cannot get now.  restock.sql receives S- SKUs (the
+-- receipt fills waiting lines at once) and fill.sql hands units that cancels
+-- freed to them, as the background worker does (it works in another database).
+CREATE FUNCTION storm.place_backorder(ch integer, ref text, s1 integer, q1 integer, s2 integer, q2 integer)
+    RETURNS bigint
+    LANGUAGE plpgsql
+AS $$
+BEGIN
+    RETURN oms.place_order((ARRAY['WEB', 'APP', 'MKT'])[ch], ref,
+                           jsonb_build_array(jsonb_build_object('sku', 'S-' || s1, 'qty', q1, 'unit_price', 9.90),
+                                             jsonb_build_object('sku', 'S-' || s2, 'qty', q2, 'unit_price', 19.90)),
+                           NULL, '{"allow_backorder": true}');
+END
+$$;

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # test/storm/storm.sh — the reservation engine under a storm: 32 pgbench clients
 # place orders (half of them with one hot SKU at one location, some under
-# shared references, a third repeating a SKU on two lines), sell at a store's
-# till from the stock orders reserve at, cancel random earlier ones and ship, track and take
-# payment for others for a few seconds against LIMITED stock; then a late delivery of the hot SKU arrives and 32 clients
-# drain it; afterwards every invariant must hold and the hot SKU must be sold
-# out to the unit.  Prints TAP.
+# shared references, a third repeating a SKU on two lines, some that wait for
+# stock as backorders), sell at a store's till from the stock orders reserve
+# at, cancel random earlier ones, ship, track and take payment for others,
+# send channel messages, receive stock and hand free units to backorders for
+# a few seconds against LIMITED stock; then a late delivery of the hot SKU
+# arrives and 32 clients drain it; afterwards every invariant must hold, the
+# hot SKU must be sold out to the unit, and no backorder may wait for units
+# that are free.  Prints TAP.
 # Runs against the cluster in PGHOST/PGPORT (test.sh starts it), in a database
 # oms_storm of its own.
 #
@@ -57,11 +60,13 @@ diag() {
         | sed -E 's/client [0-9]+/client N/g; s/[0-9]+ (\(|of )/N \1/g' | sort | uniq -c | sort -rn | head -10 | sed 's/^/#  /'
 }
 
-# The storm: places (6 in 13), places under a shared reference (1 in 13),
-# cancels (2 in 13), ships (2 in 13), sends channel messages (1 in 13), sells
-# at the store's till (1 in 13).
+# The storm: places (6 in 17), places under a shared reference (1 in 17),
+# cancels (2 in 17), ships (2 in 17), sends channel messages (1 in 17), sells
+# at the store's till (1 in 17), places backorders (2 in 17), receives stock
+# (1 in 17), fills backorders (1 in 17).
 storm_run storm -T "$SECS" -f "$here/place.sql@6" -f "$here/dup.sql@1" -f "$here/cancel.sql@2" \
-    -f "$here/fulfil.sql@2" -f "$here/ingest.sql@1" -f "$here/sell.sql@1"
+    -f "$here/fulfil.sql@2" -f "$here/ingest.sql@1" -f "$here/sell.sql@1" -f "$here/backorder.sql@2" \
+    -f "$here/restock.sql@1" -f "$here/fill.sql@1"
 storm_ok=$RUN_OK
 read -r placed cancelled < <(q "SELECT count(*), count(*) FILTER (WHERE status = 'cancelled') FROM oms.orders")
 shipped=$(q "SELECT count(*) FROM oms.shipment WHERE status <> 'cancelled'")
@@ -80,7 +85,15 @@ storm_run drain -t "$per_client" -f "$here/drain.sql"
 drain_ok=$RUN_OK
 drained=$(q "SELECT count(*) FROM oms.orders WHERE external_ref LIKE 'drain-%'")
 
-echo "1..12"
+# What the worker would do last: every unit free now goes to a backorder.
+# Fills are reservations made after their order was placed.
+final_fill=$(q "SELECT oms.allocate_backorders()")
+read -r fills filled < <(q "SELECT count(*), coalesce(sum(r.qty), 0) FROM oms.reservation r
+                             JOIN oms.orders o ON o.order_id = r.order_id WHERE r.created_at > o.placed_at")
+read -r waiting_orders waiting_units < <(q "SELECT count(DISTINCT order_id), coalesce(sum(qty_backordered), 0)
+                                             FROM oms.order_lines WHERE qty_backordered > 0")
+
+echo "1..13"
 
 if [ "$storm_ok" = yes ] && [ "$placed" -gt 0 ] && [ "$cancelled" -gt 0 ] && [ "$shipped" -gt 0 ]; then
     echo "ok 1 - $CLIENTS clients, ${SECS}s of storm: $placed orders placed, $refused refused for stock, $cancelled cancelled, $shipped parcels shipped, no client aborted"
@@ -209,4 +222,20 @@ if [ "$repeated" -gt 0 ] 2>/dev/null && [ "$sales" -gt 0 ] 2>/dev/null; then
     echo "ok 12 - $repeated orders repeated a SKU on two lines and $sales till sales were made during the storm"
 else
     echo "not ok 12 - the storm made no order repeating a SKU ($repeated) or no till sale ($sales)"
+fi
+
+bad=$(q "SELECT s.code || ': ' || b.waiting || ' units backordered, ' || f.free || ' free'
+           FROM (SELECT l.sku_id, sum(l.qty_backordered) AS waiting
+                   FROM oms.order_lines l JOIN oms.orders o ON o.order_id = l.order_id
+                  WHERE l.qty_backordered > 0 AND o.status IN ('backordered', 'partially_shipped')
+                  GROUP BY 1) b
+           JOIN (SELECT sku_id, sum(greatest(free, 0)) AS free FROM oms.stock_level GROUP BY 1) f
+             ON f.sku_id = b.sku_id
+           JOIN oms.sku s ON s.id = b.sku_id
+          WHERE f.free > 0" 2>&1 || true)
+if [ -z "$bad" ] && [ "$fills" -gt 0 ]; then
+    echo "ok 13 - backorders got $filled units in $fills fills ($final_fill after the storm); the $waiting_units units $waiting_orders orders still wait for are nowhere free"
+else
+    echo "not ok 13 - backorders: $fills fills of $filled units; free units that waiting lines could have:"
+    echo "$bad" | head -10 | sed 's/^/# /'
 fi

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# test/worker/worker.sh — the background worker expires holds by itself.
+# test/worker/worker.sh — the background worker expires holds and fills
+# backorders from units a cancel freed by itself.
 # Needs a cluster started with shared_preload_libraries = oms,
 # oms.expire_holds_interval = 1s and oms.database = postgres (test.sh does
 # that), in PGHOST/PGPORT.  Prints TAP.
@@ -8,7 +9,7 @@ set -euo pipefail
 psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
 trap 'psql -c "DROP EXTENSION IF EXISTS oms CASCADE" >/dev/null 2>&1 || true' EXIT
 
-echo "1..3"
+echo "1..5"
 workers=$(psql -Atc "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'oms worker'")
 if [ "$workers" = 1 ]; then
     echo "ok 1 - the oms background worker runs"
@@ -39,4 +40,35 @@ if [ "$(psql -Atc "SELECT held || '/' || (SELECT count(*) FROM oms.check_invaria
     echo "ok 3 - its units are free again and every invariant holds"
 else
     echo "not ok 3 - held units or invariants are off"
+fi
+
+# Units a cancel frees go to a backorder within about oms.allocate_backorders_interval (1 s).
+psql >/dev/null <<'SQL'
+INSERT INTO oms.sku (code, name) VALUES ('CAP', 'Cap');
+SELECT oms.receive_stock('CAP', 'BER', 2);
+SELECT oms.place_order('WEB', 'W-GONE', '[{"sku": "CAP", "qty": 2}]');
+SELECT oms.place_order('WEB', 'W-WAIT', '[{"sku": "CAP", "qty": 2}]', NULL, '{"allow_backorder": true}');
+SQL
+status() { psql -Atc "SELECT status FROM oms.orders WHERE external_ref = 'W-WAIT'"; }
+before=$(status)
+psql -Atc "SELECT oms.cancel_order(order_id, 'worker test') FROM oms.orders WHERE external_ref = 'W-GONE'" >/dev/null
+start=$(date +%s%N)
+for _ in $(seq 1 100); do
+    [ "$(status)" = reserved ] && break
+    sleep 0.05
+done
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+if [ "$before" = backordered ] && [ "$(status)" = reserved ] && [ "$ms" -le 2000 ]; then
+    echo "ok 4 - the worker gave the backorder the units a cancel freed, ${ms} ms after the cancel"
+else
+    echo "not ok 4 - the backorder is $(status) (was $before) ${ms} ms after the cancel"
+fi
+got=$(psql -Atc "SELECT (SELECT string_agg(e.entity || ' ' || e.from_status || ' -> ' || e.to_status, ', ' ORDER BY e.id)
+                           FROM oms.order_event e JOIN oms.orders o ON o.order_id = e.order_id
+                          WHERE o.external_ref = 'W-WAIT' AND e.from_status IS NOT NULL)
+                        || ' / ' || (SELECT count(*) FROM oms.check_invariants())")
+if [ "$got" = "line backordered -> reserved, order backordered -> reserved / 0" ]; then
+    echo "ok 5 - with the line's and the order's events, and every invariant holds"
+else
+    echo "not ok 5 - events and invariant violations: $got"
 fi
