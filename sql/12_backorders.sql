@@ -19,7 +19,7 @@ INSERT INTO oms.location (code, name, kind, latitude, longitude, priority, can_p
 INSERT INTO oms.channel_location (channel_id, location_id)
 SELECT c.id, l.id FROM oms.channel c, oms.location l WHERE c.code = 'APP' AND l.code = 'HAM';
 INSERT INTO oms.sku (code, name)
-SELECT code, initcap(code) FROM unnest(ARRAY['TEE', 'CAP', 'BAG', 'MUG', 'JAR', 'CUP', 'PEN', 'HAT', 'SOX']) code;
+SELECT code, initcap(code) FROM unnest(ARRAY['TEE', 'CAP', 'BAG', 'MUG', 'JAR', 'CUP', 'PEN', 'HAT', 'SOX', 'KEY', 'LID']) code;
 
 -- An order's status, its lines and where its units are held, one row.
 CREATE FUNCTION pg_temp.summary(ref text) RETURNS TABLE (status text, lines text, reservations text)
@@ -63,12 +63,17 @@ SELECT * FROM pg_temp.history('B-2');
 -- Nothing free: nothing to give.
 SELECT oms.allocate_backorders() AS allocated;
 
--- An adjustment upwards fills too, and a count upwards.
+-- An adjustment upwards fills too, a count upwards, and a bulk sync, all its
+-- SKUs in one pass.
 SELECT oms.adjust_stock('TEE', 'BER', 1, 'found in the back') AS on_hand;
 SELECT * FROM pg_temp.summary('B-2');
 SELECT pg_temp.place('WEB', 'B-3', '[{"sku": "TEE", "qty": 3}]') > 0 AS placed;
 SELECT oms.count_stock('TEE', 'BER', 5) AS on_hand;
 SELECT * FROM pg_temp.summary('B-3');
+SELECT pg_temp.place('WEB', 'Y-1', '[{"sku": "KEY", "qty": 2}, {"sku": "LID", "qty": 1}]') > 0 AS placed;
+SELECT sku, outcome, on_hand_before, on_hand_after
+  FROM oms.sync_stock('BER', '[{"sku": "KEY", "on_hand": 1}, {"sku": "LID", "on_hand": 3}]');
+SELECT * FROM pg_temp.summary('Y-1');
 
 -- Units freed by a cancel wait for allocate_backorders (or the worker).
 SELECT oms.cancel_order(order_id, 'changed mind') AS cancelled FROM oms.orders WHERE external_ref = 'B-1';
@@ -177,7 +182,7 @@ SELECT oms.ship(oms.create_shipment(order_id, 'BER'), 'DHL') FROM oms.orders WHE
 SELECT * FROM pg_temp.summary('O-2');
 SELECT oms.receive_stock('SOX', 'BER', 1) AS on_hand;
 SELECT * FROM pg_temp.summary('O-2');
-SELECT entity, entity_id, change FROM pg_temp.history('O-2') WHERE entity <> 'shipment';
+SELECT entity, change FROM pg_temp.history('O-2') WHERE entity <> 'shipment';
 
 -- Unknown SKUs are an error; NULL means every SKU, and none has anything to give.
 SELECT oms.allocate_backorders('NOPE');

@@ -24,7 +24,9 @@
  *	     below, the subtransaction rolls back and the row is reported, not
  *	     applied;
  *	  5. one INSERT into the ledger for every applied row (a count of no
- *	     difference included), one UPDATE of on_hand for the rows it changes.
+ *	     difference included), one UPDATE of on_hand for the rows it changes;
+ *	  6. the units counts added go to backorders waiting for them there, in
+ *	     one pass (backorder.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -620,6 +622,26 @@ write_counts(SyncBatch *batch, text *reason)
 		elog(ERROR, "oms: a sync updated " UINT64_FORMAT " stock rows of %d", SPI_processed, nchanged);
 }
 
+/*
+ * Gives the units the counts added to the backorders waiting for them at the
+ * location, as count_stock does for one count (backorder.c).
+ */
+static void
+fill_backorders(SyncBatch *batch)
+{
+	int64	   *sku_ids = palloc(sizeof(int64) * Max(batch->nlocked, 1));
+	int			n = 0;
+
+	for (int i = 0; i < batch->nlocked; i++)
+	{
+		SyncCount  *row = batch->locked[i];
+
+		if (row->outcome != SYNC_BELOW_RESERVED && row->after > row->before)
+			sku_ids[n++] = row->sku_id;
+	}
+	(void) oms_fill_arrivals(sku_ids, n, batch->location_id);
+}
+
 /* The detail of a count's outcome, or NULL. */
 static char *
 outcome_detail(SyncCount *row)
@@ -656,6 +678,7 @@ sync_batch(FunctionCallInfo fcinfo, SyncBatch *batch, text *reason)
 		lock_rows(batch);
 		decide(batch);
 		write_counts(batch, reason);
+		fill_backorders(batch);
 	}
 
 	for (int i = 0; i < batch->n; i++)
