@@ -19,7 +19,7 @@ INSERT INTO oms.location (code, name, kind, latitude, longitude, priority, can_p
 INSERT INTO oms.channel_location (channel_id, location_id)
 SELECT c.id, l.id FROM oms.channel c, oms.location l WHERE c.code = 'APP' AND l.code = 'HAM';
 INSERT INTO oms.sku (code, name)
-SELECT code, initcap(code) FROM unnest(ARRAY['TEE', 'CAP', 'BAG', 'MUG', 'JAR', 'CUP', 'PEN', 'HAT', 'SOX', 'KEY', 'LID']) code;
+SELECT code, initcap(code) FROM unnest(ARRAY['TEE', 'CAP', 'BAG', 'MUG', 'JAR', 'CUP', 'PEN', 'HAT', 'SOX', 'KEY', 'LID', 'ZIP']) code;
 
 -- An order's status, its lines and where its units are held, one row.
 CREATE FUNCTION pg_temp.summary(ref text) RETURNS TABLE (status text, lines text, reservations text)
@@ -74,6 +74,13 @@ SELECT pg_temp.place('WEB', 'Y-1', '[{"sku": "KEY", "qty": 2}, {"sku": "LID", "q
 SELECT sku, outcome, on_hand_before, on_hand_after
   FROM oms.sync_stock('BER', '[{"sku": "KEY", "on_hand": 1}, {"sku": "LID", "on_hand": 3}]');
 SELECT * FROM pg_temp.summary('Y-1');
+
+-- A SKU on two lines: its units go to the lines in line order.
+SELECT pg_temp.place('WEB', 'R-1', '[{"sku": "ZIP", "qty": 1, "unit_price": 5}, {"sku": "ZIP", "qty": 2, "unit_price": 0}]') > 0 AS placed;
+SELECT oms.receive_stock('ZIP', 'BER', 2) AS on_hand;
+SELECT * FROM pg_temp.summary('R-1');
+SELECT oms.receive_stock('ZIP', 'HAM', 5) AS on_hand;
+SELECT * FROM pg_temp.summary('R-1');
 
 -- Units freed by a cancel wait for allocate_backorders (or the worker).
 SELECT oms.cancel_order(order_id, 'changed mind') AS cancelled FROM oms.orders WHERE external_ref = 'B-1';

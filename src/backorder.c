@@ -419,6 +419,7 @@ set_demand(FillOrder *order, OrderRequest *req)
 			req->lines[d].sku = "";
 			req->lines[d].sku_id = w->sku_id;
 			req->lines[d].unit_price = (Datum) 0;
+			req->lines[d].demand = d;
 			req->nlines++;
 		}
 		req->lines[d].qty += w->backordered;
