@@ -533,39 +533,57 @@ plan_order(FillPass *pass, int64 order_id, MemoryContext keep)
 }
 
 /*
- * Takes the units of one fill from its stock row, as many as the row has
- * up to the routed quantity.  A caller that holds the stock rows (arrival)
- * never waits: a hot row, whose slots only a wait could settle, is left to
- * the next pass.
+ * Takes the units of n fills at one stock row with the same channel safety
+ * stock -- in one step, as many as the row has up to their sum -- and hands
+ * them to the fills in order, the oldest order first.  One step per row, not
+ * per fill: every take from a row in one transaction makes the next read
+ * its versions again.  A caller that holds the stock rows (arrival) never
+ * waits: a hot row, whose slots only a wait could settle, is left to the
+ * next pass.
  */
 static void
-take_fill(FillPass *pass, Fill *fill)
+take_fills(FillPass *pass, Fill *fills, int n)
 {
+	Fill	   *first = &fills[0];
+	int64		sum = 0;
+	int32		qty;
+	int32		taken = 0;
 	int32		free = 0;
+	int32		slot = OMS_NO_SLOT;
+
+	for (int i = 0; i < n; i++)
+		sum += fills[i].qty;
+	qty = (int32) Min(sum, PG_INT32_MAX);
 
 	oms_spi_connect();
-	if (pass->arrival && fill->slots > 0)
+	if (pass->arrival && first->slots > 0)
 	{
-		if (fill->channel_safety == 0)
+		if (first->channel_safety == 0)
 		{
-			fill->slot = oms_take_from_slot(fill->row.sku_id, fill->row.location_id, fill->qty, fill->slots);
-			if (fill->slot != OMS_NO_SLOT)
-				fill->taken = fill->qty;
+			slot = oms_take_from_slot(first->row.sku_id, first->row.location_id, qty, first->slots);
+			if (slot != OMS_NO_SLOT)
+				taken = qty;
 		}
 	}
-	else if (oms_take_stock(fill->row.sku_id, fill->row.location_id, fill->qty, fill->channel_safety,
-							fill->slots, false, &fill->slot, &free))
-		fill->taken = fill->qty;
+	else if (oms_take_stock(first->row.sku_id, first->row.location_id, qty, first->channel_safety,
+							first->slots, false, &slot, &free))
+		taken = qty;
 	else if (free > 0)
 	{
 		/* The first try settled the row and holds it: what it found is there. */
-		int32		qty = Min(free, fill->qty);
-
-		if (oms_take_stock(fill->row.sku_id, fill->row.location_id, qty, fill->channel_safety,
-						   0, false, &fill->slot, &free))
-			fill->taken = qty;
+		qty = Min(free, qty);
+		if (oms_take_stock(first->row.sku_id, first->row.location_id, qty, first->channel_safety,
+						   0, false, &slot, &free))
+			taken = qty;
 	}
 	oms_spi_finish();
+
+	for (int i = 0; i < n; i++)
+	{
+		fills[i].taken = Min(fills[i].qty, taken);
+		fills[i].slot = slot;
+		taken -= fills[i].taken;
+	}
 }
 
 /*
@@ -737,8 +755,17 @@ oms_fill_backorders(const int64 *sku_ids, int nskus, int64 location_id, bool arr
 
 	/* Take in the global lock order; at one row, the oldest order first. */
 	qsort(pass.fills, pass.nfills, sizeof(Fill), compare_fills);
-	for (int f = 0; f < pass.nfills; f++)
-		take_fill(&pass, &pass.fills[f]);
+	for (int f = 0; f < pass.nfills;)
+	{
+		int			n = 1;
+
+		while (f + n < pass.nfills &&
+			   oms_compare_stock_rows(&pass.fills[f + n].row, &pass.fills[f].row) == 0 &&
+			   pass.fills[f + n].channel_safety == pass.fills[f].channel_safety)
+			n++;
+		take_fills(&pass, &pass.fills[f], n);
+		f += n;
+	}
 	return write_fills(&pass);
 }
 
