@@ -6,7 +6,8 @@
  *	  pass in (sku_id, location_id) order, giving back the units of a hold
  *	  it replaces on the way; route again, a bounded number of times, when a
  *	  racing session took the units first or a location reached its daily
- *	  capacity.  And closing an order's reservations: released units go back
+ *	  capacity.  An order that allows backorders takes, on its last attempt,
+ *	  what each row has and backorders the rest.  And closing an order's reservations: released units go back
  *	  to their stock row, shipped ones leave on_hand through the ledger.
  *
  *-------------------------------------------------------------------------
@@ -25,10 +26,12 @@
 /* A plan to take, with the hold lines to give back on the way. */
 typedef struct PlanTake
 {
+	OrderRequest *req;
 	RoutePlan  *plan;
 	bool		hold;
 	RowUnits   *release;
 	int			nrelease;
+	bool		partial;		/* a row short of units gives what it has */
 	int			short_alloc;	/* out: the allocation that fell short, or -1 */
 	int32		short_free;		/* out: what its row had */
 	int64		full_location;	/* out: a location found at its capacity, or 0 */
@@ -89,6 +92,46 @@ count_orders(RoutePlan *plan)
 }
 
 /*
+ * Leaves out of a plan taken in part the allocations that got nothing, and
+ * the locations left without one; each line's placed units (the rest is
+ * backordered) and the plan's units follow what was taken.
+ */
+static void
+keep_taken(PlanTake *t)
+{
+	RoutePlan  *plan = t->plan;
+	OrderRequest *req = t->req;
+	int		   *number = palloc0(sizeof(int) * (plan->nchosen + 1));
+	int			n = 0,
+				c = 0;
+
+	for (int i = 0; i < req->nlines; i++)
+		req->lines[i].placed = 0;
+	plan->units = 0;
+	for (int a = 0; a < plan->nallocs; a++)
+	{
+		Allocation *alloc = &plan->allocs[a];
+
+		if (alloc->qty == 0)
+			continue;
+		req->lines[alloc->line].placed += alloc->qty;
+		plan->units += alloc->qty;
+		number[alloc->shipment] = 1;
+		plan->allocs[n++] = *alloc;
+	}
+	plan->nallocs = n;
+	for (int k = 0; k < plan->nchosen; k++)
+		if (number[k + 1])
+		{
+			plan->chosen[c] = plan->chosen[k];
+			number[k + 1] = ++c;
+		}
+	plan->nchosen = c;
+	for (int a = 0; a < plan->nallocs; a++)
+		plan->allocs[a].shipment = number[plan->allocs[a].shipment];
+}
+
+/*
  * Takes the units of plan, first giving back the held units in release (a
  * hold being replaced or turned into an order) at the same stock rows, all
  * in one pass in (sku_id, location_id) order.  Runs in a subtransaction: if
@@ -117,11 +160,22 @@ run_plan_take(void *arg)
 		if (!oms_take_stock(alloc->row.sku_id, alloc->row.location_id, alloc->qty, alloc->channel_safety,
 							alloc->slots, t->hold, &alloc->slot, &t->short_free))
 		{
-			t->short_alloc = a;
-			return false;
+			if (!t->partial)
+			{
+				t->short_alloc = a;
+				return false;
+			}
+			/* The failed take settled the row and holds it: what it found is there. */
+			alloc->qty = Max(t->short_free, 0);
+			if (alloc->qty > 0 &&
+				!oms_take_stock(alloc->row.sku_id, alloc->row.location_id, alloc->qty, alloc->channel_safety,
+								0, t->hold, &alloc->slot, &t->short_free))
+				elog(ERROR, "oms: a settled stock row lost units under its lock");
 		}
 		a++;
 	}
+	if (t->partial)
+		keep_taken(t);
 
 	/* Orders count against their locations' daily capacity; holds do not. */
 	if (!t->hold && (t->full_location = count_orders(t->plan)) != 0)
@@ -170,13 +224,16 @@ oms_reserve(OrderRequest *req, bool hold, RowUnits *release, int nrelease)
 	for (;;)
 	{
 		RoutePlan  *plan = oms_route(req);
-		PlanTake	take = {plan, hold, release, nrelease, -1, 0, 0};
+		PlanTake	take = {req, plan, hold, release, nrelease, false, -1, 0, 0};
 		int			short_alloc;
 		int32		short_free;
 
 		plan->attempts = attempt;
 		if (plan->short_line >= 0 && (hold || !req->allow_backorder))
 			oms_insufficient(req, plan->short_line, plan->short_available, plan->max_shipments);
+
+		/* Racing sessions spoiled every plan so far: take what there is. */
+		take.partial = !hold && req->allow_backorder && attempt == OMS_ROUTE_ATTEMPTS;
 
 		/*
 		 * All of the plan or none: a row that falls short undoes what this
