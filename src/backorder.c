@@ -16,9 +16,10 @@
  *	     may use none of them, lock the order without waiting (one another
  *	     session holds is filled next round), read its backordered lines
  *	     anew and route them over the units this pass has not promised yet;
- *	  3. take every allocation from its stock row in (sku_id, location_id)
- *	     order, keeping what the row really had (a racing order may have
- *	     taken units since step 1: the line then gets less);
+ *	  3. take the allocations from their stock rows in (sku_id, location_id)
+ *	     order, one step per row for all its allocations, keeping what the
+ *	     row really had (a racing order may have taken units since step 1:
+ *	     the youngest orders there then get less);
  *	  4. write the reservations, move the units from backordered to
  *	     reserved and derive the statuses, whose changes write the events.
  *
@@ -676,7 +677,7 @@ write_fills(FillPass *pass)
  * returns the units given.  The caller is connected to SPI.
  */
 static int32
-oms_fill_backorders(const int64 *sku_ids, int nskus, int64 location_id, bool arrival)
+fill_backorders(const int64 *sku_ids, int nskus, int64 location_id, bool arrival)
 {
 	static SPIPlanPtr candidates_plan = NULL;
 	Oid			argtype = INT8ARRAYOID;
@@ -812,7 +813,7 @@ oms_fill_arrivals(const int64 *sku_ids, int nskus, int64 location_id)
 		oms_check_spi(rc, SPI_OK_SELECT, "looking for backorders");
 		if (SPI_processed == 0)
 			return 0;
-		return oms_fill_backorders(sku_ids, 1, location_id, true);
+		return fill_backorders(sku_ids, 1, location_id, true);
 	}
 
 	/* Many SKUs: those of them that lines wait for (the index is small). */
@@ -835,7 +836,7 @@ oms_fill_arrivals(const int64 *sku_ids, int nskus, int64 location_id)
 	SPI_freetuptable(SPI_tuptable);
 	if (nwaiting == 0)
 		return 0;
-	return oms_fill_backorders(waiting, nwaiting, location_id, true);
+	return fill_backorders(waiting, nwaiting, location_id, true);
 }
 
 /*
@@ -849,12 +850,12 @@ oms_allocate_backorders(PG_FUNCTION_ARGS)
 
 	oms_spi_connect();
 	if (PG_ARGISNULL(0))
-		units = oms_fill_backorders(NULL, 0, 0, false);
+		units = fill_backorders(NULL, 0, 0, false);
 	else
 	{
 		OmsRef		sku = oms_lookup(OMS_SKU, PG_GETARG_TEXT_PP(0));
 
-		units = oms_fill_backorders(&sku.id, 1, 0, false);
+		units = fill_backorders(&sku.id, 1, 0, false);
 	}
 	oms_spi_finish();
 	PG_RETURN_INT32(units);
