@@ -74,3 +74,24 @@ SELECT source_event_id, outcome, order_id, attempts FROM oms.replay_inbound('MKT
 \echo '==> the inbound log'
 SELECT c.code AS channel, m.source_event_id, m.topic, m.outcome, m.order_id, m.error_sqlstate, m.attempts, m.repeats
   FROM oms.inbound_message m JOIN oms.channel c ON c.id = m.channel_id ORDER BY m.received_at;
+
+\echo '==> a backorder fills itself: a customer collects scarves in Munich, two more than the store has ...'
+SELECT oms.place_order('WEB', 'WEB-10777',
+                       jsonb_build_array(jsonb_build_object(
+                           'sku', 'SCARF-RED', 'unit_price', 45.00,
+                           'qty', coalesce((SELECT available FROM oms.v_stock WHERE sku = 'SCARF-RED' AND location = 'MUC-STORE'), 0) + 2)),
+                       NULL, '{"pickup_location": "MUC-STORE", "allow_backorder": true}') AS waiting \gset
+SELECT o.status, l.qty, l.qty_reserved, l.qty_backordered
+  FROM oms.orders o JOIN oms.order_lines l ON l.order_id = o.order_id WHERE o.order_id = :waiting;
+\echo '    ... a delivery to Berlin changes nothing for it; one to the store fills it, in the receipt''s transaction'
+SELECT oms.receive_stock('SCARF-RED', 'BER-DC', 2, 'purchase order 4711') AS berlin_on_hand;
+SELECT oms.receive_stock('SCARF-RED', 'MUC-STORE', 2, 'store transfer 12') AS munich_on_hand;
+SELECT o.status, l.qty, l.qty_reserved, l.qty_backordered,
+       (SELECT string_agg(format('%s x%s', loc.code, r.qty), ', ' ORDER BY r.id)
+          FROM oms.reservation r JOIN oms.location loc ON loc.id = r.location_id
+         WHERE r.order_id = o.order_id AND r.state = 'held') AS held_at
+  FROM oms.orders o JOIN oms.order_lines l ON l.order_id = o.order_id WHERE o.order_id = :waiting;
+SELECT e.entity, coalesce(e.from_status, '(new)') || ' -> ' || e.to_status AS change
+  FROM oms.order_event e WHERE e.order_id = :waiting ORDER BY e.id;
+\echo '    units a cancel or an expired cart hold frees go to backorders through the background worker'
+\echo '    within oms.allocate_backorders_interval (1 s), or at once with SELECT oms.allocate_backorders()'
