@@ -26,6 +26,9 @@
  *	  Locks: orders before stock rows, as cancel_order and ship take them;
  *	  orders only without waiting; stock rows in the global order.  So a
  *	  pass never deadlocks with orders, cancels, shipments or another pass.
+ *	  Each SKU's takes run in a subtransaction: under a lock_timeout (the
+ *	  background worker's), a SKU whose stock row a long transaction holds
+ *	  waits for the next pass, and the others are filled.
  *
  *-------------------------------------------------------------------------
  */
@@ -587,6 +590,70 @@ take_fills(FillPass *pass, Fill *fills, int n)
 	}
 }
 
+/* The fills of one SKU, to take in a subtransaction. */
+typedef struct SkuFills
+{
+	FillPass   *pass;
+	Fill	   *fills;
+	int			n;
+} SkuFills;
+
+/*
+ * Takes the fills of one SKU, sorted: a step per stock row and channel
+ * safety stock.  Always true (oms_in_subtransaction() keeps what it took).
+ */
+static bool
+take_sku(void *arg)
+{
+	SkuFills   *sku = arg;
+
+	for (int f = 0; f < sku->n;)
+	{
+		int			n = 1;
+
+		while (f + n < sku->n &&
+			   oms_compare_stock_rows(&sku->fills[f + n].row, &sku->fills[f].row) == 0 &&
+			   sku->fills[f + n].channel_safety == sku->fills[f].channel_safety)
+			n++;
+		take_fills(sku->pass, &sku->fills[f], n);
+		f += n;
+	}
+	return true;
+}
+
+/*
+ * Takes the fills of one SKU in a subtransaction.  When a stock row stays
+ * locked beyond lock_timeout (the background worker sets one), what the SKU
+ * took is undone and its lines wait for the next pass; the other SKUs go on.
+ */
+static void
+take_sku_fills(FillPass *pass, Fill *fills, int n)
+{
+	MemoryContext context = CurrentMemoryContext;
+	SkuFills	sku = {pass, fills, n};
+
+	PG_TRY();
+	{
+		(void) oms_in_subtransaction(take_sku, &sku);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(context);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			PG_RE_THROW();
+		FlushErrorState();
+		for (int i = 0; i < n; i++)
+		{
+			fills[i].taken = 0;
+			fills[i].slot = OMS_NO_SLOT;
+		}
+	}
+	PG_END_TRY();
+}
+
 /*
  * Writes what the pass took: a reservation per line and stock row (a SKU's
  * units go to its lines in line order), then each order's lines move the
@@ -754,17 +821,15 @@ fill_backorders(const int64 *sku_ids, int nskus, int64 location_id, bool arrival
 	if (pass.nfills == 0)
 		return 0;
 
-	/* Take in the global lock order; at one row, the oldest order first. */
+	/* Take in the global lock order, a SKU at a time; at one row, the oldest order first. */
 	qsort(pass.fills, pass.nfills, sizeof(Fill), compare_fills);
 	for (int f = 0; f < pass.nfills;)
 	{
 		int			n = 1;
 
-		while (f + n < pass.nfills &&
-			   oms_compare_stock_rows(&pass.fills[f + n].row, &pass.fills[f].row) == 0 &&
-			   pass.fills[f + n].channel_safety == pass.fills[f].channel_safety)
+		while (f + n < pass.nfills && pass.fills[f + n].row.sku_id == pass.fills[f].row.sku_id)
 			n++;
-		take_fills(&pass, &pass.fills[f], n);
+		take_sku_fills(&pass, &pass.fills[f], n);
 		f += n;
 	}
 	return write_fills(&pass);

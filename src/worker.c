@@ -58,13 +58,17 @@ oms_register_worker(void)
 	RegisterBackgroundWorker(&worker);
 }
 
+/* How long a fill of backorders waits for a stock row another transaction holds. */
+#define OMS_FILL_LOCK_TIMEOUT "100ms"
+
 /*
  * Runs query, which returns one integer, in a transaction of its own if oms
- * is installed; returns the integer, or 0.  An error (oms dropped meanwhile,
- * say) is logged and the worker carries on.
+ * is installed, waiting for a lock no longer than lock_timeout unless it is
+ * NULL; returns the integer, or 0.  An error (oms dropped meanwhile, say) is
+ * logged and the worker carries on.
  */
 static int64
-run_once(const char *query)
+run_query(const char *query, const char *lock_timeout)
 {
 	MemoryContext context = CurrentMemoryContext;
 	volatile int64 result = 0;
@@ -74,6 +78,10 @@ run_once(const char *query)
 	PG_TRY();
 	{
 		int			rc;
+
+		if (lock_timeout)
+			(void) set_config_option("lock_timeout", lock_timeout, PGC_SUSET, PGC_S_SESSION,
+									 GUC_ACTION_LOCAL, true, 0, false);
 
 		oms_spi_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
@@ -105,6 +113,13 @@ run_once(const char *query)
 	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return result;
+}
+
+/* Runs query as run_query() does, with the server's lock_timeout. */
+static int64
+run_once(const char *query)
+{
+	return run_query(query, NULL);
 }
 
 /*
@@ -147,7 +162,8 @@ oms_worker_main(Datum arg)
 			int64		filled;
 
 			last_fill = GetCurrentTimestamp();
-			filled = run_once("SELECT oms.allocate_backorders()::bigint");
+			/* A stock row held long only makes its SKU wait for the next round. */
+			filled = run_query("SELECT oms.allocate_backorders()::bigint", OMS_FILL_LOCK_TIMEOUT);
 			if (filled > 0)
 				elog(DEBUG1, "oms: gave " INT64_FORMAT " units to backorders", filled);
 		}
