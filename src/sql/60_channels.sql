@@ -445,16 +445,17 @@ $$;
 COMMENT ON FUNCTION oms.connector_error(text, text, jsonb) IS
     'Internal to the shipped connectors: raises OM101 naming what a payload lacks.';
 
--- Sums a money field over the objects of a JSON array: Shopify's tax_lines
--- ("price") and discount_allocations ("amount"), Amazon's amounts.
-CREATE FUNCTION oms.json_sum(items jsonb, field text)
+-- Sums a money field, named by its path, over the objects of a JSON array:
+-- Shopify's tax_lines ("price") and discount_allocations ("amount"),
+-- Amazon's items ("ShippingPrice", "Amount").
+CREATE FUNCTION oms.json_sum(items jsonb, VARIADIC path text[])
     RETURNS numeric
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
-    RETURN (SELECT coalesce(sum((i->>field)::numeric), 0)
+    RETURN (SELECT coalesce(sum((i #>> path)::numeric), 0)
               FROM jsonb_array_elements(CASE WHEN jsonb_typeof(items) = 'array' THEN items ELSE '[]' END) i);
-COMMENT ON FUNCTION oms.json_sum(jsonb, text) IS
-    'Internal to the shipped connectors: the sum of one numeric field over an array of objects (0 for none).';
+COMMENT ON FUNCTION oms.json_sum(jsonb, text[]) IS
+    'Internal to the shipped connectors: the sum of one numeric field (a key, or a path of keys) over an array of objects (0 for none).';
 
 --
 -- Shopify order webhooks (orders/create, orders/updated, orders/cancelled)
@@ -581,12 +582,9 @@ BEGIN
                             'customer', CASE WHEN payload->'BuyerInfo' ? 'BuyerEmail'
                                              THEN jsonb_build_object('email', payload->'BuyerInfo'->'BuyerEmail') END,
                             'shipping', jsonb_build_object(
-                                            'price', (SELECT coalesce(sum((x->'ShippingPrice'->>'Amount')::numeric), 0)
-                                                        FROM jsonb_array_elements(payload->'OrderItems') x),
-                                            'tax', (SELECT coalesce(sum((x->'ShippingTax'->>'Amount')::numeric), 0)
-                                                      FROM jsonb_array_elements(payload->'OrderItems') x),
-                                            'discount', (SELECT coalesce(sum((x->'ShippingDiscount'->>'Amount')::numeric), 0)
-                                                           FROM jsonb_array_elements(payload->'OrderItems') x)),
+                                            'price', oms.json_sum(payload->'OrderItems', 'ShippingPrice', 'Amount'),
+                                            'tax', oms.json_sum(payload->'OrderItems', 'ShippingTax', 'Amount'),
+                                            'discount', oms.json_sum(payload->'OrderItems', 'ShippingDiscount', 'Amount')),
                             'total', (payload->'OrderTotal'->>'Amount')::numeric,
                             'fulfilment', CASE WHEN payload->>'FulfillmentChannel' = 'AFN' THEN 'marketplace' END))))
     END;
