@@ -89,7 +89,7 @@ src/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control
 src/$(EXTENSION)--%--$(EXTVERSION).sql: src/upgrade/$(EXTENSION)--%--$(EXTVERSION).sql $(SQL_SOURCES)
 	awk '/^--@include /{ while ((getline line < $$2) > 0) print line; close($$2); next } { print }' $< > $@
 
-.PHONY: bench-route demo test stop bench dist fuzz valgrind
+.PHONY: bench-route bench-sync demo test stop bench dist fuzz valgrind
 demo:
 	@test/demo/demo.sh
 test:
@@ -101,6 +101,9 @@ bench:
 
 bench-route:
 	@test/bench/route/route.sh
+
+bench-sync:
+	@test/bench/sync/sync.sh
 
 fuzz:
 	@test/fuzz/fuzz.sh

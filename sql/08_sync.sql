@@ -118,6 +118,22 @@ SELECT sku, quantity, on_hand_after, reason FROM ledger_by_location
 SELECT * FROM oms.sync_stock('DC-A', '[{"sku": "UP", "on_hand": 8}, {"sku": "FRESH", "on_hand": 7}]');
 SELECT sku, quantity, on_hand_after FROM ledger_by_location
  WHERE location = 'DC-A' AND kind = 'count' AND reason IS NULL ORDER BY sku;
+-- The sync writes the ledger without a statement while the ledger's only
+-- INSERT triggers are its foreign key checks; with a trigger of its own it
+-- takes an INSERT, and the trigger sees every row.
+CREATE TABLE ledger_seen (sku_id bigint, quantity integer);
+CREATE FUNCTION note_ledger() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.ledger_seen VALUES (NEW.sku_id, NEW.quantity);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER note_ledger AFTER INSERT ON oms.stock_movement FOR EACH ROW EXECUTE FUNCTION note_ledger();
+SELECT * FROM oms.sync_stock('DC-A', '[{"sku": "STEADY", "on_hand": 11}, {"sku": "ODD", "on_hand": 3}]', 'with a trigger');
+SELECT s.code AS sku, l.quantity FROM ledger_seen l JOIN oms.sku s ON s.id = l.sku_id ORDER BY 1;
+DROP TRIGGER note_ledger ON oms.stock_movement;
+SELECT sku, quantity, on_hand_after, reason FROM ledger_by_location
+ WHERE location = 'DC-A' AND reason = 'with a trigger' ORDER BY sku;
 -- An empty batch does nothing.
 SELECT * FROM oms.sync_stock('DC-A', '[]');
 
@@ -177,5 +193,5 @@ SELECT * FROM oms.sync_stock_from('DC-A', 4294967295::oid::regclass);
 SELECT count(*) - :ledger_rows AS ledger_rows_written FROM oms.stock_movement;
 SELECT * FROM oms.check_invariants();
 DROP VIEW stock_by_location, ledger_by_location;
-DROP FUNCTION stock_at(text), count_each(text, jsonb);
-DROP TABLE no_counts, text_counts;
+DROP FUNCTION stock_at(text), count_each(text, jsonb), note_ledger();
+DROP TABLE no_counts, text_counts, ledger_seen;

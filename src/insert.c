@@ -199,6 +199,24 @@ oms_insert_row(OmsInsert *ins)
 }
 
 /*
+ * Inserts the row built so far as oms_insert_row() does, but queues none of
+ * its AFTER row triggers: for a caller that has made sure those only check
+ * what it guarantees itself (sync.c, the ledger's foreign key to stock rows
+ * it holds locked).
+ */
+void
+oms_insert_row_unqueued(OmsInsert *ins)
+{
+	if (before_row(ins))
+	{
+		simple_table_tuple_insert(ins->rel, ins->slot);
+		if (ins->rri->ri_NumIndices > 0)
+			list_free(oms_insert_index_tuples(ins->rri, ins->slot, ins->estate, false, false, NULL, false));
+	}
+	next_row(ins);
+}
+
+/*
  * Inserts the row built so far unless a unique index holds its key already,
  * as INSERT ... ON CONFLICT DO NOTHING does (nodeModifyTable.c, ExecInsert):
  * a row another transaction is inserting with the same key is waited for,

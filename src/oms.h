@@ -448,6 +448,7 @@ extern int	oms_insert_column(OmsInsert *ins, const char *column);
 extern void oms_insert_set(OmsInsert *ins, const char *column, Datum value);
 extern void oms_insert_copy(OmsInsert *ins, TupleTableSlot *from);
 extern void oms_insert_row(OmsInsert *ins);
+extern void oms_insert_row_unqueued(OmsInsert *ins);
 extern bool oms_insert_row_if_new(OmsInsert *ins);
 extern TM_Result oms_insert_replace(OmsInsert *ins, ItemPointer tid);
 extern void oms_insert_close(OmsInsert *ins);
