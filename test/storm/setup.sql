@@ -204,3 +204,30 @@ BEGIN
                            NULL, '{"allow_backorder": true}');
 END
 $$;
+
+-- A warehouse system's count of Hamburg: every S-n SKU, near what oms books
+-- (3 fewer to 5 more), in one oms.sync_stock.  Counts the syncs and the
+-- counts refused below reserved; any other outcome (an unknown or repeated
+-- SKU, a bad count) is an error that ends the client.
+CREATE SEQUENCE storm.syncs;
+CREATE SEQUENCE storm.sync_refused;
+CREATE FUNCTION storm.sync() RETURNS void
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    r record;
+BEGIN
+    PERFORM nextval('storm.syncs');
+    FOR r IN SELECT * FROM oms.sync_stock('HAM',
+                 (SELECT jsonb_agg(jsonb_build_object('sku', v.sku,
+                                                      'on_hand', greatest(v.on_hand + (random() * 8)::integer - 3, 0)))
+                    FROM oms.v_stock v WHERE v.location = 'HAM' AND v.sku LIKE 'S-%'), 'storm: wms count')
+    LOOP
+        IF r.outcome = 'below_reserved' THEN
+            PERFORM nextval('storm.sync_refused');
+        ELSIF r.outcome NOT IN ('increased', 'decreased') THEN
+            RAISE EXCEPTION 'storm: sync_stock said % of %: %', r.outcome, r.sku, r.detail;
+        END IF;
+    END LOOP;
+END
+$$;

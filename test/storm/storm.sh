@@ -4,11 +4,12 @@
 # shared references, a third repeating a SKU on two lines, some that wait for
 # stock as backorders), sell at a store's till from the stock orders reserve
 # at, cancel random earlier ones, ship, track and take payment for others,
-# send channel messages, receive stock and hand free units to backorders for
-# a few seconds against LIMITED stock; then a late delivery of the hot SKU
-# arrives and 32 clients drain it; afterwards every invariant must hold, the
-# hot SKU must be sold out to the unit, and no backorder may wait for units
-# that are free.  Prints TAP.
+# send channel messages, receive stock, hand free units to backorders, and a
+# warehouse system syncs Hamburg's stock (oms.sync_stock), for a few seconds
+# against LIMITED stock; then a late delivery of the hot SKU arrives and 32
+# clients drain it; afterwards every invariant must hold, the hot SKU must be
+# sold out to the unit, and no backorder may wait for units that are free.
+# Prints TAP.
 # Runs against the cluster in PGHOST/PGPORT (test.sh starts it), in a database
 # oms_storm of its own.
 #
@@ -60,13 +61,13 @@ diag() {
         | sed -E 's/client [0-9]+/client N/g; s/[0-9]+ (\(|of )/N \1/g' | sort | uniq -c | sort -rn | head -10 | sed 's/^/#  /'
 }
 
-# The storm: places (6 in 17), places under a shared reference (1 in 17),
-# cancels (2 in 17), ships (2 in 17), sends channel messages (1 in 17), sells
-# at the store's till (1 in 17), places backorders (2 in 17), receives stock
-# (1 in 17), fills backorders (1 in 17).
+# The storm: places (6 in 18), places under a shared reference (1 in 18),
+# cancels (2 in 18), ships (2 in 18), sends channel messages (1 in 18), sells
+# at the store's till (1 in 18), places backorders (2 in 18), receives stock
+# (1 in 18), fills backorders (1 in 18), syncs Hamburg's stock (1 in 18).
 storm_run storm -T "$SECS" -f "$here/place.sql@6" -f "$here/dup.sql@1" -f "$here/cancel.sql@2" \
     -f "$here/fulfil.sql@2" -f "$here/ingest.sql@1" -f "$here/sell.sql@1" -f "$here/backorder.sql@2" \
-    -f "$here/restock.sql@1" -f "$here/fill.sql@1"
+    -f "$here/restock.sql@1" -f "$here/fill.sql@1" -f "$here/sync.sql@1"
 storm_ok=$RUN_OK
 read -r placed cancelled < <(q "SELECT count(*), count(*) FILTER (WHERE status = 'cancelled') FROM oms.orders")
 shipped=$(q "SELECT count(*) FROM oms.shipment WHERE status <> 'cancelled'")
@@ -84,6 +85,11 @@ per_client=$(( (hot_left + CLIENTS) / CLIENTS + 1 ))
 storm_run drain -t "$per_client" -f "$here/drain.sql"
 drain_ok=$RUN_OK
 drained=$(q "SELECT count(*) FROM oms.orders WHERE external_ref LIKE 'drain-%'")
+read -r syncs sync_refused sync_ledger skus_ham < <(q "
+    SELECT (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM storm.syncs),
+           (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM storm.sync_refused),
+           (SELECT count(*) FROM oms.stock_movement WHERE reason = 'storm: wms count'),
+           (SELECT count(*) FROM oms.v_stock WHERE location = 'HAM' AND sku LIKE 'S-%')")
 
 # What the worker would do last: every unit free now goes to a backorder.
 # Fills are reservations made after their order was placed.
@@ -93,7 +99,7 @@ read -r fills filled < <(q "SELECT count(*), coalesce(sum(r.qty), 0) FROM oms.re
 read -r waiting_orders waiting_units < <(q "SELECT count(DISTINCT order_id), coalesce(sum(qty_backordered), 0)
                                              FROM oms.order_lines WHERE qty_backordered > 0")
 
-echo "1..13"
+echo "1..14"
 
 if [ "$storm_ok" = yes ] && [ "$placed" -gt 0 ] && [ "$cancelled" -gt 0 ] && [ "$shipped" -gt 0 ]; then
     echo "ok 1 - $CLIENTS clients, ${SECS}s of storm: $placed orders placed, $refused refused for stock, $cancelled cancelled, $shipped parcels shipped, no client aborted"
@@ -190,11 +196,13 @@ bad=$(q "SELECT v.sku || ' at ' || v.location || ': on_hand ' || v.on_hand || ',
            JOIN oms.location l ON l.code = v.location
            LEFT JOIN (SELECT sku_id, location_id, sum(quantity) FILTER (WHERE kind = 'receipt') AS received,
                              -sum(quantity) FILTER (WHERE kind = 'shipment') AS shipped,
-                             -sum(quantity) FILTER (WHERE kind = 'sale') AS sold
+                             -sum(quantity) FILTER (WHERE kind = 'sale') AS sold,
+                             sum(quantity) FILTER (WHERE kind = 'count') AS counted
                         FROM oms.stock_movement GROUP BY 1, 2) m ON m.sku_id = s.id AND m.location_id = l.id
-          WHERE v.on_hand <> coalesce(m.received, 0) - coalesce(m.shipped, 0) - coalesce(m.sold, 0)" 2>&1 || true)
+          WHERE v.on_hand <> coalesce(m.received, 0) - coalesce(m.shipped, 0) - coalesce(m.sold, 0)
+                             + coalesce(m.counted, 0)" 2>&1 || true)
 if [ -z "$bad" ]; then
-    echo "ok 10 - on_hand is what was received less what was shipped and sold at the till, everywhere"
+    echo "ok 10 - on_hand is what was received less what was shipped and sold at the till, plus what counts found, everywhere"
 else
     echo "not ok 10 - on_hand does not match receipts and shipments"
     echo "$bad" | head -10 | sed 's/^/# /'
@@ -238,4 +246,12 @@ if [ -z "$bad" ] && [ "$fills" -gt 0 ]; then
 else
     echo "not ok 13 - backorders: $fills fills of $filled units; free units that waiting lines could have:"
     echo "$bad" | head -10 | sed 's/^/# /'
+fi
+
+# Every count of every sync either applied, with its ledger row, or was
+# refused below reserved; none made the storm fail (a deadlock would have).
+if [ "$syncs" -gt 0 ] 2>/dev/null && [ "$sync_ledger" = $((syncs * skus_ham - sync_refused)) ]; then
+    echo "ok 14 - $syncs stock syncs of Hamburg's $skus_ham SKUs during the storm: $sync_ledger counts in the ledger, $sync_refused refused below reserved"
+else
+    echo "not ok 14 - stock syncs: $syncs syncs of $skus_ham SKUs, $sync_ledger counts in the ledger, $sync_refused refused"
 fi
