@@ -38,7 +38,8 @@ OBJS = \
 	src/worker.o \
 	src/cache.o \
 	src/insert.o \
-	src/sync.o
+	src/sync.o \
+	src/atp.o
 
 # The install script of this version is assembled from one file per object
 # group.  src/upgrade/ keeps the released install scripts exactly as they

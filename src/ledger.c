@@ -66,6 +66,7 @@ write_movement(StockKey *key, const char *kind, int32 quantity, int32 on_hand_af
 	char		nulls[8];
 	int			rc;
 
+	oms_atp_touch(key->sku.id);
 	oms_prepare(&update_plan,
 				"UPDATE oms.stock SET on_hand = $3, updated_at = now()"
 				" WHERE sku_id = $1 AND location_id = $2",
@@ -317,6 +318,7 @@ oms_set_safety_stock(PG_FUNCTION_ARGS)
 
 	oms_spi_connect();
 	key = stock_key(fcinfo);
+	oms_atp_touch(key.sku.id);
 	oms_prepare(&plan,
 				"INSERT INTO oms.stock AS s (sku_id, location_id, safety_stock) VALUES ($1, $2, $3)"
 				" ON CONFLICT (sku_id, location_id)"

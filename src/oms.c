@@ -12,8 +12,9 @@
  *	  a whole order or hold, order.c and
  *	  hold.c are the order and hold API, backorder.c fills backorders from
  *	  units that become free, guard.c keeps the tables from being written
- *	  around oms, worker.c expires holds and fills backorders in the
- *	  background.
+ *	  around oms, atp.c signals changes to the available-to-promise feed,
+ *	  worker.c expires holds, publishes events, fills backorders and
+ *	  flushes the feed in the background.
  *
  *-------------------------------------------------------------------------
  */
@@ -73,6 +74,14 @@ _PG_init(void)
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("oms.atp_feed",
+							 "Signal changes of stock to the available-to-promise feed.",
+							 "Off is for measuring what the feed costs and for bulk loads; the feed then misses those changes until oms.atp_refresh().",
+							 &oms_atp_feed,
+							 true,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
 	if (process_shared_preload_libraries_in_progress)
 	{
 		DefineCustomIntVariable("oms.expire_holds_interval",
@@ -96,6 +105,13 @@ _PG_init(void)
 								1000, 0, 3600000,
 								PGC_SIGHUP, GUC_UNIT_MS,
 								NULL, NULL, NULL);
+		DefineCustomIntVariable("oms.atp_interval",
+								"Milliseconds between runs of oms.atp_flush() by the background worker.",
+								"0 stops them; oms.atp_changes() still flushes before it reads.",
+								&oms_atp_interval,
+								1000, 0, 60000,
+								PGC_SIGHUP, GUC_UNIT_MS,
+								NULL, NULL, NULL);
 		DefineCustomStringVariable("oms.database",
 								   "Database the oms background worker connects to.",
 								   NULL,
@@ -108,4 +124,5 @@ _PG_init(void)
 
 	MarkGUCPrefixReserved("oms");
 	oms_cache_init();
+	oms_atp_init();
 }

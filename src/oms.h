@@ -69,6 +69,10 @@
 #define ERRCODE_OMS_INVALID_FULFILMENT		MAKE_SQLSTATE('O','M','1','1','7')
 #define ERRCODE_OMS_INVALID_COUNTS			MAKE_SQLSTATE('O','M','1','4','0')
 #define ERRCODE_OMS_INVALID_SOURCE			MAKE_SQLSTATE('O','M','1','4','1')
+/* Raised by the available-to-promise feed, src/sql/65_atp.sql. */
+#define ERRCODE_OMS_INVALID_FEED_ARGUMENT	MAKE_SQLSTATE('O','M','1','3','0')
+#define ERRCODE_OMS_CURSOR_AHEAD			MAKE_SQLSTATE('O','M','1','3','1')
+#define ERRCODE_OMS_FLUSH_ISOLATION			MAKE_SQLSTATE('O','M','1','3','2')
 
 /* A master-data row found by its code. */
 typedef struct OmsRef
@@ -166,8 +170,15 @@ extern bool oms_in_subtransaction(bool (*fn) (void *arg), void *arg);
 extern int	oms_expire_holds_interval;
 extern int	oms_publish_interval;
 extern int	oms_allocate_backorders_interval;
+extern int	oms_atp_interval;
 extern char *oms_database;
 extern void oms_register_worker(void);
+
+/* atp.c: signals of the available-to-promise feed, and its setting. */
+extern bool oms_atp_feed;
+extern void oms_atp_init(void);
+extern void oms_atp_touch(int64 sku_id);
+extern void oms_atp_touch_many(const int64 *skus, int n);
 
 /* ledger.c: shipped and sold units leave on_hand. */
 extern void oms_ship_units(int64 sku_id, int64 location_id, int32 slot, int32 qty, text *reference);

@@ -413,6 +413,7 @@ oms_take_from_slot(int64 sku_id, int64 location_id, int32 qty, int32 slots)
 	long		sleep_us = 50;
 	long		slept_us = 0;
 
+	oms_atp_touch(sku_id);
 	for (;;)
 	{
 		bool		room = false;
@@ -508,6 +509,7 @@ oms_take_stock(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety,
 	int64		available;
 
 	*slot = OMS_NO_SLOT;
+	oms_atp_touch(sku_id);
 
 	/* Path 1, a slot of a hot row, for channels without safety stock here. */
 	if (!hold && slots > 0 && channel_safety == 0)
@@ -585,6 +587,7 @@ oms_return_stock(int64 sku_id, int64 location_id, int32 slot, int32 qty, bool ho
 	Datum		values[4];
 	int			rc;
 
+	oms_atp_touch(sku_id);
 	values[0] = Int64GetDatum(sku_id);
 	values[1] = Int64GetDatum(location_id);
 	values[2] = Int32GetDatum(qty);

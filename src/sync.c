@@ -860,6 +860,8 @@ write_counts(SyncBatch *batch, text *reason)
 	Oid			argtypes[3] = {INT8OID, INT8ARRAYOID, INT4ARRAYOID};
 	SyncCount **applied = palloc(sizeof(SyncCount *) * Max(batch->nlocked, 1));
 	SyncCount **changed = palloc(sizeof(SyncCount *) * Max(batch->nlocked, 1));
+	int64	   *moved = palloc(sizeof(int64) * Max(batch->nlocked, 1));
+	int			nmoved = 0;
 	int			napplied = 0;
 	int			nchanged = 0;
 	Datum		created_by;
@@ -884,6 +886,12 @@ write_counts(SyncBatch *batch, text *reason)
 	if (!write_ledger(batch, applied, napplied, reason, created_by))
 		insert_ledger(batch, applied, napplied, reason, created_by);
 	SYNC_STEP_END("writing the ledger");
+
+	/* The available-to-promise feed recomputes the SKUs whose on_hand moved. */
+	for (int i = 0; i < napplied; i++)
+		if (applied[i]->created || applied[i]->after != applied[i]->before)
+			moved[nmoved++] = applied[i]->sku_id;
+	oms_atp_touch_many(moved, nmoved);
 
 	if (nchanged == 0)
 		return;

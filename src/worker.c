@@ -3,20 +3,24 @@
  * worker.c
  *	  The oms background worker: when oms is in shared_preload_libraries it
  *	  works in database oms.database, once the extension is installed there:
- *	  every oms.publish_interval it wakes LISTENers of committed events
- *	  (oms.publish_events()), and every oms.expire_holds_interval it expires
- *	  holds and trims the outbox (oms.expire_holds(), oms.purge_outbox());
- *	  every oms.allocate_backorders_interval it gives units that became free
- *	  (a cancel, a released hold) to backorders (oms.allocate_backorders()).
+ *	  every oms.atp_interval it flushes the available-to-promise feed
+ *	  (oms.atp_flush()), every oms.publish_interval it wakes LISTENers of
+ *	  committed events (oms.publish_events()), and every
+ *	  oms.expire_holds_interval it expires holds and trims the outbox
+ *	  (oms.expire_holds(), oms.purge_outbox()); every
+ *	  oms.allocate_backorders_interval it gives units that became free (a
+ *	  cancel, a released hold) to backorders (oms.allocate_backorders()).
  *	  Without it, schedule those functions with pg_cron; expired holds never
- *	  block a sale, consumers claim events from the outbox, and receipts fill
- *	  backorders themselves, either way.
+ *	  block a sale, consumers claim events from the outbox, receipts fill
+ *	  backorders themselves, and oms.atp_changes() flushes before it reads,
+ *	  either way.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -25,6 +29,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -37,6 +42,7 @@ PGDLLEXPORT void oms_worker_main(Datum arg);
 int			oms_expire_holds_interval = 60;
 int			oms_publish_interval = 200;
 int			oms_allocate_backorders_interval = 1000;
+int			oms_atp_interval = 1000;
 char	   *oms_database = NULL;
 
 /*
@@ -61,14 +67,21 @@ oms_register_worker(void)
 /* How long a fill of backorders waits for a stock row another transaction holds. */
 #define OMS_FILL_LOCK_TIMEOUT "100ms"
 
+/* The feed's flushes take up to this many SKUs each (oms.atp_flush's default). */
+#define OMS_ATP_FLUSH_MAX 10000
+
+/* At most this many flushes in a row, while a backlog lasts. */
+#define OMS_ATP_FLUSH_ROUNDS 100
+
 /*
  * Runs query, which returns one integer, in a transaction of its own if oms
- * is installed, waiting for a lock no longer than lock_timeout unless it is
- * NULL; returns the integer, or 0.  An error (oms dropped meanwhile, say) is
- * logged and the worker carries on.
+ * is installed -- in a version that has function needs, unless it is NULL --
+ * waiting for a lock no longer than lock_timeout unless it is NULL; returns
+ * the integer, or 0.  An error (oms dropped meanwhile, say) is logged and the
+ * worker carries on.
  */
 static int64
-run_query(const char *query, const char *lock_timeout)
+run_query(const char *query, const char *lock_timeout, const char *needs)
 {
 	MemoryContext context = CurrentMemoryContext;
 	volatile int64 result = 0;
@@ -87,7 +100,17 @@ run_query(const char *query, const char *lock_timeout)
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, query);
 
-		rc = SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'oms'", true, 1);
+		if (needs == NULL)
+			rc = SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'oms'", true, 1);
+		else
+		{
+			Oid			argtypes[1] = {TEXTOID};
+			Datum		values[1] = {CStringGetTextDatum(needs)};
+
+			rc = SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'oms'"
+									   " AND pg_catalog.to_regprocedure($1) IS NOT NULL",
+									   1, argtypes, values, NULL, true, 1);
+		}
 		oms_check_spi(rc, SPI_OK_SELECT, "looking for the oms extension");
 		if (SPI_processed == 1)
 		{
@@ -119,7 +142,7 @@ run_query(const char *query, const char *lock_timeout)
 static int64
 run_once(const char *query)
 {
-	return run_query(query, NULL);
+	return run_query(query, NULL, NULL);
 }
 
 /*
@@ -130,6 +153,7 @@ oms_worker_main(Datum arg)
 {
 	TimestampTz last_expiry = GetCurrentTimestamp();
 	TimestampTz last_fill = last_expiry;
+	TimestampTz last_flush = last_expiry;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -143,6 +167,8 @@ oms_worker_main(Datum arg)
 
 		if (oms_allocate_backorders_interval > 0)
 			timeout = Min(timeout, oms_allocate_backorders_interval);
+		if (oms_atp_interval > 0)
+			timeout = Min(timeout, oms_atp_interval);
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 timeout, PG_WAIT_EXTENSION);
@@ -154,6 +180,15 @@ oms_worker_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
+		/* First the feed, so that its stock events are published at once. */
+		if (oms_atp_interval > 0 &&
+			TimestampDifferenceExceeds(last_flush, GetCurrentTimestamp(), oms_atp_interval))
+		{
+			last_flush = GetCurrentTimestamp();
+			for (int i = 0; i < OMS_ATP_FLUSH_ROUNDS; i++)
+				if (run_query("SELECT oms.atp_flush()::bigint", NULL, "oms.atp_flush(integer)") < OMS_ATP_FLUSH_MAX)
+					break;
+		}
 		if (oms_publish_interval > 0)
 			(void) run_once("SELECT oms.publish_events()::bigint");
 		if (oms_allocate_backorders_interval > 0 &&
@@ -163,7 +198,7 @@ oms_worker_main(Datum arg)
 
 			last_fill = GetCurrentTimestamp();
 			/* A stock row held long only makes its SKU wait for the next round. */
-			filled = run_query("SELECT oms.allocate_backorders()::bigint", OMS_FILL_LOCK_TIMEOUT);
+			filled = run_query("SELECT oms.allocate_backorders()::bigint", OMS_FILL_LOCK_TIMEOUT, NULL);
 			if (filled > 0)
 				elog(DEBUG1, "oms: gave " INT64_FORMAT " units to backorders", filled);
 		}

@@ -15,10 +15,16 @@ CREATE TABLE oms.channel (
     active          boolean NOT NULL DEFAULT true,
     safety_stock    integer NOT NULL DEFAULT 0,
     created_at      timestamptz NOT NULL DEFAULT now(),
+    atp_buffer      integer NOT NULL DEFAULT 0,
+    atp_cap         integer,
+    low_stock_threshold integer NOT NULL DEFAULT 0,
     CONSTRAINT channel_code_check CHECK (code <> '' AND code = btrim(code) AND length(code) <= 100),
     CONSTRAINT channel_name_check CHECK (btrim(name) <> ''),
     CONSTRAINT channel_kind_check CHECK (kind IN ('web', 'app', 'pos', 'marketplace', 'erp')),
-    CONSTRAINT channel_safety_stock_check CHECK (safety_stock >= 0)
+    CONSTRAINT channel_safety_stock_check CHECK (safety_stock >= 0),
+    CONSTRAINT channel_atp_buffer_check CHECK (atp_buffer >= 0),
+    CONSTRAINT channel_atp_cap_check CHECK (atp_cap >= 0),
+    CONSTRAINT channel_low_stock_threshold_check CHECK (low_stock_threshold >= 0)
 );
 ALTER SEQUENCE oms.channel_id_seq OWNED BY oms.channel.id;
 COMMENT ON TABLE oms.channel IS 'Where orders come from: web shop, app, store (pos), marketplace, ERP.';
@@ -26,6 +32,9 @@ COMMENT ON COLUMN oms.channel.code IS 'Business key the API takes: non-empty, no
 COMMENT ON COLUMN oms.channel.kind IS 'web | app | pos | marketplace | erp.';
 COMMENT ON COLUMN oms.channel.active IS 'An inactive channel places no orders.';
 COMMENT ON COLUMN oms.channel.safety_stock IS 'Units kept back from this channel at every location, unless oms.channel_location says otherwise.';
+COMMENT ON COLUMN oms.channel.atp_buffer IS 'Units of every SKU kept out of the available-to-promise figure this channel is shown (oms.atp_changes), on top of safety stock; oms.atp_policy may say otherwise per SKU.';
+COMMENT ON COLUMN oms.channel.atp_cap IS 'Most units of any SKU this channel is shown as available to promise (NULL: no cap); oms.atp_policy may say otherwise per SKU.';
+COMMENT ON COLUMN oms.channel.low_stock_threshold IS 'Default low-stock threshold of the channel''s stock events: a SKU at this many units or fewer (but more than 0) is low (0: no low_stock events); oms.sku and oms.atp_policy may say otherwise.';
 
 CREATE SEQUENCE oms.location_id_seq AS bigint;
 CREATE TABLE oms.location (
@@ -87,14 +96,17 @@ CREATE TABLE oms.sku (
     active          boolean NOT NULL DEFAULT true,
     attributes      jsonb NOT NULL DEFAULT '{}',
     created_at      timestamptz NOT NULL DEFAULT now(),
+    low_stock_threshold integer,
     CONSTRAINT sku_code_check CHECK (code <> '' AND code = btrim(code) AND length(code) <= 100),
     CONSTRAINT sku_name_check CHECK (btrim(name) <> ''),
-    CONSTRAINT sku_attributes_check CHECK (jsonb_typeof(attributes) = 'object')
+    CONSTRAINT sku_attributes_check CHECK (jsonb_typeof(attributes) = 'object'),
+    CONSTRAINT sku_low_stock_threshold_check CHECK (low_stock_threshold >= 0)
 );
 ALTER SEQUENCE oms.sku_id_seq OWNED BY oms.sku.id;
 COMMENT ON TABLE oms.sku IS 'What is sold: one row per stock keeping unit.';
 COMMENT ON COLUMN oms.sku.active IS 'An inactive SKU can still be stocked but not sold.';
 COMMENT ON COLUMN oms.sku.attributes IS 'Free-form product attributes (a JSON object).';
+COMMENT ON COLUMN oms.sku.low_stock_threshold IS 'Low-stock threshold of this SKU''s stock events on every channel (NULL: each channel''s low_stock_threshold); oms.atp_policy may say otherwise per channel.';
 
 SELECT pg_catalog.pg_extension_config_dump('oms.channel', '');
 SELECT pg_catalog.pg_extension_config_dump('oms.channel_id_seq', '');

@@ -8,6 +8,11 @@
 -- transaction that could still commit an event sorting before it has ended.
 -- Positions (txid, event_id) then only move forward and nothing is skipped.
 --
+-- Stock events of the available-to-promise feed (65_atp.sql) come through the
+-- same outbox: order_id 0 there (no order has id 0) and in the leases, their
+-- rows in oms.stock_event; consumers get them with order_id NULL and entity
+-- 'stock'.
+--
 
 CREATE TABLE oms.event_consumer (
     consumer        text PRIMARY KEY,
@@ -130,16 +135,27 @@ BEGIN
     END IF;
 
     RETURN QUERY
-    SELECT e.id, e.order_id, e.entity, e.entity_id, e.from_status, e.to_status, e.at, e.created_by, e.details,
-           l.deliveries
-      FROM oms.event_lease l
-      JOIN oms.order_event e ON e.order_id = l.order_id AND e.id = l.event_id
-     WHERE l.consumer = claim_events.consumer AND l.event_id = ANY (v_ids)
-     ORDER BY e.id;
+    SELECT x.* FROM (
+        SELECT e.id, e.order_id, e.entity, e.entity_id, e.from_status, e.to_status, e.at, e.created_by, e.details,
+               l.deliveries
+          FROM oms.event_lease l
+          JOIN oms.order_event e ON e.order_id = l.order_id AND e.id = l.event_id
+         WHERE l.consumer = claim_events.consumer AND l.event_id = ANY (v_ids) AND l.order_id <> 0
+        UNION ALL
+        SELECT s.id, NULL::bigint, 'stock', s.sku_id, s.from_level, s.kind, s.at, s.created_by,
+               jsonb_build_object('channel', c.code, 'sku', k.code, 'level', s.to_level, 'units', s.units,
+                                  'previous', s.previous, 'available', s.available, 'threshold', s.threshold),
+               l.deliveries
+          FROM oms.event_lease l
+          JOIN oms.stock_event s ON s.id = l.event_id
+          LEFT JOIN oms.channel c ON c.id = s.channel_id
+          LEFT JOIN oms.sku k ON k.id = s.sku_id
+         WHERE l.consumer = claim_events.consumer AND l.event_id = ANY (v_ids) AND l.order_id = 0) x
+     ORDER BY 1;
 END
 $$;
 COMMENT ON FUNCTION oms.claim_events(text, integer, interval) IS
-    'Claims up to max events for a consumer (registered on first use): first those whose lease ran out unacknowledged, then new ones in commit order.  Each is leased to this caller until acknowledged or the lease ends: delivery is at least once, and two callers never hold the same event.';
+    'Claims up to max events for a consumer (registered on first use): first those whose lease ran out unacknowledged, then new ones in commit order.  Each is leased to this caller until acknowledged or the lease ends: delivery is at least once, and two callers never hold the same event.  Stock events come with order_id NULL, entity ''stock'' and the SKU id as entity_id.';
 
 CREATE FUNCTION oms.ack_events(consumer text, ids bigint[])
     RETURNS integer
@@ -186,7 +202,8 @@ BEGIN
          WHERE (o.txid, o.event_id) > (v_pos.after_txid, v_pos.after_id) AND o.txid < v_horizon
          ORDER BY o.txid, o.event_id LIMIT max
     LOOP
-        PERFORM pg_notify('oms_events', jsonb_build_object('id', v_event.event_id, 'order_id', v_event.order_id,
+        PERFORM pg_notify('oms_events', jsonb_build_object('id', v_event.event_id,
+                                                           'order_id', nullif(v_event.order_id, 0),
                                                            'entity', v_event.entity, 'entity_id', v_event.entity_id,
                                                            'status', v_event.status)::text);
         v_pos.after_txid := v_event.txid;

@@ -148,8 +148,10 @@ AS $$
     UNION ALL
     SELECT 'every outbox row is an event',
            format('outbox row %s has no event', x.event_id)
-      FROM oms.outbox x LEFT JOIN oms.order_event e ON e.order_id = x.order_id AND e.id = x.event_id
-     WHERE e.id IS NULL
+      FROM oms.outbox x
+      LEFT JOIN oms.order_event e ON e.order_id = x.order_id AND e.id = x.event_id
+      LEFT JOIN oms.stock_event s ON x.order_id = 0 AND s.sku_id = x.entity_id AND s.id = x.event_id
+     WHERE e.id IS NULL AND s.id IS NULL
     UNION ALL
     -- 8. line quantities agree with shipments; statuses follow from the facts.
     --    The lines of an order a store sold or a marketplace shipped are
@@ -290,6 +292,48 @@ AS $$
      WHERE o.total_amount <> coalesce(l.net, 0) - o.order_discount + o.shipping_amount - o.shipping_discount
                              + CASE WHEN o.prices_include_tax THEN 0 ELSE coalesce(l.tax, 0) + o.shipping_tax END
         OR l.over OR o.order_discount > coalesce(l.net, 0) OR o.shipping_discount > o.shipping_amount
+    UNION ALL
+    -- 12. the available-to-promise feed publishes, for every SKU and channel,
+    --     the figure and level the stock gives at the last flush -- except
+    --     for SKUs whose changes wait for the next flush (a signal, or a
+    --     refresh of every SKU that has not reached them yet).
+    SELECT 'the available-to-promise feed matches the stock',
+           format('sku %s channel %s: the feed has %s (units %s, %s), the stock gives %s (units %s, %s)',
+                  c.sku_id, c.channel_id, coalesce(l.available::text, 'nothing'), l.units, l.level,
+                  c.available, c.units, oms.atp_stock_level(c.units, c.threshold))
+      FROM oms.atp_flush_state f
+     CROSS JOIN LATERAL oms.atp_compute(ARRAY(SELECT k.id FROM oms.sku k
+                                               WHERE f.refresh_after IS NULL OR k.id <= f.refresh_after),
+                                         f.flushed_at) c
+      LEFT JOIN oms.atp_level l ON l.sku_id = c.sku_id AND l.channel_id = c.channel_id
+     WHERE NOT EXISTS (SELECT FROM oms.atp_signal s WHERE s.sku_id = c.sku_id)
+       AND NOT EXISTS (SELECT FROM oms.atp_signal s WHERE s.sku_id IS NULL)
+       AND (l.available, l.units, l.level)
+           IS DISTINCT FROM (c.available, c.units, oms.atp_stock_level(c.units, c.threshold))
+    UNION ALL
+    --     Each stock event follows the one before it of its SKU and channel
+    --     (one flush at a time: no crossing is written twice), and the last
+    --     one is the feed's: out of stock exactly while the level is.
+    SELECT 'stock events follow one another',
+           format('sku %s channel %s: event %s (%s) follows event %s, but the one before it is %s',
+                  ev.sku_id, ev.channel_id, ev.id, ev.kind, coalesce(ev.previous_id::text, '(none)'),
+                  coalesce(ev.prev::text, '(none)'))
+      FROM (SELECT e.sku_id, e.channel_id, e.id, e.kind, e.previous_id, lag(e.id) OVER w AS prev
+              FROM oms.stock_event e
+            WINDOW w AS (PARTITION BY e.sku_id, e.channel_id ORDER BY e.id)) ev
+     WHERE ev.previous_id IS DISTINCT FROM ev.prev
+    UNION ALL
+    SELECT 'the last stock event is the feed''s',
+           format('sku %s channel %s: last event %s (to %s), the feed names %s at level %s',
+                  coalesce(e.sku_id, l.sku_id), coalesce(e.channel_id, l.channel_id), coalesce(e.id::text, '(none)'),
+                  e.to_level, coalesce(l.last_event_id::text, '(none)'), l.level)
+      FROM (SELECT DISTINCT ON (sku_id, channel_id) sku_id, channel_id, id, to_level
+              FROM oms.stock_event ORDER BY sku_id, channel_id, id DESC) e
+      FULL JOIN (SELECT sku_id, channel_id, last_event_id, level FROM oms.atp_level
+                  WHERE last_event_id IS NOT NULL) l
+        ON l.sku_id = e.sku_id AND l.channel_id = e.channel_id
+     WHERE e.id IS DISTINCT FROM l.last_event_id
+        OR (e.to_level = 'out_of_stock') <> (l.level = 'out_of_stock')
 $$;
 COMMENT ON FUNCTION oms.check_invariants() IS
     'Lists every violated invariant (one row each, with the offending keys); no rows means healthy.';

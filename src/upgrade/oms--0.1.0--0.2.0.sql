@@ -71,9 +71,6 @@ CREATE FUNCTION oms.allocate_backorders(sku text DEFAULT NULL)
 COMMENT ON FUNCTION oms.allocate_backorders(text) IS
     'Gives units that are free now to backordered order lines of the SKU (every SKU when NULL), oldest order first, as place_order would route them; returns the units given. An order another session holds is skipped until the next call.';
 
--- oms.check_invariants() as this version defines it (new invariants land here).
---@include src/sql/80_invariants.sql
-
 -- Volatility and parallel safety as the bodies require: available and
 -- routing read the master-data cache, which loads with the latest snapshot
 -- (refused in parallel mode), and see what the calling statement wrote.
@@ -193,6 +190,180 @@ BEGIN
     RETURN v_purged;
 END
 $$;
+
+--
+-- Available to promise per channel (README, "Available to promise"): buffer,
+-- cap and low-stock threshold on the channel, a threshold per SKU, the feed
+-- and the stock events; stock events come through the outbox and
+-- claim_events; the invariants check the feed.
+--
+ALTER TABLE oms.channel
+    ADD COLUMN atp_buffer integer NOT NULL DEFAULT 0,
+    ADD COLUMN atp_cap integer,
+    ADD COLUMN low_stock_threshold integer NOT NULL DEFAULT 0,
+    ADD CONSTRAINT channel_atp_buffer_check CHECK (atp_buffer >= 0),
+    ADD CONSTRAINT channel_atp_cap_check CHECK (atp_cap >= 0),
+    ADD CONSTRAINT channel_low_stock_threshold_check CHECK (low_stock_threshold >= 0);
+COMMENT ON COLUMN oms.channel.atp_buffer IS 'Units of every SKU kept out of the available-to-promise figure this channel is shown (oms.atp_changes), on top of safety stock; oms.atp_policy may say otherwise per SKU.';
+COMMENT ON COLUMN oms.channel.atp_cap IS 'Most units of any SKU this channel is shown as available to promise (NULL: no cap); oms.atp_policy may say otherwise per SKU.';
+COMMENT ON COLUMN oms.channel.low_stock_threshold IS 'Default low-stock threshold of the channel''s stock events: a SKU at this many units or fewer (but more than 0) is low (0: no low_stock events); oms.sku and oms.atp_policy may say otherwise.';
+ALTER TABLE oms.sku
+    ADD COLUMN low_stock_threshold integer,
+    ADD CONSTRAINT sku_low_stock_threshold_check CHECK (low_stock_threshold >= 0);
+COMMENT ON COLUMN oms.sku.low_stock_threshold IS 'Low-stock threshold of this SKU''s stock events on every channel (NULL: each channel''s low_stock_threshold); oms.atp_policy may say otherwise per channel.';
+
+--@include src/sql/65_atp.sql
+
+CREATE OR REPLACE FUNCTION oms.claim_events(consumer text, max integer DEFAULT 100, lease interval DEFAULT '1 minute')
+    RETURNS TABLE (event_id bigint, order_id bigint, entity text, entity_id bigint, from_status text,
+                   to_status text, at timestamptz, created_by text, details jsonb, deliveries integer)
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_consumer  oms.event_consumer;
+    v_horizon   xid8 := pg_snapshot_xmin(pg_current_snapshot());
+    v_ids       bigint[];
+    v_fresh     bigint[];
+    v_last_txid xid8;
+BEGIN
+    IF consumer IS NULL OR consumer = '' OR consumer <> btrim(consumer) OR length(consumer) > 100
+       OR consumer LIKE 'oms:%' THEN
+        RAISE EXCEPTION 'consumer must be 1 to 100 characters without surrounding blanks, not starting with "oms:"'
+            USING ERRCODE = 'OM080';
+    END IF;
+    IF max IS NULL OR max NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'max must be from 1 to 10000, not %', coalesce(max::text, 'NULL') USING ERRCODE = 'OM080';
+    END IF;
+    IF lease IS NULL OR lease <= interval '0' OR lease > interval '1 day' THEN
+        RAISE EXCEPTION 'lease must be more than 0 and at most 1 day' USING ERRCODE = 'OM080';
+    END IF;
+
+    PERFORM oms.rebase_events();
+
+    -- One claim of a consumer at a time: two never take the same event.
+    INSERT INTO oms.event_consumer AS c (consumer) VALUES (claim_events.consumer) ON CONFLICT DO NOTHING;
+    SELECT * INTO v_consumer FROM oms.event_consumer c WHERE c.consumer = claim_events.consumer FOR UPDATE;
+
+    -- Leases that ran out without an acknowledgement are delivered again first.
+    WITH again AS (
+        UPDATE oms.event_lease l
+           SET leased_until = clock_timestamp() + lease, deliveries = l.deliveries + 1
+         WHERE l.consumer = claim_events.consumer
+           AND l.event_id IN (SELECT x.event_id FROM oms.event_lease x
+                               WHERE x.consumer = claim_events.consumer AND x.leased_until <= clock_timestamp()
+                               ORDER BY x.event_id LIMIT max)
+        RETURNING l.event_id)
+    SELECT coalesce(array_agg(again.event_id), '{}') INTO v_ids FROM again;
+
+    IF cardinality(v_ids) < max THEN
+        WITH f AS (
+            SELECT o.event_id, o.txid, o.order_id FROM oms.outbox o
+             WHERE (o.txid, o.event_id) > (v_consumer.after_txid, v_consumer.after_id)
+               AND o.txid < v_horizon
+             ORDER BY o.txid, o.event_id
+             LIMIT max - cardinality(v_ids)),
+        leased AS (
+            INSERT INTO oms.event_lease (consumer, event_id, order_id, leased_until)
+            SELECT claim_events.consumer, f.event_id, f.order_id, clock_timestamp() + lease FROM f)
+        SELECT coalesce(array_agg(f.event_id ORDER BY f.txid, f.event_id), '{}'),
+               (array_agg(f.txid ORDER BY f.txid DESC, f.event_id DESC))[1]
+          INTO v_fresh, v_last_txid
+          FROM f;
+        IF cardinality(v_fresh) > 0 THEN
+            UPDATE oms.event_consumer c SET after_txid = v_last_txid, after_id = v_fresh[cardinality(v_fresh)]
+             WHERE c.consumer = claim_events.consumer;
+            v_ids := v_ids || v_fresh;
+        END IF;
+    END IF;
+
+    RETURN QUERY
+    SELECT x.* FROM (
+        SELECT e.id, e.order_id, e.entity, e.entity_id, e.from_status, e.to_status, e.at, e.created_by, e.details,
+               l.deliveries
+          FROM oms.event_lease l
+          JOIN oms.order_event e ON e.order_id = l.order_id AND e.id = l.event_id
+         WHERE l.consumer = claim_events.consumer AND l.event_id = ANY (v_ids) AND l.order_id <> 0
+        UNION ALL
+        SELECT s.id, NULL::bigint, 'stock', s.sku_id, s.from_level, s.kind, s.at, s.created_by,
+               jsonb_build_object('channel', c.code, 'sku', k.code, 'level', s.to_level, 'units', s.units,
+                                  'previous', s.previous, 'available', s.available, 'threshold', s.threshold),
+               l.deliveries
+          FROM oms.event_lease l
+          JOIN oms.stock_event s ON s.id = l.event_id
+          LEFT JOIN oms.channel c ON c.id = s.channel_id
+          LEFT JOIN oms.sku k ON k.id = s.sku_id
+         WHERE l.consumer = claim_events.consumer AND l.event_id = ANY (v_ids) AND l.order_id = 0) x
+     ORDER BY 1;
+END
+$$;
+COMMENT ON FUNCTION oms.claim_events(text, integer, interval) IS
+    'Claims up to max events for a consumer (registered on first use): first those whose lease ran out unacknowledged, then new ones in commit order.  Each is leased to this caller until acknowledged or the lease ends: delivery is at least once, and two callers never hold the same event.  Stock events come with order_id NULL, entity ''stock'' and the SKU id as entity_id.';
+
+CREATE OR REPLACE FUNCTION oms.publish_events(max integer DEFAULT 1000)
+    RETURNS integer
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_pos       oms.event_consumer;
+    v_horizon   xid8 := pg_snapshot_xmin(pg_current_snapshot());
+    v_event     record;
+    v_count     integer := 0;
+BEGIN
+    IF max IS NULL OR max NOT BETWEEN 1 AND 10000 THEN
+        RAISE EXCEPTION 'max must be from 1 to 10000, not %', coalesce(max::text, 'NULL') USING ERRCODE = 'OM081';
+    END IF;
+    PERFORM oms.rebase_events();
+
+    -- Nothing new, the usual case: return without taking a transaction id.
+    SELECT * INTO v_pos FROM oms.event_consumer WHERE consumer = 'oms:notify';
+    IF FOUND AND NOT EXISTS (SELECT FROM oms.outbox o
+                              WHERE (o.txid, o.event_id) > (v_pos.after_txid, v_pos.after_id)
+                                AND o.txid < v_horizon) THEN
+        RETURN 0;
+    END IF;
+    INSERT INTO oms.event_consumer (consumer, after_txid) VALUES ('oms:notify', v_horizon) ON CONFLICT DO NOTHING;
+    SELECT * INTO v_pos FROM oms.event_consumer WHERE consumer = 'oms:notify' FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN 0;               -- another publisher is at work
+    END IF;
+    FOR v_event IN
+        SELECT o.* FROM oms.outbox o
+         WHERE (o.txid, o.event_id) > (v_pos.after_txid, v_pos.after_id) AND o.txid < v_horizon
+         ORDER BY o.txid, o.event_id LIMIT max
+    LOOP
+        PERFORM pg_notify('oms_events', jsonb_build_object('id', v_event.event_id,
+                                                           'order_id', nullif(v_event.order_id, 0),
+                                                           'entity', v_event.entity, 'entity_id', v_event.entity_id,
+                                                           'status', v_event.status)::text);
+        v_pos.after_txid := v_event.txid;
+        v_pos.after_id := v_event.event_id;
+        v_count := v_count + 1;
+    END LOOP;
+    UPDATE oms.event_consumer SET after_txid = v_pos.after_txid, after_id = v_pos.after_id
+     WHERE consumer = 'oms:notify';
+    RETURN v_count;
+END
+$$;
+
+-- oms.check_invariants() as this version defines it (new invariants land
+-- there): after every object it names.
+--@include src/sql/80_invariants.sql
+
+CREATE OR REPLACE FUNCTION oms.grant_admin(role name) RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM oms.grant_app(role);
+    EXECUTE format('GRANT INSERT, UPDATE, DELETE ON oms.channel, oms.location, oms.channel_location, oms.sku, '
+                   'oms.routing_policy, oms.atp_policy TO %I', role);
+    EXECUTE format('GRANT USAGE ON oms.channel_id_seq, oms.location_id_seq, oms.sku_id_seq TO %I', role);
+END
+$$;
+COMMENT ON FUNCTION oms.grant_admin(name) IS
+    'Lets a role do what oms.grant_app allows and also maintain master data (channels, locations, SKUs, routing and available-to-promise policies).';
 
 --
 -- Privileges, last: as on a new install nothing is PUBLIC's, and each role

@@ -38,6 +38,14 @@ INSERT INTO oms.channel_connector (channel_id, transform) SELECT id, 'oms.connec
 INSERT INTO oms.channel_sku (channel_id, external_sku, sku_id)
 SELECT c.id, 'till-cap', s.id FROM oms.channel c, oms.sku s WHERE c.code = 'WEB' AND s.code = 'CAP-SND';
 SELECT oms.ingest('WEB', '{"external_ref": "D-5", "lines": [{"sku": "till-cap", "qty": 1}]}', 'dump-evt-1');
+-- The available-to-promise feed: a policy, figures, stock events (every SKU
+-- low on WEB), and a change not yet flushed.
+INSERT INTO oms.atp_policy (sku_id, channel_id, atp_buffer)
+SELECT k.id, c.id, 1 FROM oms.sku k, oms.channel c WHERE k.code = 'TEE-BLK-M' AND c.code = 'APP';
+SELECT oms.atp_flush();
+UPDATE oms.channel SET low_stock_threshold = 1000 WHERE code = 'WEB';
+SELECT oms.atp_flush();
+SELECT oms.place_order('WEB', 'D-ATP', '[{"sku": "CAP-BLK", "qty": 1}]');
 SQL
 fi
 
@@ -62,7 +70,10 @@ dst=$(psql -At -d oms_dump_dst -c "$digest_sql")
 echo "1..4"
 n=$(echo "$src" | wc -l)
 # oms.transition is the extension's own reference data: CREATE EXTENSION writes it.
-tables=$(psql -At -d "$src_db" -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'oms' AND tablename <> 'transition'")
+# Unlogged tables are working state that a crash empties and oms rebuilds.
+tables=$(psql -At -d "$src_db" -c "
+    SELECT count(*) FROM pg_class
+     WHERE relnamespace = 'oms'::regnamespace AND relkind = 'r' AND relname <> 'transition' AND relpersistence <> 'u'")
 registered=$(psql -At -d "$src_db" -c "
     SELECT count(*) FROM pg_extension e, unnest(e.extconfig) cfg(oid)
       JOIN pg_class c ON c.oid = cfg.oid WHERE e.extname = 'oms' AND c.relkind = 'r'")

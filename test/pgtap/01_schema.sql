@@ -1,6 +1,6 @@
 -- The schema: tables, keys, constraints, and what pg_dump keeps.
 BEGIN;
-SELECT plan(32);
+SELECT plan(37);
 
 SELECT has_schema('oms');
 SELECT tables_are('oms', ARRAY['channel', 'location', 'channel_location', 'sku', 'stock', 'stock_slot',
@@ -8,7 +8,8 @@ SELECT tables_are('oms', ARRAY['channel', 'location', 'channel_location', 'sku',
                                'hold', 'hold_line', 'routing_policy', 'location_load', 'transition',
                                'shipment', 'shipment_line', 'tracking_event', 'payment', 'order_event',
                                'outbox', 'event_consumer', 'event_lease',
-                               'channel_connector', 'channel_sku', 'inbound_message']);
+                               'channel_connector', 'channel_sku', 'inbound_message', 'atp_policy', 'atp_signal',
+                               'atp_flush_state', 'atp_level', 'stock_event']);
 SELECT views_are('oms', ARRAY['stock_level', 'v_stock', 'v_transitions', 'v_order_tracking']);
 SELECT col_type_is('oms', 'channel', 'id', 'bigint', 'ids are bigint');
 SELECT col_type_is('oms', 'location', 'id', 'bigint', 'ids are bigint');
@@ -20,6 +21,10 @@ SELECT col_is_pk('oms', 'channel_location', ARRAY['channel_id', 'location_id'], 
 SELECT col_is_pk('oms', 'order_lines', ARRAY['order_id', 'line_no'], 'lines are keyed by order first');
 SELECT col_is_pk('oms', 'reservation', ARRAY['order_id', 'id'], 'reservations are keyed by order first');
 SELECT col_is_pk('oms', 'order_ref', ARRAY['channel_id', 'external_ref'], 'idempotency keys have a table of their own');
+SELECT col_is_pk('oms', 'atp_level', ARRAY['sku_id', 'channel_id'], 'the feed is keyed by sku first');
+SELECT col_is_pk('oms', 'atp_policy', ARRAY['sku_id', 'channel_id'], 'feed policies are keyed by sku first');
+SELECT col_is_pk('oms', 'stock_event', ARRAY['sku_id', 'id'], 'stock events are keyed by sku first');
+SELECT has_trigger('oms', 'stock_event', 'ledger_guard', 'stock events are append-only');
 SELECT col_is_unique('oms', 'channel', ARRAY['code'], 'channel codes are unique');
 SELECT col_is_unique('oms', 'location', ARRAY['code'], 'location codes are unique');
 SELECT col_is_unique('oms', 'sku', ARRAY['code'], 'sku codes are unique');
@@ -31,14 +36,21 @@ SELECT ok(EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = 'oms.stock'::regc
           'stock checks 0 <= reserved + held + escrow <= on_hand');
 SELECT has_trigger('oms', 'stock', 'stock_guard', 'stock is guarded');
 SELECT has_trigger('oms', 'stock_movement', 'ledger_guard', 'the ledger is guarded');
+-- Orders append feed signals straight into the heap (src/atp.c): no WAL, and
+-- no index or trigger that such a write would bypass.
+SELECT ok((SELECT relpersistence = 'u' AND NOT relhasindex AND NOT relhastriggers FROM pg_class
+            WHERE oid = 'oms.atp_signal'::regclass),
+          'atp_signal is unlogged, without index or trigger');
 
 -- Every table and sequence is registered with pg_extension_config_dump, but
--- oms.transition: the extension's own reference data, which CREATE EXTENSION writes.
+-- oms.transition: the extension's own reference data, which CREATE EXTENSION
+-- writes; and unlogged tables: working state that a crash empties, and that
+-- oms rebuilds from the rest (the available-to-promise feed's signals).
 SELECT is_empty($$
     SELECT c.oid::regclass::text
       FROM pg_class c
      WHERE c.relnamespace = 'oms'::regnamespace AND c.relkind IN ('r', 'S')
-       AND c.oid <> 'oms.transition'::regclass
+       AND c.oid <> 'oms.transition'::regclass AND c.relpersistence <> 'u'
        AND c.oid <> ALL ((SELECT extconfig FROM pg_extension WHERE extname = 'oms')::oid[])
 $$, 'every oms table and sequence is dumped by pg_dump');
 -- ... and nothing changes oms.transition but the extension's scripts.
@@ -74,7 +86,8 @@ $$, 'every function pins search_path');
 SELECT is(
     (SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
       WHERE p.pronamespace = 'oms'::regnamespace AND p.prosecdef),
-    ARRAY['ack_events', 'adjust_stock', 'allocate_backorders', 'available', 'cancel_line', 'cancel_order', 'cancel_shipment',
+    ARRAY['ack_events', 'adjust_stock', 'allocate_backorders', 'atp_changes', 'atp_flush', 'atp_master_changed', 'atp_refresh',
+          'available', 'available_to_promise', 'cancel_line', 'cancel_order', 'cancel_shipment',
           'change_ship_to', 'claim_events', 'close_order', 'count_stock', 'create_shipment', 'expire_holds',
           'hold_order', 'hold_stock', 'ingest', 'master_delete_guard', 'place_order', 'publish_events',
           'purge_outbox', 'receive_stock', 'record_payment', 'release_hold', 'release_order', 'replay_inbound',
@@ -87,12 +100,14 @@ SELECT is(
 SELECT is(
     (SELECT array_agg(p.proname::text || ' ' || p.provolatile::text ORDER BY p.proname) FROM pg_proc p
       WHERE p.pronamespace = 'oms'::regnamespace AND p.provolatile <> 'v'),
-    ARRAY['check_invariants s', 'connector_amazon s', 'connector_pos s', 'connector_shopify s', 'json_sum i'],
+    ARRAY['atp_compute s', 'atp_stock_level i', 'check_invariants s', 'connector_amazon s', 'connector_pos s',
+          'connector_shopify s', 'json_sum i'],
     'STABLE or IMMUTABLE only where a function reads nothing the statement writes and caches nothing');
 SELECT is(
     (SELECT array_agg(p.proname::text || ' ' || p.proparallel::text ORDER BY p.proname) FROM pg_proc p
       WHERE p.pronamespace = 'oms'::regnamespace AND p.proparallel <> 'u'),
-    ARRAY['check_invariants s', 'connector_error s', 'json_sum s', 'next_xact_id s'],
+    ARRAY['atp_compute s', 'atp_stock_level s', 'check_invariants s', 'connector_error s', 'json_sum s',
+          'next_xact_id s'],
     'PARALLEL SAFE only where a function neither writes nor reads the master-data cache');
 
 -- Nothing of oms is open to PUBLIC.

@@ -2,12 +2,15 @@
 -- test/storm/setup.sql — the shop of the storm test and the wrappers pgbench
 -- calls.  Three channels, three locations, twenty SKUs S-1..S-20 with a few
 -- units at every location, and the hot SKU HOT-1 with :hot_units units at BER
--- only: far less than the storm asks for.
+-- only: far less than the storm asks for.  The marketplace is shown 2 units
+-- less than there are, at most 10; the web shop calls 5 units or fewer low.
 --
 
 INSERT INTO oms.channel (code, name, kind) VALUES
     ('WEB', 'Web shop', 'web'), ('APP', 'App', 'app'), ('MKT', 'Marketplace', 'marketplace'),
     ('POS', 'Store tills', 'pos');
+UPDATE oms.channel SET atp_buffer = 2, atp_cap = 10 WHERE code = 'MKT';
+UPDATE oms.channel SET low_stock_threshold = 5 WHERE code = 'WEB';
 INSERT INTO oms.location (code, name, kind, latitude, longitude, priority) VALUES
     ('BER', 'Berlin', 'warehouse', 52.52, 13.405, 3),
     ('HAM', 'Hamburg', 'warehouse', 53.55, 9.993, 2),
@@ -229,5 +232,32 @@ BEGIN
             RAISE EXCEPTION 'storm: sync_stock said % of %: %', r.outcome, r.sku, r.detail;
         END IF;
     END LOOP;
+END
+$$;
+
+-- A connector per channel: reads the available-to-promise feed from where it
+-- stood, up to 100 SKUs, keeps the latest figure of each SKU it was told
+-- about in storm.seen (what the channel would show), and moves on.
+CREATE TABLE storm.connector (channel text PRIMARY KEY, pos bigint NOT NULL DEFAULT 0);
+INSERT INTO storm.connector (channel) VALUES ('WEB'), ('APP'), ('MKT');
+CREATE TABLE storm.seen (channel text, sku text, available integer NOT NULL, PRIMARY KEY (channel, sku));
+CREATE FUNCTION storm.read_feed(ch integer)
+    RETURNS integer
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_channel   text := (ARRAY['WEB', 'APP', 'MKT'])[ch];
+    v_pos       bigint;
+    v_last      bigint;
+    v_read      integer;
+BEGIN
+    SELECT pos INTO v_pos FROM storm.connector WHERE channel = v_channel FOR UPDATE;
+    WITH feed AS (SELECT * FROM oms.atp_changes(v_channel, v_pos, 100)),
+    kept AS (INSERT INTO storm.seen AS s (channel, sku, available)
+             SELECT v_channel, f.sku, f.available FROM feed f
+             ON CONFLICT (channel, sku) DO UPDATE SET available = excluded.available)
+    SELECT count(*), max(f.cursor) INTO v_read, v_last FROM feed f;
+    UPDATE storm.connector SET pos = coalesce(v_last, pos) WHERE channel = v_channel;
+    RETURN v_read;
 END
 $$;

@@ -6,10 +6,11 @@
 # at, cancel random earlier ones, ship, track and take payment for others,
 # send channel messages, receive stock, hand free units to backorders, and a
 # warehouse system syncs Hamburg's stock (oms.sync_stock), for a few seconds
-# against LIMITED stock; then a late delivery of the hot SKU arrives and 32
-# clients drain it; afterwards every invariant must hold, the hot SKU must be
-# sold out to the unit, and no backorder may wait for units that are free.
-# Prints TAP.
+# against LIMITED stock, while connectors read the available-to-promise feed;
+# then a late delivery of the hot SKU arrives and 32 clients drain it;
+# afterwards every invariant must hold, the hot SKU must be sold out to the
+# unit, no backorder may wait for units that are free, and what the
+# connectors read must be their channels' figures.  Prints TAP.
 # Runs against the cluster in PGHOST/PGPORT (test.sh starts it), in a database
 # oms_storm of its own.
 #
@@ -61,13 +62,14 @@ diag() {
         | sed -E 's/client [0-9]+/client N/g; s/[0-9]+ (\(|of )/N \1/g' | sort | uniq -c | sort -rn | head -10 | sed 's/^/#  /'
 }
 
-# The storm: places (6 in 18), places under a shared reference (1 in 18),
-# cancels (2 in 18), ships (2 in 18), sends channel messages (1 in 18), sells
-# at the store's till (1 in 18), places backorders (2 in 18), receives stock
-# (1 in 18), fills backorders (1 in 18), syncs Hamburg's stock (1 in 18).
+# The storm: places (6 in 19), places under a shared reference (1 in 19),
+# cancels (2 in 19), ships (2 in 19), sends channel messages (1 in 19), sells
+# at the store's till (1 in 19), places backorders (2 in 19), receives stock
+# (1 in 19), fills backorders (1 in 19), syncs Hamburg's stock (1 in 19),
+# reads the feed as a connector (1 in 19).
 storm_run storm -T "$SECS" -f "$here/place.sql@6" -f "$here/dup.sql@1" -f "$here/cancel.sql@2" \
     -f "$here/fulfil.sql@2" -f "$here/ingest.sql@1" -f "$here/sell.sql@1" -f "$here/backorder.sql@2" \
-    -f "$here/restock.sql@1" -f "$here/fill.sql@1" -f "$here/sync.sql@1"
+    -f "$here/restock.sql@1" -f "$here/fill.sql@1" -f "$here/sync.sql@1" -f "$here/feed.sql@1"
 storm_ok=$RUN_OK
 read -r placed cancelled < <(q "SELECT count(*), count(*) FILTER (WHERE status = 'cancelled') FROM oms.orders")
 shipped=$(q "SELECT count(*) FROM oms.shipment WHERE status <> 'cancelled'")
@@ -99,7 +101,14 @@ read -r fills filled < <(q "SELECT count(*), coalesce(sum(r.qty), 0) FROM oms.re
 read -r waiting_orders waiting_units < <(q "SELECT count(DISTINCT order_id), coalesce(sum(qty_backordered), 0)
                                              FROM oms.order_lines WHERE qty_backordered > 0")
 
-echo "1..14"
+# The connectors read on until the feed has nothing new for them.
+for ch in 1 2 3; do
+    for _ in $(seq 1 100); do
+        [ "$(q "SELECT storm.read_feed($ch)")" = 0 ] && break
+    done
+done
+
+echo "1..15"
 
 if [ "$storm_ok" = yes ] && [ "$placed" -gt 0 ] && [ "$cancelled" -gt 0 ] && [ "$shipped" -gt 0 ]; then
     echo "ok 1 - $CLIENTS clients, ${SECS}s of storm: $placed orders placed, $refused refused for stock, $cancelled cancelled, $shipped parcels shipped, no client aborted"
@@ -254,4 +263,17 @@ if [ "$syncs" -gt 0 ] 2>/dev/null && [ "$sync_ledger" = $((syncs * skus_ham - sy
     echo "ok 14 - $syncs stock syncs of Hamburg's $skus_ham SKUs during the storm: $sync_ledger counts in the ledger, $sync_refused refused below reserved"
 else
     echo "not ok 14 - stock syncs: $syncs syncs of $skus_ham SKUs, $sync_ledger counts in the ledger, $sync_refused refused"
+fi
+
+bad=$(q "SELECT c.code || '/' || k.code || ': the connector shows ' || coalesce(s.available::text, 'nothing')
+                || ', oms.available_to_promise ' || oms.available_to_promise(k.code, c.code)
+           FROM oms.channel c JOIN storm.connector sc ON sc.channel = c.code CROSS JOIN oms.sku k
+           LEFT JOIN storm.seen s ON s.channel = c.code AND s.sku = k.code
+          WHERE s.available IS DISTINCT FROM oms.available_to_promise(k.code, c.code)" 2>&1 || true)
+events=$(q "SELECT count(*) FROM oms.stock_event")
+if [ -z "$bad" ] && [ "$events" -gt 0 ]; then
+    echo "ok 15 - connectors reading the feed during the storm show every channel's figure of every SKU ($events stock events)"
+else
+    echo "not ok 15 - what the connectors read of the feed is not the channels' figures (or no stock event: $events)"
+    echo "$bad" | head -10 | sed 's/^/# /'
 fi

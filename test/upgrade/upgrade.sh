@@ -101,6 +101,14 @@ INSERT INTO oms.channel_connector (channel_id, transform) SELECT id, 'oms.connec
 INSERT INTO oms.channel_sku (channel_id, external_sku, sku_id)
 SELECT c.id, 'u-cap', s.id FROM oms.channel c, oms.sku s WHERE c.code = 'WEB' AND s.code = 'CAP-SND';
 SELECT oms.ingest('WEB', '{"external_ref": "U-INGEST", "lines": [{"sku": "u-cap", "qty": 1}]}', 'u-evt-1');
+-- The available-to-promise feed starts with every SKU on its first flush.
+INSERT INTO oms.atp_policy (sku_id, channel_id, atp_buffer)
+SELECT k.id, c.id, 1 FROM oms.sku k, oms.channel c WHERE k.code = 'TEE-BLK-L' AND c.code = 'WEB';
+DO $$ BEGIN ASSERT (SELECT count(*) FROM oms.atp_changes('WEB', 0)) = (SELECT count(*) FROM oms.sku); END $$;
+UPDATE oms.channel SET low_stock_threshold = 1000 WHERE code = 'WEB';
+SELECT oms.atp_flush();
+DO $$ BEGIN ASSERT EXISTS (SELECT FROM oms.claim_events('u-merch', 10000) WHERE entity = 'stock'); END $$;
+SELECT oms.place_order('WEB', 'U-AFTER-2', '[{"sku": "TEE-BLK-L", "qty": 1}]');
 DO $$ BEGIN ASSERT NOT EXISTS (SELECT FROM oms.check_invariants()); END $$;
 SQL
 
