@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# test/worker/worker.sh — the background worker expires holds and fills
-# backorders from units a cancel freed by itself.
+# test/worker/worker.sh — the background worker expires holds, fills
+# backorders from units a cancel freed and flushes the available-to-promise
+# feed by itself.
 # Needs a cluster started with shared_preload_libraries = oms,
 # oms.expire_holds_interval = 1s and oms.database = postgres (test.sh does
 # that), in PGHOST/PGPORT.  Prints TAP.
@@ -9,7 +10,7 @@ set -euo pipefail
 psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
 trap 'psql -c "DROP EXTENSION IF EXISTS oms CASCADE" >/dev/null 2>&1 || true' EXIT
 
-echo "1..5"
+echo "1..7"
 workers=$(psql -Atc "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'oms worker'")
 if [ "$workers" = 1 ]; then
     echo "ok 1 - the oms background worker runs"
@@ -71,4 +72,36 @@ if [ "$got" = "line backordered -> reserved, order backordered -> reserved / 0" 
     echo "ok 5 - with the line's and the order's events, and every invariant holds"
 else
     echo "not ok 5 - events and invariant violations: $got"
+fi
+
+# The feed: the worker flushes it every oms.atp_interval (1 s), with no one
+# reading it, and a listener on oms_atp hears the channel whose figures moved.
+tee_web="SELECT l.available FROM oms.atp_level l JOIN oms.sku s ON s.id = l.sku_id WHERE s.code = 'TEE'"
+for _ in $(seq 1 40); do
+    [ "$(psql -Atc "$tee_web")" = 5 ] && break
+    sleep 0.25
+done
+listen_out=$(mktemp)
+trap 'rm -f "$listen_out"; psql -c "DROP EXTENSION IF EXISTS oms CASCADE" >/dev/null 2>&1 || true' EXIT
+psql -c "LISTEN oms_atp" -c "SELECT pg_sleep(4)" >"$listen_out" 2>&1 &
+listener=$!
+sleep 0.5
+psql -c "SELECT oms.place_order('WEB', 'W-ATP', '[{\"sku\": \"TEE\", \"qty\": 2}]')" >/dev/null
+start=$(date +%s%N)
+for _ in $(seq 1 60); do
+    [ "$(psql -Atc "$tee_web")" = 3 ] && break
+    sleep 0.05
+done
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+if [ "$(psql -Atc "$tee_web")" = 3 ] && [ "$(psql -Atc 'SELECT count(*) FROM oms.atp_signal')" = 0 ]; then
+    echo "ok 6 - the worker flushed an order's change to the feed within ${took} ms"
+else
+    echo "not ok 6 - the feed shows $(psql -Atc "$tee_web") units of TEE, not 3, after ${took} ms"
+fi
+wait "$listener" || true
+if grep -q 'Asynchronous notification "oms_atp" with payload "WEB"' "$listen_out"; then
+    echo "ok 7 - a listener on oms_atp heard that the figures of WEB moved"
+else
+    echo "not ok 7 - no NOTIFY oms_atp for WEB"
+    sed 's/^/# /' "$listen_out"
 fi
