@@ -3,15 +3,18 @@
 # baseline doing the same job (test/bench/baseline.sql), on a throwaway cluster
 # with durable commits, in one run: (a) 3-line orders over many SKUs and
 # locations, (b) a flash sale of one SKU at one location, and (b2) the same flash
-# sale selling out, and (a) again without events to show what they cost.
+# sale selling out, (a) with the available-to-promise feed off and on again,
+# alternating, to show what it costs, and (a) without events to show what
+# they cost.
 # Prints successful orders per second, p50/p99 latency, the
 # oms/baseline ratio and the invariant checks after every run.  See README.md.
 #
 # Environment: BENCH_SECONDS (20) per timed run, BENCH_WARMUP (5) seconds of
 # unmeasured load before each timed run, BENCH_CLIENTS_A (16),
 # BENCH_CLIENTS_B (64), BENCH_SKUS (10000), BENCH_FLASH_UNITS (1000000),
-# BENCH_PORT (5497), BENCH_NO_BUILD=1 to skip building and installing oms,
-# BENCH_KEEP=1 to leave the cluster running afterwards.
+# BENCH_ATP_ROUNDS (1) pairs of (a) with the feed off and on, BENCH_PORT
+# (5497), BENCH_NO_BUILD=1 to skip building and installing oms, BENCH_KEEP=1
+# to leave the cluster running afterwards.
 . "$(dirname "$0")/../tools/lib.sh"
 BENCH=$OMS_ROOT/test/bench
 OUT=$BENCH/results
@@ -22,6 +25,7 @@ CLIENTS_B=${BENCH_CLIENTS_B:-64}
 NSKUS=${BENCH_SKUS:-10000}
 NLOCS=10
 FLASH_UNITS=${BENCH_FLASH_UNITS:-1000000}
+ATP_ROUNDS=${BENCH_ATP_ROUNDS:-1}
 JOBS=$(nproc)
 DB=oms_bench
 
@@ -36,10 +40,14 @@ ensure_packages
 [ "${BENCH_NO_BUILD:-}" = 1 ] || build_and_install
 # Durable and realistic: fsync, synchronous_commit and full_page_writes on (the
 # defaults, spelled out), room for 64+ clients, shared_buffers holding the data,
-# and no checkpoint in the middle of a run (each run starts with one).
+# and no checkpoint in the middle of a run (each run starts with one).  oms is
+# preloaded so that its background worker flushes the available-to-promise
+# feed of $DB every second, as in production; the worker publishes no NOTIFYs
+# and expires no holds here (neither is part of placing an order).
 cluster_start bench "${BENCH_PORT:-5497}" max_connections=200 shared_buffers=1GB \
     fsync=on synchronous_commit=on full_page_writes=on \
-    max_wal_size=8GB checkpoint_timeout=30min
+    max_wal_size=8GB checkpoint_timeout=30min \
+    shared_preload_libraries=oms oms.database=$DB oms.publish_interval=0 oms.expire_holds_interval=0
 [ "${BENCH_KEEP:-}" = 1 ] || trap cluster_stop_quietly EXIT
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -50,6 +58,13 @@ psql_q -c "CREATE DATABASE $DB"
 export PGDATABASE=$DB
 psql_q -c 'CREATE EXTENSION oms' -f "$BENCH/baseline.sql"
 psql_q -v nskus="$NSKUS" -v nlocs="$NLOCS" -v flash_units="$FLASH_UNITS" -f "$BENCH/setup.sql" >/dev/null
+# The feed's first flush computes every SKU: before the runs, not in one.
+if psql_q -At -c "SELECT to_regprocedure('oms.atp_flush(integer)') IS NOT NULL" | grep -q t; then
+    until [ "$(psql_q -At -c "SELECT oms.atp_flush(100000) >= 0 AND NOT EXISTS (SELECT FROM oms.atp_signal)
+                                  AND (SELECT refresh_after IS NULL FROM oms.atp_flush_state)")" = t ]; do
+        sleep 0.5
+    done
+fi
 psql_q -c 'VACUUM ANALYZE'
 
 HAVE_OMS=$(psql_q -At -c "
@@ -201,6 +216,26 @@ for system in baseline oms; do
         done
     fi
 done
+
+# What the available-to-promise feed costs: scenario (a) with oms.atp_feed off
+# (the orders signal nothing, the worker flushes nothing) and on, alternating,
+# ATP_ROUNDS times.  Its invariants are not checked: the orders placed with the
+# feed off leave it behind (oms.atp_refresh() would catch up).
+if [ "$HAVE_OMS" = 2 ] && [ "$ATP_ROUNDS" -gt 0 ]; then
+    ATP_OFF=() ATP_ON=()
+    for round in $(seq 1 "$ATP_ROUNDS"); do
+        step "a with the available-to-promise feed off, then on (round $round of $ATP_ROUNDS), $CLIENTS_A clients, ${SECS}s each"
+        PGOPTIONS="-c oms.atp_feed=off" run a-no-atp oms "$CLIENTS_A" order3_oms.sql -T "$SECS"
+        R_CHECK="not checked"
+        row a-no-atp oms "$CLIENTS_A"
+        ATP_OFF+=("$R_RATE")
+        run a-atp oms "$CLIENTS_A" order3_oms.sql -T "$SECS"
+        R_CHECK="not checked"
+        row a-atp oms "$CLIENTS_A"
+        ATP_ON+=("$R_RATE")
+    done
+    NOTES+=("available-to-promise feed: oms places $(IFS=/; echo "${ATP_ON[*]}") orders/s with it, $(IFS=/; echo "${ATP_OFF[*]}")/s without: $(awk -v on="${ATP_ON[*]}" -v off="${ATP_OFF[*]}" 'BEGIN { n = split(on, a, " "); split(off, b, " "); for (i = 1; i <= n; i++) { s += a[i]; t += b[i] } printf "%.1f%% of throughput", (t > 0 ? (1 - s / t) * 100 : 0) }') (sums over the rounds)")
+fi
 
 # What the event path costs: scenario (a) again with oms.events off, which
 # writes no order_event and outbox rows.  It runs last: the orders it places
