@@ -39,7 +39,8 @@ OBJS = \
 	src/cache.o \
 	src/insert.o \
 	src/sync.o \
-	src/atp.o
+	src/atp.o \
+	src/feed.o
 
 # The install script of this version is assembled from one file per object
 # group.  src/upgrade/ keeps the released install scripts exactly as they

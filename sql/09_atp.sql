@@ -158,6 +158,8 @@ TRUNCATE oms.atp_flush_state, oms.atp_signal;
 SELECT max(seq) AS before_crash FROM oms.atp_level \gset
 SELECT oms.atp_flush() AS flushed;
 SELECT count(*) AS moved FROM oms.atp_level WHERE seq > :before_crash;
+-- oms.atp_recompute (the flush's C part) on its own: nothing to write.
+SELECT oms.atp_recompute(ARRAY(SELECT id FROM oms.sku), now()) AS written;
 
 -- Errors.
 SELECT * FROM oms.atp_changes('NOPE', 0);
@@ -176,6 +178,10 @@ SELECT oms.atp_flush(0);
 \echo :LAST_ERROR_SQLSTATE
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 SELECT oms.atp_flush();
+\echo :LAST_ERROR_SQLSTATE
+ROLLBACK;
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+SELECT oms.atp_recompute(ARRAY(SELECT id FROM oms.sku), now());
 \echo :LAST_ERROR_SQLSTATE
 ROLLBACK;
 SELECT oms.available_to_promise('NOPE', 'WEB');

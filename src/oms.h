@@ -69,10 +69,11 @@
 #define ERRCODE_OMS_INVALID_FULFILMENT		MAKE_SQLSTATE('O','M','1','1','7')
 #define ERRCODE_OMS_INVALID_COUNTS			MAKE_SQLSTATE('O','M','1','4','0')
 #define ERRCODE_OMS_INVALID_SOURCE			MAKE_SQLSTATE('O','M','1','4','1')
-/* Raised by the available-to-promise feed, src/sql/65_atp.sql. */
+/* Raised by the available-to-promise feed (src/sql/65_atp.sql, feed.c). */
 #define ERRCODE_OMS_INVALID_FEED_ARGUMENT	MAKE_SQLSTATE('O','M','1','3','0')
 #define ERRCODE_OMS_CURSOR_AHEAD			MAKE_SQLSTATE('O','M','1','3','1')
 #define ERRCODE_OMS_FLUSH_ISOLATION			MAKE_SQLSTATE('O','M','1','3','2')
+#define ERRCODE_OMS_FLUSH_BUSY				MAKE_SQLSTATE('O','M','1','3','3')
 
 /* A master-data row found by its code. */
 typedef struct OmsRef

@@ -12,8 +12,9 @@
 -- transaction, in oms.atp_flush(): the background worker runs it every
 -- oms.atp_interval, and oms.atp_changes() before it reads.  One flush runs at
 -- a time (an advisory lock): it deletes the signals of the transactions that
--- have committed, recomputes those SKUs for every channel, and writes the
--- figures that changed with the next number of oms.atp_seq.  Because flushes
+-- have committed, recomputes those SKUs for every channel (in C,
+-- oms.atp_recompute, src/feed.c; oms.atp_compute below is the definition),
+-- and writes the figures that changed with the next number of oms.atp_seq.  Because flushes
 -- follow one another, the figures of one flush commit before the next
 -- flush's numbers are drawn, so a reader that has seen number n has seen
 -- every figure numbered n or less: its cursor never passes a change.  A
@@ -148,35 +149,18 @@ SELECT pg_catalog.pg_extension_config_dump('oms.stock_event', '');
 -- available = units capped (0 for an inactive channel).
 --
 CREATE FUNCTION oms.atp_compute(skus bigint[], at timestamptz)
-    RETURNS TABLE (sku_id bigint, channel_id bigint, units integer, available integer, threshold integer)
+    RETURNS TABLE (sku_id bigint, channel_id bigint, units integer, available integer, threshold integer,
+                   level text)
     LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH lv AS (
-        SELECT st.sku_id, st.location_id,
-               st.on_hand - st.reserved - st.safety_stock
-               - CASE WHEN st.escrow > 0 THEN
-                     (SELECT coalesce(sum(s.reserved), 0) FROM oms.stock_slot s
-                       WHERE s.sku_id = st.sku_id AND s.location_id = st.location_id)
-                 ELSE 0 END
-               - CASE WHEN st.held > 0 THEN
-                     (SELECT coalesce(sum(h.qty), 0) FROM oms.hold_line h
-                       WHERE h.sku_id = st.sku_id AND h.location_id = st.location_id AND h.expires_at > at)
-                 ELSE 0 END AS free
-          FROM oms.stock st
-          JOIN oms.location l ON l.id = st.location_id AND l.active
-         WHERE st.sku_id = ANY (skus)),
-    ch AS (
-        SELECT c.*, EXISTS (SELECT FROM oms.channel_location x WHERE x.channel_id = c.id) AS restricted
+    -- Per SKU and channel, the stock rows of the SKU read through the stock
+    -- primary key: a few rows each, added up on the spot (a flush computes
+    -- thousands of SKUs; one sort of all their rows cost a sixth of it).
+    WITH ch AS MATERIALIZED (
+        SELECT c.id, c.active, c.safety_stock, c.atp_buffer, c.atp_cap, c.low_stock_threshold,
+               EXISTS (SELECT FROM oms.channel_location x WHERE x.channel_id = c.id) AS restricted
           FROM oms.channel c),
-    stock AS (
-        SELECT lv.sku_id, ch.id AS channel_id,
-               sum(greatest(lv.free - coalesce(cl.safety_stock, ch.safety_stock), 0)) AS units
-          FROM lv
-         CROSS JOIN ch
-          LEFT JOIN oms.channel_location cl ON cl.channel_id = ch.id AND cl.location_id = lv.location_id
-         WHERE NOT ch.restricted OR cl.channel_id IS NOT NULL
-         GROUP BY lv.sku_id, ch.id),
     fig AS (
         SELECT k.id AS sku_id, ch.id AS channel_id, ch.active AS channel_active,
                CASE WHEN k.active
@@ -186,26 +170,34 @@ AS $$
                coalesce(p.low_stock_threshold, k.low_stock_threshold, ch.low_stock_threshold) AS threshold
           FROM oms.sku k
          CROSS JOIN ch
-          LEFT JOIN stock s ON s.sku_id = k.id AND s.channel_id = ch.id
           LEFT JOIN oms.atp_policy p ON p.sku_id = k.id AND p.channel_id = ch.id
+          LEFT JOIN LATERAL (
+                SELECT sum(greatest(st.on_hand - st.reserved - st.safety_stock
+                                    - CASE WHEN st.escrow > 0 THEN
+                                          (SELECT coalesce(sum(sl.reserved), 0) FROM oms.stock_slot sl
+                                            WHERE sl.sku_id = st.sku_id AND sl.location_id = st.location_id)
+                                      ELSE 0 END
+                                    - CASE WHEN st.held > 0 THEN
+                                          (SELECT coalesce(sum(h.qty), 0) FROM oms.hold_line h
+                                            WHERE h.sku_id = st.sku_id AND h.location_id = st.location_id
+                                              AND h.expires_at > at)
+                                      ELSE 0 END
+                                    - coalesce(cl.safety_stock, ch.safety_stock), 0)) AS units
+                  FROM oms.stock st
+                  LEFT JOIN oms.channel_location cl ON cl.channel_id = ch.id AND cl.location_id = st.location_id
+                 WHERE st.sku_id = k.id
+                   AND st.location_id IN (SELECT l.id FROM oms.location l WHERE l.active)
+                   AND (NOT ch.restricted OR cl.channel_id IS NOT NULL)) s ON true
          WHERE k.id = ANY (skus))
     SELECT f.sku_id, f.channel_id, f.units,
            CASE WHEN f.channel_active THEN least(f.units, coalesce(f.cap, f.units)) ELSE 0 END,
-           f.threshold
+           f.threshold,
+           CASE WHEN f.units <= 0 THEN 'out_of_stock' WHEN f.units <= f.threshold THEN 'low_stock'
+                ELSE 'in_stock' END
       FROM fig f
 $$;
 COMMENT ON FUNCTION oms.atp_compute(bigint[], timestamptz) IS
-    'Available to promise of the SKUs for every channel, counting holds that have not run out at `at`: units (after safety stock and buffer), available (units capped; 0 on an inactive channel) and the low-stock threshold.';
-
-CREATE FUNCTION oms.atp_stock_level(units integer, threshold integer)
-    RETURNS text
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT CASE WHEN units <= 0 THEN 'out_of_stock' WHEN units <= threshold THEN 'low_stock' ELSE 'in_stock' END
-$$;
-COMMENT ON FUNCTION oms.atp_stock_level(integer, integer) IS
-    'The level of a figure: out_of_stock at 0 units, low_stock at or below the threshold, in_stock above it.';
+    'Available to promise of the SKUs for every channel, counting holds that have not run out at `at`: units (after safety stock and buffer), available (units capped; 0 on an inactive channel), the low-stock threshold and the level: out_of_stock at 0 units, low_stock at or below the threshold, in_stock above it.';
 
 CREATE FUNCTION oms.available_to_promise(sku text, channel text)
     RETURNS integer
@@ -236,19 +228,30 @@ COMMENT ON FUNCTION oms.available_to_promise(text, text) IS
     'Units of a SKU the channel may be shown now: oms.available() less the buffer, capped (oms.channel, oms.atp_policy); what the feed publishes once the latest changes are flushed.';
 
 --
+-- The recompute (src/feed.c): what oms.atp_compute() computes, written where
+-- it changed, with a number for the feed and a stock event for a new level.
+--
+CREATE FUNCTION oms.atp_recompute(skus bigint[], at timestamptz)
+    RETURNS integer
+    LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
+    AS 'MODULE_PATHNAME', 'oms_atp_recompute';
+COMMENT ON FUNCTION oms.atp_recompute(bigint[], timestamptz) IS
+    'Recomputes the available-to-promise figures of the SKUs for every channel (holds count while they have not run out at `at`), writes those that changed with the next number of oms.atp_seq, a stock event for every change of level, and NOTIFY oms_atp for every channel whose figures moved; returns how many figures it wrote.  Takes the flush''s lock: OM133 while another flush runs.  oms.atp_flush() calls it.';
+
+--
 -- The flush.
 --
 CREATE FUNCTION oms.atp_flush(max integer DEFAULT 10000)
     RETURNS integer
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp SET enable_seqscan = on SET jit = off
+    SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
 AS $$
 DECLARE
     v_state     oms.atp_flush_state;
     v_at        timestamptz;
     v_skus      bigint[];
     v_refresh   bigint[];
-    v_channels  bigint[];
     v_every     bigint;
 BEGIN
     IF max IS NULL OR max NOT BETWEEN 1 AND 100000 THEN
@@ -313,62 +316,10 @@ BEGIN
         v_skus := ARRAY(SELECT DISTINCT u FROM unnest(v_skus || v_refresh) u);
     END IF;
 
-    -- New figures; a changed one takes the next number (new ones in SKU
-    -- order, so that a first read from 0 pages through the SKUs in order).
-    -- A change of level from one known level to another is a stock event:
-    -- in the history, in the outbox, and chained to the one before.
-    WITH fig AS MATERIALIZED (
-        SELECT f.sku_id, f.channel_id, f.units, f.available, f.threshold,
-               oms.atp_stock_level(f.units, f.threshold) AS level,
-               l.sku_id IS NOT NULL AS known, l.available AS old_available, l.units AS old_units,
-               l.level AS old_level, l.last_event_id
-          FROM oms.atp_compute(v_skus, v_at) f
-          LEFT JOIN oms.atp_level l ON l.sku_id = f.sku_id AND l.channel_id = f.channel_id),
-    crossing AS MATERIALIZED (
-        SELECT f.*, CASE WHEN f.level = 'out_of_stock' THEN 'out_of_stock'
-                         WHEN f.old_level = 'out_of_stock' THEN 'back_in_stock'
-                         WHEN f.level = 'low_stock' AND f.old_level = 'in_stock' THEN 'low_stock' END AS kind,
-               nextval('oms.order_event_id_seq') AS event_id
-          FROM fig f
-         WHERE f.known AND f.level <> f.old_level
-           AND (f.level = 'out_of_stock' OR f.old_level = 'out_of_stock'
-                OR (f.level = 'low_stock' AND f.old_level = 'in_stock'))),
-    events AS (
-        INSERT INTO oms.stock_event (sku_id, id, channel_id, kind, from_level, to_level, previous, units, available,
-                                     threshold, previous_id, at, created_by)
-        SELECT c.sku_id, c.event_id, c.channel_id, c.kind, c.old_level, c.level, c.old_units, c.units, c.available,
-               c.threshold, c.last_event_id, v_at, session_user
-          FROM crossing c
-        RETURNING sku_id, id, kind),
-    outbox AS (
-        INSERT INTO oms.outbox (event_id, order_id, entity, entity_id, status)
-        SELECT e.id, 0, 'stock', e.sku_id, e.kind FROM events e),
-    added AS (
-        INSERT INTO oms.atp_level (sku_id, channel_id, available, units, level, seq, changed_at)
-        SELECT f.sku_id, f.channel_id, f.available, f.units, f.level, nextval('oms.atp_seq'), v_at
-          FROM fig f WHERE NOT f.known
-         ORDER BY f.channel_id, f.sku_id
-        RETURNING channel_id),
-    changed AS (
-        UPDATE oms.atp_level l
-           SET available = f.available, units = f.units, level = f.level,
-               seq = CASE WHEN f.available <> f.old_available THEN nextval('oms.atp_seq') ELSE l.seq END,
-               changed_at = v_at,
-               last_event_id = coalesce(c.event_id, l.last_event_id)
-          FROM fig f
-          LEFT JOIN crossing c ON c.sku_id = f.sku_id AND c.channel_id = f.channel_id
-         WHERE l.sku_id = f.sku_id AND l.channel_id = f.channel_id AND f.known
-           AND (f.available, f.units, f.level) IS DISTINCT FROM (f.old_available, f.old_units, f.old_level)
-        RETURNING l.channel_id, f.available <> f.old_available AS moved)
-    SELECT coalesce(array_agg(DISTINCT m.channel_id), '{}') INTO v_channels
-      FROM (SELECT a.channel_id FROM added a
-            UNION ALL
-            SELECT c.channel_id FROM changed c WHERE c.moved) m;
+    -- New figures, stock events and NOTIFY oms_atp (src/feed.c).
+    PERFORM oms.atp_recompute(v_skus, v_at);
 
     UPDATE oms.atp_flush_state SET flushed_at = v_at, refresh_after = v_state.refresh_after;
-
-    -- Wake the connectors of the channels whose figures moved.
-    PERFORM pg_notify('oms_atp', c.code) FROM oms.channel c WHERE c.id = ANY (v_channels);
     RETURN cardinality(v_skus);
 END
 $$;

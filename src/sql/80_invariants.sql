@@ -300,7 +300,7 @@ AS $$
     SELECT 'the available-to-promise feed matches the stock',
            format('sku %s channel %s: the feed has %s (units %s, %s), the stock gives %s (units %s, %s)',
                   c.sku_id, c.channel_id, coalesce(l.available::text, 'nothing'), l.units, l.level,
-                  c.available, c.units, oms.atp_stock_level(c.units, c.threshold))
+                  c.available, c.units, c.level)
       FROM oms.atp_flush_state f
      CROSS JOIN LATERAL oms.atp_compute(ARRAY(SELECT k.id FROM oms.sku k
                                                WHERE f.refresh_after IS NULL OR k.id <= f.refresh_after),
@@ -309,7 +309,7 @@ AS $$
      WHERE NOT EXISTS (SELECT FROM oms.atp_signal s WHERE s.sku_id = c.sku_id)
        AND NOT EXISTS (SELECT FROM oms.atp_signal s WHERE s.sku_id IS NULL)
        AND (l.available, l.units, l.level)
-           IS DISTINCT FROM (c.available, c.units, oms.atp_stock_level(c.units, c.threshold))
+           IS DISTINCT FROM (c.available, c.units, c.level)
     UNION ALL
     --     Each stock event follows the one before it of its SKU and channel
     --     (one flush at a time: no crossing is written twice), and the last
