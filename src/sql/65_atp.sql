@@ -37,6 +37,8 @@ CREATE TABLE oms.atp_policy (
     CONSTRAINT atp_policy_low_stock_threshold_check CHECK (low_stock_threshold >= 0)
 );
 COMMENT ON TABLE oms.atp_policy IS 'Available to promise of one SKU on one channel, where it differs from the channel''s (oms.channel) and the SKU''s (oms.sku) settings; NULL columns take those.';
+COMMENT ON COLUMN oms.atp_policy.sku_id IS 'The SKU (oms.sku.id).';
+COMMENT ON COLUMN oms.atp_policy.channel_id IS 'The channel (oms.channel.id).';
 COMMENT ON COLUMN oms.atp_policy.atp_buffer IS 'Units kept out of the figure this channel is shown for this SKU (NULL: oms.channel.atp_buffer).';
 COMMENT ON COLUMN oms.atp_policy.atp_cap IS 'Most units of this SKU the channel is shown (NULL: oms.channel.atp_cap).';
 COMMENT ON COLUMN oms.atp_policy.low_stock_threshold IS 'Low-stock threshold of this SKU on this channel (NULL: oms.sku.low_stock_threshold, else oms.channel.low_stock_threshold).';
@@ -62,6 +64,7 @@ CREATE UNLOGGED TABLE oms.atp_flush_state (
     CONSTRAINT atp_flush_state_singleton_check CHECK (singleton)
 );
 COMMENT ON TABLE oms.atp_flush_state IS 'Where oms.atp_flush stands (one row).  Unlogged like oms.atp_signal: when a crash empties both, the next flush recomputes every SKU.';
+COMMENT ON COLUMN oms.atp_flush_state.singleton IS 'Always true: the table has one row at most.';
 COMMENT ON COLUMN oms.atp_flush_state.flushed_at IS 'The time the last flush computed its figures at: holds that ran out after it are the next flush''s to count.';
 COMMENT ON COLUMN oms.atp_flush_state.refresh_after IS 'While every SKU is recomputed (first flush, a change of master data, oms.atp_refresh()): the last SKU id done; NULL otherwise.';
 
@@ -84,6 +87,8 @@ CREATE TABLE oms.atp_level (
 );
 CREATE INDEX atp_level_feed_idx ON oms.atp_level (channel_id, seq);
 COMMENT ON TABLE oms.atp_level IS 'Available to promise per SKU and channel as last flushed; oms.atp_changes reads it in seq order.';
+COMMENT ON COLUMN oms.atp_level.sku_id IS 'The SKU (oms.sku.id).';
+COMMENT ON COLUMN oms.atp_level.channel_id IS 'The channel (oms.channel.id).';
 COMMENT ON COLUMN oms.atp_level.available IS 'Units the channel is shown: units, capped (0 while the channel is inactive).';
 COMMENT ON COLUMN oms.atp_level.units IS 'Units the channel may be promised, after safety stock and buffer, before the cap; stock events judge this figure.';
 COMMENT ON COLUMN oms.atp_level.level IS 'in_stock | low_stock (units at or below the threshold) | out_of_stock (no units).';
@@ -119,6 +124,12 @@ CREATE TABLE oms.stock_event (
 );
 CREATE INDEX stock_event_id_idx ON oms.stock_event (id);
 COMMENT ON TABLE oms.stock_event IS 'Append-only history of stock events per SKU and channel: low_stock, out_of_stock, back_in_stock; ids are event ids, shared with oms.order_event.';
+COMMENT ON COLUMN oms.stock_event.sku_id IS 'The SKU (oms.sku.id).';
+COMMENT ON COLUMN oms.stock_event.id IS 'Event id, from the sequence of oms.order_event ids: the outbox and oms.claim_events name the event by it.';
+COMMENT ON COLUMN oms.stock_event.channel_id IS 'The channel (oms.channel.id) whose figure crossed.';
+COMMENT ON COLUMN oms.stock_event.from_level IS 'The level before: in_stock, low_stock or out_of_stock.';
+COMMENT ON COLUMN oms.stock_event.to_level IS 'The level after: in_stock, low_stock or out_of_stock.';
+COMMENT ON COLUMN oms.stock_event.at IS 'When the flush that wrote the event computed the figures.';
 COMMENT ON COLUMN oms.stock_event.kind IS 'low_stock (in_stock -> low_stock) | out_of_stock (to no units) | back_in_stock (from no units).';
 COMMENT ON COLUMN oms.stock_event.previous IS 'Units (oms.atp_level.units) before the change.';
 COMMENT ON COLUMN oms.stock_event.units IS 'Units after the change.';
