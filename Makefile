@@ -40,7 +40,8 @@ OBJS = \
 	src/insert.o \
 	src/sync.o \
 	src/atp.o \
-	src/feed.o
+	src/feed.o \
+	src/returns.o
 
 # The install script of this version is assembled from one file per object
 # group.  src/upgrade/ keeps the released install scripts exactly as they

@@ -3,7 +3,7 @@
  * events.c
  *	  The history of an order (oms.order_event) and the outbox its consumers
  *	  read (oms.outbox): one event for every status an order, a line, a
- *	  shipment or a payment takes.
+ *	  shipment, a payment or a return takes.
  *
  *	  Every event is written by oms_write_events(): an oms.order_event row
  *	  and an oms.outbox row each.  A function that creates a row (an order,
@@ -134,6 +134,12 @@ static ChangeQuery change_queries[] = {
 		"            WHEN n.status = 'cancelled' THEN NULL"
 		"            ELSE jsonb_build_object('at', n.status_at) || coalesce(n.status_details, '{}') END"
 		"  FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE n.status <> o.status"},
+	{"return",
+		"SELECT n.order_id, 'return', n.return_id, o.status, n.status,"
+		"       CASE WHEN n.status_reason IS NOT NULL AND n.status IN ('declined', 'cancelled', 'completed', 'expired')"
+		"            THEN jsonb_build_object('reason', n.status_reason) END"
+		"  FROM new_rows n JOIN old_rows o ON o.order_id = n.order_id AND o.return_id = n.return_id"
+		" WHERE n.status <> o.status"},
 };
 
 /*

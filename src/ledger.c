@@ -51,9 +51,10 @@ stock_key(FunctionCallInfo fcinfo)
 }
 
 /*
- * Appends a movement to the ledger and applies it to the locked stock row.
+ * Appends a movement to the ledger and applies it to the locked stock row;
+ * returns the movement's id.
  */
-static void
+static int64
 write_movement(StockKey *key, const char *kind, int32 quantity, int32 on_hand_after,
 			   text *reason, text *reference)
 {
@@ -64,6 +65,7 @@ write_movement(StockKey *key, const char *kind, int32 quantity, int32 on_hand_af
 								   TEXTOID, TEXTOID, TEXTOID};
 	Datum		values[8];
 	char		nulls[8];
+	bool		isnull;
 	int			rc;
 
 	oms_atp_touch(key->sku.id);
@@ -80,7 +82,7 @@ write_movement(StockKey *key, const char *kind, int32 quantity, int32 on_hand_af
 	oms_prepare(&insert_plan,
 				"INSERT INTO oms.stock_movement"
 				" (sku_id, location_id, kind, quantity, on_hand_after, reason, reference, created_by)"
-				" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+				" VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
 				8, insert_types);
 	memset(nulls, ' ', sizeof(nulls));
 	values[2] = CStringGetTextDatum(kind);
@@ -93,7 +95,8 @@ write_movement(StockKey *key, const char *kind, int32 quantity, int32 on_hand_af
 	/* The role that called us, not the owner SECURITY DEFINER runs as. */
 	values[7] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
 	rc = SPI_execute_plan(insert_plan, values, nulls, false, 0);
-	oms_check_spi(rc, SPI_OK_INSERT, "writing the stock ledger");
+	oms_check_spi(rc, SPI_OK_INSERT_RETURNING, "writing the stock ledger");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
 /*
@@ -184,6 +187,31 @@ oms_ship_units(int64 sku_id, int64 location_id, int32 slot, int32 qty, text *ref
 		row.reserved -= qty;
 	oms_write_stock(&row);
 	write_movement(&key, "shipment", -qty, row.on_hand - qty, NULL, reference);
+}
+
+/*
+ * Puts qty returned units of sku_id back into the on_hand of location_id
+ * (ledger kind return, with reference), creating the stock row on the first
+ * return there; returns the movement's id.  The caller gives the units to
+ * waiting backorders (oms_fill_arrivals) once its own writes are done.
+ */
+int64
+oms_restock_units(int64 sku_id, int64 location_id, int32 qty, text *reference)
+{
+	StockKey	key;
+	StockRow	row;
+
+	memset(&key, 0, sizeof(key));
+	key.sku.id = sku_id;
+	key.location.id = location_id;
+	oms_lock_stock(sku_id, location_id, true, &row);
+	if ((int64) row.on_hand + qty > PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_STOCK_OVERFLOW),
+				 errmsg("on_hand of sku " INT64_FORMAT " at location " INT64_FORMAT " would exceed %d",
+						sku_id, location_id, PG_INT32_MAX),
+				 errdetail("on_hand is %d; the return adds %d.", row.on_hand, qty)));
+	return write_movement(&key, "return", qty, row.on_hand + qty, NULL, reference);
 }
 
 /*

@@ -74,6 +74,23 @@
 #define ERRCODE_OMS_CURSOR_AHEAD			MAKE_SQLSTATE('O','M','1','3','1')
 #define ERRCODE_OMS_FLUSH_ISOLATION			MAKE_SQLSTATE('O','M','1','3','2')
 #define ERRCODE_OMS_FLUSH_BUSY				MAKE_SQLSTATE('O','M','1','3','3')
+#define ERRCODE_OMS_UNKNOWN_RETURN			MAKE_SQLSTATE('O','M','1','5','0')
+#define ERRCODE_OMS_INVALID_RETURN_LINES	MAKE_SQLSTATE('O','M','1','5','1')
+#define ERRCODE_OMS_INVALID_RETURN_QTY		MAKE_SQLSTATE('O','M','1','5','2')
+#define ERRCODE_OMS_UNKNOWN_RETURN_LINE		MAKE_SQLSTATE('O','M','1','5','3')
+#define ERRCODE_OMS_NOT_RETURNABLE			MAKE_SQLSTATE('O','M','1','5','4')
+#define ERRCODE_OMS_NEVER_SHIPPED			MAKE_SQLSTATE('O','M','1','5','5')
+#define ERRCODE_OMS_RETURN_WINDOW_OVER		MAKE_SQLSTATE('O','M','1','5','6')
+#define ERRCODE_OMS_UNKNOWN_RETURN_REASON	MAKE_SQLSTATE('O','M','1','5','7')
+#define ERRCODE_OMS_UNKNOWN_DISPOSITION		MAKE_SQLSTATE('O','M','1','5','8')
+#define ERRCODE_OMS_CANNOT_RECEIVE			MAKE_SQLSTATE('O','M','1','5','9')
+#define ERRCODE_OMS_RETURN_STATUS			MAKE_SQLSTATE('O','M','1','6','0')
+#define ERRCODE_OMS_RETURN_KEY_CONFLICT		MAKE_SQLSTATE('O','M','1','6','1')
+#define ERRCODE_OMS_RECEIVE_EXCEEDS			MAKE_SQLSTATE('O','M','1','6','2')
+#define ERRCODE_OMS_INVALID_RETURN_OPTIONS	MAKE_SQLSTATE('O','M','1','6','3')
+#define ERRCODE_OMS_OVERRIDE_DENIED			MAKE_SQLSTATE('O','M','1','6','4')
+#define ERRCODE_OMS_RETURN_REASON_REQUIRED	MAKE_SQLSTATE('O','M','1','6','5')
+#define ERRCODE_OMS_QUARANTINE_EXCEEDS		MAKE_SQLSTATE('O','M','1','6','6')
 
 /* A master-data row found by its code. */
 typedef struct OmsRef
@@ -181,9 +198,10 @@ extern void oms_atp_init(void);
 extern void oms_atp_touch(int64 sku_id);
 extern void oms_atp_touch_many(const int64 *skus, int n);
 
-/* ledger.c: shipped and sold units leave on_hand. */
+/* ledger.c: shipped and sold units leave on_hand, returned ones come back. */
 extern void oms_ship_units(int64 sku_id, int64 location_id, int32 slot, int32 qty, text *reference);
 extern void oms_sell_units(const char *sku, int64 sku_id, const OmsRef *store, int32 qty, text *reference);
+extern int64 oms_restock_units(int64 sku_id, int64 location_id, int32 qty, text *reference);
 
 /* A locked row of oms.stock. */
 typedef struct StockRow
@@ -429,8 +447,8 @@ extern void oms_settle_order(int64 order_id, text *reason);
 typedef struct OmsEvent
 {
 	int64		order_id;
-	const char *entity;			/* order, line, shipment, payment */
-	int64		entity_id;		/* the order's id, a line's line_no, a shipment's id */
+	const char *entity;			/* order, line, shipment, payment, return */
+	int64		entity_id;		/* the order's id, a line's line_no, a shipment's or return's id */
 	Datum		from_status;	/* text, or 0 for a new row */
 	Datum		to_status;		/* text */
 	Datum		details;		/* jsonb, or 0 */

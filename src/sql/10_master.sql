@@ -52,6 +52,7 @@ CREATE TABLE oms.location (
     shipping_cost_per_km numeric,
     active          boolean NOT NULL DEFAULT true,
     created_at      timestamptz NOT NULL DEFAULT now(),
+    accepts_returns boolean NOT NULL DEFAULT true,
     CONSTRAINT location_code_check CHECK (code <> '' AND code = btrim(code) AND length(code) <= 100),
     CONSTRAINT location_name_check CHECK (btrim(name) <> ''),
     CONSTRAINT location_kind_check CHECK (kind IN ('warehouse', 'store', 'dropship', '3pl')),
@@ -76,6 +77,7 @@ COMMENT ON COLUMN oms.location.daily_capacity IS 'Orders routed to this location
 COMMENT ON COLUMN oms.location.shipping_cost_fixed IS 'Cost model: cost of one shipment from here, before distance; NULL (with shipping_cost_per_km) weighs a shipment by its distance in km.';
 COMMENT ON COLUMN oms.location.shipping_cost_per_km IS 'Cost model: cost per great-circle km from here to the ship-to point.';
 COMMENT ON COLUMN oms.location.active IS 'An inactive location is never promised nor routed to.';
+COMMENT ON COLUMN oms.location.accepts_returns IS 'Returned parcels may come back here (an active location only); false for a dropship vendor that takes none.';
 
 CREATE TABLE oms.channel_location (
     channel_id      bigint NOT NULL REFERENCES oms.channel (id) ON DELETE CASCADE,

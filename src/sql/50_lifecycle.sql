@@ -9,10 +9,10 @@ CREATE TABLE oms.transition (
     entity          text NOT NULL,
     from_status     text,
     to_status       text NOT NULL,
-    CONSTRAINT transition_entity_check CHECK (entity IN ('order', 'line', 'shipment', 'payment'))
+    CONSTRAINT transition_entity_check CHECK (entity IN ('order', 'line', 'shipment', 'payment', 'return'))
 );
 CREATE UNIQUE INDEX transition_key ON oms.transition (entity, coalesce(from_status, ''), to_status);
-COMMENT ON TABLE oms.transition IS 'Legal status changes of orders, order lines, shipments and payments; from_status NULL is the status oms creates a row in.  The transition_guard triggers refuse every other change.';
+COMMENT ON TABLE oms.transition IS 'Legal status changes of orders, order lines, shipments, payments and returns; from_status NULL is the status oms creates a row in.  The transition_guard triggers refuse every other change.';
 
 INSERT INTO oms.transition (entity, from_status, to_status)
 SELECT 'order', f, t FROM (VALUES
@@ -71,7 +71,7 @@ CREATE TRIGGER definition_guard BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON
 CREATE VIEW oms.v_transitions AS
 SELECT entity, coalesce(from_status, '(new)') AS from_status, to_status
   FROM oms.transition
- ORDER BY array_position(ARRAY['order', 'line', 'shipment', 'payment'], entity),
+ ORDER BY array_position(ARRAY['order', 'line', 'shipment', 'payment', 'return'], entity),
           from_status NULLS FIRST, to_status;
 COMMENT ON VIEW oms.v_transitions IS 'Every legal status change, by entity: what the transition_guard triggers allow.';
 

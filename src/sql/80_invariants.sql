@@ -334,6 +334,87 @@ AS $$
         ON l.sku_id = e.sku_id AND l.channel_id = e.channel_id
      WHERE e.id IS DISTINCT FROM l.last_event_id
         OR (e.to_level = 'out_of_stock') <> (l.level = 'out_of_stock')
+    UNION ALL
+    -- 13. Returns: every shipped unit comes back at most once -- per order
+    --     line, units in open returns plus units returned stay within the
+    --     units shipped, and qty_returned is what returns received; per
+    --     return line, received + missing <= requested and every received
+    --     unit has one disposition, as its receipts say; every restocked
+    --     receipt is one ledger movement of kind return and every such
+    --     movement a receipt's; a return's status follows from its lines.
+    SELECT 'returned and open-return units within shipped',
+           format('order %s line %s: shipped %s, qty_returned %s, received by returns %s, in open returns %s',
+                  l.order_id, l.line_no, l.qty_shipped, l.qty_returned, coalesce(x.received, 0), coalesce(x.open, 0))
+      FROM oms.order_lines l
+      LEFT JOIN (SELECT rl.order_id, rl.line_no, sum(rl.qty_received) AS received,
+                        sum(CASE WHEN r.status IN ('requested', 'authorized', 'partially_received')
+                                 THEN rl.qty_requested - rl.qty_received - rl.qty_missing ELSE 0 END) AS open
+                   FROM oms.return_line rl
+                   JOIN oms.returns r ON r.order_id = rl.order_id AND r.return_id = rl.return_id
+                  GROUP BY 1, 2) x ON x.order_id = l.order_id AND x.line_no = l.line_no
+     WHERE coalesce(x.open, 0) + l.qty_returned > l.qty_shipped OR coalesce(x.received, 0) <> l.qty_returned
+    UNION ALL
+    SELECT 'return line units add up',
+           format('order %s return %s line %s: requested %s, received %s (restocked %s, damaged %s, written off %s, quarantined %s), missing %s; receipts: restock %s, damaged %s, write_off %s, quarantine %s, released %s',
+                  rl.order_id, rl.return_id, rl.line_no, rl.qty_requested, rl.qty_received, rl.qty_restocked,
+                  rl.qty_damaged, rl.qty_written_off, rl.qty_quarantined, rl.qty_missing, coalesce(rc.restock, 0),
+                  coalesce(rc.damaged, 0), coalesce(rc.write_off, 0), coalesce(rc.quarantine, 0),
+                  coalesce(rc.released, 0))
+      FROM oms.return_line rl
+      LEFT JOIN oms.returns r ON r.order_id = rl.order_id AND r.return_id = rl.return_id
+      LEFT JOIN (SELECT order_id, return_id, line_no,
+                        sum(qty) FILTER (WHERE disposition = 'restock') AS restock,
+                        sum(qty) FILTER (WHERE disposition = 'damaged') AS damaged,
+                        sum(qty) FILTER (WHERE disposition = 'write_off') AS write_off,
+                        sum(qty) FILTER (WHERE disposition = 'quarantine') AS quarantine,
+                        sum(qty) FILTER (WHERE from_quarantine) AS released,
+                        sum(qty) FILTER (WHERE NOT from_quarantine) AS received
+                   FROM oms.return_receipt GROUP BY 1, 2, 3) rc
+        ON rc.order_id = rl.order_id AND rc.return_id = rl.return_id AND rc.line_no = rl.line_no
+     WHERE r.return_id IS NULL
+        OR rl.qty_received + rl.qty_missing > rl.qty_requested
+        OR rl.qty_restocked + rl.qty_damaged + rl.qty_written_off + rl.qty_quarantined <> rl.qty_received
+        OR rl.qty_received <> coalesce(rc.received, 0)
+        OR rl.qty_restocked <> coalesce(rc.restock, 0)
+        OR rl.qty_damaged <> coalesce(rc.damaged, 0)
+        OR rl.qty_written_off <> coalesce(rc.write_off, 0)
+        OR rl.qty_quarantined <> coalesce(rc.quarantine, 0) - coalesce(rc.released, 0)
+    UNION ALL
+    SELECT 'return movements are the restocked receipts',
+           format('sku %s: movement %s (%s units at %s), receipt %s of order %s (%s units at %s)',
+                  coalesce(m.sku_id, rr.sku_id), m.id, m.quantity, m.location_id, rr.id, rr.order_id, rr.qty,
+                  rr.location_id)
+      FROM (SELECT sku_id, id, location_id, quantity FROM oms.stock_movement WHERE kind = 'return') m
+      FULL JOIN (SELECT order_id, id, sku_id, movement_id, location_id, qty FROM oms.return_receipt
+                  WHERE disposition = 'restock') rr
+        ON rr.sku_id = m.sku_id AND rr.movement_id = m.id
+     WHERE m.id IS NULL OR rr.id IS NULL OR m.quantity <> rr.qty OR m.location_id <> rr.location_id
+    UNION ALL
+    SELECT 'return status follows from its lines',
+           format('order %s return %s is %s: requested %s, received %s, missing %s',
+                  r.order_id, r.return_id, r.status, coalesce(x.requested, 0), coalesce(x.received, 0),
+                  coalesce(x.missing, 0))
+      FROM oms.returns r
+      LEFT JOIN (SELECT order_id, return_id, sum(qty_requested) AS requested, sum(qty_received) AS received,
+                        sum(qty_missing) AS missing
+                   FROM oms.return_line GROUP BY 1, 2) x ON x.order_id = r.order_id AND x.return_id = r.return_id
+     WHERE x.return_id IS NULL
+        OR CASE r.status
+               WHEN 'requested' THEN x.received + x.missing <> 0
+               WHEN 'authorized' THEN x.received + x.missing <> 0
+               WHEN 'declined' THEN x.received + x.missing <> 0
+               WHEN 'cancelled' THEN x.received + x.missing <> 0
+               WHEN 'expired' THEN x.received + x.missing <> 0
+               WHEN 'partially_received' THEN x.received = 0 OR x.received + x.missing >= x.requested
+               WHEN 'received' THEN x.received + x.missing <> x.requested
+               ELSE x.received + x.missing <> x.requested AND x.received + x.missing <> 0 END
+    UNION ALL
+    SELECT 'every return has its reference',
+           format('return %s: order %s in oms.returns, %s in oms.return_ref', coalesce(r.return_id, f.return_id),
+                  r.order_id, f.order_id)
+      FROM oms.returns r
+      FULL JOIN oms.return_ref f ON f.return_id = r.return_id
+     WHERE r.order_id IS DISTINCT FROM f.order_id
 $$;
 COMMENT ON FUNCTION oms.check_invariants() IS
     'Lists every violated invariant (one row each, with the offending keys); no rows means healthy.';

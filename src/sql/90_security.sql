@@ -60,11 +60,12 @@ AS $$
 BEGIN
     PERFORM oms.grant_app(role);
     EXECUTE format('GRANT INSERT, UPDATE, DELETE ON oms.channel, oms.location, oms.channel_location, oms.sku, '
-                   'oms.routing_policy, oms.atp_policy TO %I', role);
-    EXECUTE format('GRANT USAGE ON oms.channel_id_seq, oms.location_id_seq, oms.sku_id_seq TO %I', role);
+                   'oms.routing_policy, oms.atp_policy, oms.return_reason, oms.return_policy TO %I', role);
+    EXECUTE format('GRANT USAGE ON oms.channel_id_seq, oms.location_id_seq, oms.sku_id_seq, '
+                   'oms.return_reason_id_seq TO %I', role);
 END
 $$;
 COMMENT ON FUNCTION oms.grant_admin(name) IS
-    'Lets a role do what oms.grant_app allows and also maintain master data (channels, locations, SKUs, routing and available-to-promise policies).';
+    'Lets a role do what oms.grant_app allows and also maintain master data (channels, locations, SKUs, routing and available-to-promise policies, return reasons and policies); only such a role may override a return policy.';
 
 REVOKE ALL ON FUNCTION oms.grant_reporting(name), oms.grant_app(name), oms.grant_admin(name) FROM PUBLIC;

@@ -191,6 +191,21 @@ BEGIN
 END
 $$;
 
+-- Returns (issue 13): locations that take returned parcels, return statuses
+-- in oms.transition, and the return tables and functions; admins maintain
+-- return reasons and policies.
+ALTER TABLE oms.location ADD COLUMN accepts_returns boolean NOT NULL DEFAULT true;
+COMMENT ON COLUMN oms.location.accepts_returns IS 'Returned parcels may come back here (an active location only); false for a dropship vendor that takes none.';
+ALTER TABLE oms.transition DROP CONSTRAINT transition_entity_check,
+    ADD CONSTRAINT transition_entity_check CHECK (entity IN ('order', 'line', 'shipment', 'payment', 'return'));
+COMMENT ON TABLE oms.transition IS 'Legal status changes of orders, order lines, shipments, payments and returns; from_status NULL is the status oms creates a row in.  The transition_guard triggers refuse every other change.';
+CREATE OR REPLACE VIEW oms.v_transitions AS
+SELECT entity, coalesce(from_status, '(new)') AS from_status, to_status
+  FROM oms.transition
+ ORDER BY array_position(ARRAY['order', 'line', 'shipment', 'payment', 'return'], entity),
+          from_status NULLS FIRST, to_status;
+--@include src/sql/67_returns.sql
+
 --
 -- Available to promise per channel (README, "Available to promise"): buffer,
 -- cap and low-stock threshold on the channel, a threshold per SKU, the feed
@@ -358,12 +373,13 @@ AS $$
 BEGIN
     PERFORM oms.grant_app(role);
     EXECUTE format('GRANT INSERT, UPDATE, DELETE ON oms.channel, oms.location, oms.channel_location, oms.sku, '
-                   'oms.routing_policy, oms.atp_policy TO %I', role);
-    EXECUTE format('GRANT USAGE ON oms.channel_id_seq, oms.location_id_seq, oms.sku_id_seq TO %I', role);
+                   'oms.routing_policy, oms.atp_policy, oms.return_reason, oms.return_policy TO %I', role);
+    EXECUTE format('GRANT USAGE ON oms.channel_id_seq, oms.location_id_seq, oms.sku_id_seq, '
+                   'oms.return_reason_id_seq TO %I', role);
 END
 $$;
 COMMENT ON FUNCTION oms.grant_admin(name) IS
-    'Lets a role do what oms.grant_app allows and also maintain master data (channels, locations, SKUs, routing and available-to-promise policies).';
+    'Lets a role do what oms.grant_app allows and also maintain master data (channels, locations, SKUs, routing and available-to-promise policies, return reasons and policies); only such a role may override a return policy.';
 
 --
 -- Privileges, last: as on a new install nothing is PUBLIC's, and each role

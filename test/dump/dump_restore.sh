@@ -46,6 +46,12 @@ SELECT oms.atp_flush();
 UPDATE oms.channel SET low_stock_threshold = 1000 WHERE code = 'WEB';
 SELECT oms.atp_flush();
 SELECT oms.place_order('WEB', 'D-ATP', '[{"sku": "CAP-BLK", "qty": 1}]');
+-- A return of order 1's parcel: a reason, a policy, keys, a restock and a quarantined unit.
+INSERT INTO oms.return_reason (code, label) VALUES ('too_small', 'Too small');
+INSERT INTO oms.return_policy (channel_id, window_days) SELECT id, 60 FROM oms.channel WHERE code = 'WEB';
+SELECT oms.request_return(1, '[{"line_no": 1, "qty": 2, "reason": "too_small"}]', '{"idempotency_key": "rma-d-1"}') AS r \gset
+SELECT oms.receive_return(:r, '[{"line_no": 1, "qty": 1, "disposition": "restock"},
+                                {"line_no": 1, "qty": 1, "disposition": "quarantine"}]', 'parcel-d-1');
 SQL
 fi
 

@@ -1,6 +1,6 @@
 -- The schema: tables, keys, constraints, and what pg_dump keeps.
 BEGIN;
-SELECT plan(37);
+SELECT plan(44);
 
 SELECT has_schema('oms');
 SELECT tables_are('oms', ARRAY['channel', 'location', 'channel_location', 'sku', 'stock', 'stock_slot',
@@ -9,8 +9,10 @@ SELECT tables_are('oms', ARRAY['channel', 'location', 'channel_location', 'sku',
                                'shipment', 'shipment_line', 'tracking_event', 'payment', 'order_event',
                                'outbox', 'event_consumer', 'event_lease',
                                'channel_connector', 'channel_sku', 'inbound_message', 'atp_policy', 'atp_signal',
-                               'atp_flush_state', 'atp_level', 'stock_event']);
-SELECT views_are('oms', ARRAY['stock_level', 'v_stock', 'v_transitions', 'v_order_tracking']);
+                               'atp_flush_state', 'atp_level', 'stock_event',
+                               'return_reason', 'return_policy', 'returns', 'return_ref', 'return_line',
+                               'return_receipt', 'return_key']);
+SELECT views_are('oms', ARRAY['stock_level', 'v_stock', 'v_transitions', 'v_order_tracking', 'v_returns']);
 SELECT col_type_is('oms', 'channel', 'id', 'bigint', 'ids are bigint');
 SELECT col_type_is('oms', 'location', 'id', 'bigint', 'ids are bigint');
 SELECT col_type_is('oms', 'sku', 'id', 'bigint', 'ids are bigint');
@@ -25,6 +27,18 @@ SELECT col_is_pk('oms', 'atp_level', ARRAY['sku_id', 'channel_id'], 'the feed is
 SELECT col_is_pk('oms', 'atp_policy', ARRAY['sku_id', 'channel_id'], 'feed policies are keyed by sku first');
 SELECT col_is_pk('oms', 'stock_event', ARRAY['sku_id', 'id'], 'stock events are keyed by sku first');
 SELECT has_trigger('oms', 'stock_event', 'ledger_guard', 'stock events are append-only');
+SELECT col_is_pk('oms', 'returns', ARRAY['order_id', 'return_id'], 'returns are keyed by order first');
+SELECT col_is_pk('oms', 'return_line', ARRAY['order_id', 'return_id', 'line_no'], 'return lines are keyed by order first');
+SELECT col_is_pk('oms', 'return_receipt', ARRAY['order_id', 'id'], 'return receipts are keyed by order first');
+SELECT col_is_pk('oms', 'return_key', ARRAY['order_id', 'operation', 'idempotency_key'], 'return idempotency keys are keyed by order first');
+SELECT col_is_pk('oms', 'return_ref', ARRAY['return_id'], 'a return finds its order through a table keyed by its id');
+SELECT is_empty($$
+    SELECT conrelid::regclass::text FROM pg_constraint
+     WHERE contype = 'f' AND conrelid IN ('oms.returns'::regclass, 'oms.return_line'::regclass,
+                                          'oms.return_receipt'::regclass, 'oms.return_key'::regclass,
+                                          'oms.return_ref'::regclass)
+$$, 'the return tables have no foreign keys');
+SELECT has_trigger('oms', 'returns', 'transition_guard', 'return statuses are guarded');
 SELECT col_is_unique('oms', 'channel', ARRAY['code'], 'channel codes are unique');
 SELECT col_is_unique('oms', 'location', ARRAY['code'], 'location codes are unique');
 SELECT col_is_unique('oms', 'sku', ARRAY['code'], 'sku codes are unique');
@@ -87,10 +101,12 @@ SELECT is(
     (SELECT array_agg(p.proname::text ORDER BY p.proname) FROM pg_proc p
       WHERE p.pronamespace = 'oms'::regnamespace AND p.prosecdef),
     ARRAY['ack_events', 'adjust_stock', 'allocate_backorders', 'atp_changes', 'atp_flush', 'atp_master_changed', 'atp_recompute', 'atp_refresh',
-          'available', 'available_to_promise', 'cancel_line', 'cancel_order', 'cancel_shipment',
-          'change_ship_to', 'claim_events', 'close_order', 'count_stock', 'create_shipment', 'expire_holds',
+          'authorize_return', 'available', 'available_to_promise', 'cancel_line', 'cancel_order', 'cancel_return',
+          'cancel_shipment', 'change_ship_to', 'claim_events', 'close_order', 'close_return', 'count_stock',
+          'create_shipment', 'decline_return', 'expire_holds',
           'hold_order', 'hold_stock', 'ingest', 'master_delete_guard', 'place_order', 'publish_events',
-          'purge_outbox', 'receive_stock', 'record_payment', 'release_hold', 'release_order', 'replay_inbound',
+          'purge_outbox', 'receive_return', 'receive_stock', 'record_payment', 'release_hold', 'release_order',
+          'release_quarantine', 'replay_inbound', 'request_return',
           'set_safety_stock', 'set_stock_slots', 'ship', 'sync_stock', 'sync_stock_from', 'track'],
     'SECURITY DEFINER only where a role must write what it may not write directly');
 -- Labels as the bodies require (sql/08_parallel.sql runs them in parallel

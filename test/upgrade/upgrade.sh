@@ -109,6 +109,13 @@ UPDATE oms.channel SET low_stock_threshold = 1000 WHERE code = 'WEB';
 SELECT oms.atp_flush();
 DO $$ BEGIN ASSERT EXISTS (SELECT FROM oms.claim_events('u-merch', 10000) WHERE entity = 'stock'); END $$;
 SELECT oms.place_order('WEB', 'U-AFTER-2', '[{"sku": "TEE-BLK-L", "qty": 1}]');
+-- Returns come with the upgrade: a unit shipped before it comes back after it.
+INSERT INTO oms.return_reason (code, label) VALUES ('too_small', 'Too small');
+INSERT INTO oms.return_policy (channel_id, window_days) SELECT id, 60 FROM oms.channel WHERE code = 'WEB';
+SELECT oms.request_return(order_id, '[{"line_no": 1, "qty": 1, "reason": "too_small"}]', '{"idempotency_key": "u-rma-1"}') AS r
+  FROM oms.order_ref WHERE external_ref = 'U-SHIPPED' \gset
+SELECT oms.receive_return(:r, '[{"line_no": 1, "qty": 1, "disposition": "quarantine"}]', 'u-parcel-1');
+SELECT oms.release_quarantine(:r, 1, 1, 'restock');
 DO $$ BEGIN ASSERT NOT EXISTS (SELECT FROM oms.check_invariants()); END $$;
 SQL
 
