@@ -309,11 +309,40 @@ SELECT oms.receive_return(:a5r, '[{"line_no": 1, "qty": 1, "disposition": "write
 SELECT * FROM pg_temp.ret(:a5r);
 SELECT * FROM pg_temp.returnable('A-5');
 
+-- Units and receipts change only through the return functions (OM091, OM090), even for their owner.
+UPDATE oms.return_line SET qty_received = 0 WHERE return_id = :r5;
+\echo :LAST_ERROR_SQLSTATE
+UPDATE oms.order_lines SET qty_returned = 0 WHERE order_id = :w2;
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM oms.return_receipt WHERE return_id = :r5;
+\echo :LAST_ERROR_SQLSTATE
+TRUNCATE oms.return_line;
+\echo :LAST_ERROR_SQLSTATE
+
+-- Expiry: the app's authorized returns wait 7 days for their parcel; A-6's has waited 8.
+UPDATE oms.return_policy SET expire_days = 7;
+INSERT INTO oms.return_policy (channel_id, expire_days) SELECT id, 7 FROM oms.channel WHERE code = 'APP';
+SELECT oms.place_order('APP', 'A-6', '[{"sku": "TEE", "qty": 2, "unit_price": 20}]') AS a6 \gset
+SELECT oms.ship(oms.create_shipment(:a6, 'BER'), 'DHL', 'T-6');
+SELECT oms.request_return(:a6, '[{"line_no": 1, "qty": 1}]') AS a6r \gset
+SELECT oms.request_return(:a6, '[{"line_no": 1, "qty": 1}]') AS a6r2 \gset
+SELECT return_id, status, expires_at - authorized_at AS waits FROM oms.returns WHERE return_id IN (:a6r, :a6r2) ORDER BY 1;
+UPDATE oms.returns SET expires_at = now() - interval '1 day' WHERE return_id = :a6r;
+SELECT oms.receive_return(:a6r2, '[{"line_no": 1, "qty": 1, "disposition": "restock"}]');
+UPDATE oms.returns SET expires_at = now() - interval '1 day' WHERE return_id = :a6r2;
+SELECT oms.expire_returns() AS expired, oms.expire_returns() AS again;
+SELECT return_id, status, status_reason IS NOT NULL AS has_reason FROM oms.returns WHERE return_id IN (:a6r, :a6r2) ORDER BY 1;
+SELECT oms.receive_return(:a6r, '[{"line_no": 1, "qty": 1, "disposition": "restock"}]');
+\echo :LAST_ERROR_SQLSTATE
+-- Its unit is returnable again.
+SELECT oms.request_return(:a6, '[{"line_no": 1, "qty": 1}]') > 0 AS requested_again;
+
 -- Closing a return that received everything (A-5's) or nothing (r1) completes it; a requested one is cancelled.
 SELECT oms.close_return(:a5r, 'all back') AS missing, oms.close_return(:r1, 'never sent') AS missing_r1;
 SELECT oms.cancel_return(:r4, 'duplicate');
 SELECT return_id, status, status_reason FROM oms.returns WHERE return_id IN (:r1, :r4, :a5r) ORDER BY 1;
--- Every return transition was taken but expiry (nothing expires returns yet); no return event is one the table does not list.
+-- Every return transition was taken but a requested return's expiry (only authorized ones expire); no return
+-- event is one the table does not list.
 SELECT t.entity, t.from_status, t.to_status
   FROM oms.v_transitions t
  WHERE t.entity = 'return'

@@ -663,6 +663,11 @@ set_return_status(const ReturnRow *r, const char *status, text *reason)
 				"UPDATE oms.returns"
 				"   SET status = $3, updated_at = now(), status_reason = coalesce($4, status_reason),"
 				"       authorized_at = CASE WHEN $3 = 'authorized' THEN now() ELSE authorized_at END,"
+				"       expires_at = CASE WHEN $3 = 'authorized'"
+				"                         THEN now() + (SELECT make_interval(days => p.expire_days)"
+				"                                         FROM oms.orders o JOIN oms.return_policy p ON p.channel_id = o.channel_id"
+				"                                        WHERE o.order_id = $1)"
+				"                         ELSE expires_at END,"
 				"       completed_at = CASE WHEN $3 = 'completed' THEN now() ELSE completed_at END,"
 				"       closed_at = CASE WHEN $3 IN ('declined', 'cancelled', 'expired')"
 				"                          OR ($3 = 'completed' AND $4 IS NOT NULL) THEN now() ELSE closed_at END"
@@ -1238,7 +1243,7 @@ count_units(const ReturnRow *r, int32 line_no, int32 qty, const char *dispositio
 				"       qty_written_off = qty_written_off + CASE WHEN $5 = 'write_off' THEN $4 ELSE 0 END"
 				" WHERE order_id = $1 AND return_id = $2 AND line_no = $3",
 				6, argtypes);
-	rc = SPI_execute_plan(line_plan, values, NULL, false, 0);
+	rc = oms_execute_trusted(line_plan, values, NULL, 0);
 	oms_check_spi(rc, SPI_OK_UPDATE, "counting returned units");
 	if (from_quarantine)
 		return;
@@ -1426,7 +1431,7 @@ oms_close_return(PG_FUNCTION_ARGS)
 				"  RETURNING qty_missing)"
 				" SELECT coalesce(sum(qty_missing), 0)::integer FROM m",
 				2, argtypes);
-	rc = SPI_execute_plan(plan, values, NULL, false, 0);
+	rc = oms_execute_trusted(plan, values, NULL, 0);
 	oms_check_spi(rc, SPI_OK_SELECT, "counting the missing units");
 	missing = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	set_return_status(&r, "completed", reason);

@@ -177,7 +177,8 @@ CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.orders
 CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.reservation
     FOR EACH ROW EXECUTE FUNCTION oms.stock_guard('qty', 'state');
 CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.order_lines
-    FOR EACH ROW EXECUTE FUNCTION oms.stock_guard('qty_reserved', 'qty_shipped', 'qty_cancelled', 'qty_backordered');
+    FOR EACH ROW EXECUTE FUNCTION oms.stock_guard('qty_reserved', 'qty_shipped', 'qty_cancelled', 'qty_backordered',
+                                                  'qty_returned');
 
 CREATE FUNCTION oms.place_order(channel text, external_ref text, lines jsonb,
                                 ship_to jsonb DEFAULT NULL, options jsonb DEFAULT '{}')

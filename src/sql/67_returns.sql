@@ -39,6 +39,8 @@ CREATE TABLE oms.return_policy (
     refund_on       text NOT NULL DEFAULT 'receipt',
     authorization_required boolean NOT NULL DEFAULT false,
     exchange_reserve text NOT NULL DEFAULT 'on_request',
+    expire_days     integer,
+    CONSTRAINT return_policy_expire_days_check CHECK (expire_days BETWEEN 1 AND 3650),
     CONSTRAINT return_policy_window_days_check CHECK (window_days BETWEEN 0 AND 3650),
     CONSTRAINT return_policy_restocking_fee_pct_check CHECK (restocking_fee_pct BETWEEN 0 AND 100),
     CONSTRAINT return_policy_refund_shipping_check CHECK (refund_shipping IN ('never', 'full_return', 'always')),
@@ -51,6 +53,7 @@ COMMENT ON COLUMN oms.return_policy.restocking_fee_pct IS 'Percentage (0 to 100)
 COMMENT ON COLUMN oms.return_policy.refund_shipping IS 'never | full_return (shipping refunded when every shipped unit of the order comes back) | always.';
 COMMENT ON COLUMN oms.return_policy.refund_on IS 'receipt (refund units once received) | request (refund requested units at once).';
 COMMENT ON COLUMN oms.return_policy.authorization_required IS 'true: a return waits in requested until oms.authorize_return; false: request_return authorizes it at once.';
+COMMENT ON COLUMN oms.return_policy.expire_days IS 'Days an authorized return waits for its parcel: past them, with nothing received, oms.expire_returns() expires it; NULL never.';
 COMMENT ON COLUMN oms.return_policy.exchange_reserve IS 'When an exchange''s replacement order is placed: on_request or on_receipt.';
 
 CREATE TRIGGER master_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON oms.return_reason
@@ -104,6 +107,7 @@ CREATE TABLE oms.returns (
         window_days >= 0 AND restocking_fee_pct BETWEEN 0 AND 100
         AND refund_shipping IN ('never', 'full_return', 'always') AND refund_on IN ('receipt', 'request'))
 );
+CREATE INDEX returns_expires_idx ON oms.returns (expires_at) WHERE status = 'authorized';
 COMMENT ON TABLE oms.returns IS 'One row per return (RMA) of an order: what kind, where the parcel goes back, its status and the policy it was requested under.  Written only by the oms return functions.';
 COMMENT ON COLUMN oms.returns.return_id IS 'The return''s id (unique over all orders; oms.return_ref maps it to its order).';
 COMMENT ON COLUMN oms.returns.kind IS 'return (units come back for a refund) | exchange (units come back for replacement goods) | claim (a parcel lost or broken: nothing need come back).';
@@ -126,7 +130,7 @@ COMMENT ON COLUMN oms.returns.status_reason IS 'The reason given when the return
 COMMENT ON COLUMN oms.returns.received_at IS 'When units of the return were last received.';
 COMMENT ON COLUMN oms.returns.completed_at IS 'When the return reached completed.';
 COMMENT ON COLUMN oms.returns.closed_at IS 'When the return ended otherwise: declined, cancelled, expired, or closed with units missing.';
-COMMENT ON COLUMN oms.returns.expires_at IS 'When an authorized return with nothing received may expire; NULL never.';
+COMMENT ON COLUMN oms.returns.expires_at IS 'When an authorized return with nothing received expires (authorized_at + the policy''s expire_days); NULL never.';
 COMMENT ON COLUMN oms.returns.created_by IS 'The role that requested the return.';
 
 CREATE TABLE oms.return_ref (
@@ -244,6 +248,19 @@ CREATE TRIGGER transition_guard BEFORE UPDATE ON oms.returns
     FOR EACH ROW EXECUTE FUNCTION oms.transition_guard('return', 'status');
 CREATE TRIGGER record_events AFTER UPDATE ON oms.returns
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION oms.record_events('return');
+
+-- Units change only through the return functions (as on order lines, the
+-- guard refuses any other change, even the owner's), and receipts, like the
+-- ledger they match, are never changed or removed.
+CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.return_line
+    FOR EACH ROW EXECUTE FUNCTION oms.stock_guard('qty_requested', 'qty_received', 'qty_restocked', 'qty_damaged',
+                                                  'qty_written_off', 'qty_quarantined', 'qty_missing');
+CREATE TRIGGER stock_guard_truncate BEFORE TRUNCATE ON oms.return_line
+    FOR EACH STATEMENT EXECUTE FUNCTION oms.stock_guard();
+CREATE TRIGGER ledger_guard BEFORE UPDATE OR DELETE ON oms.return_receipt
+    FOR EACH ROW EXECUTE FUNCTION oms.ledger_guard();
+CREATE TRIGGER ledger_guard_truncate BEFORE TRUNCATE ON oms.return_receipt
+    FOR EACH STATEMENT EXECUTE FUNCTION oms.ledger_guard();
 
 --
 -- The functions.  SECURITY DEFINER: the app role calls them but writes none
@@ -379,3 +396,21 @@ COMMENT ON COLUMN oms.v_returns.authorized_at IS 'When the return was authorized
 COMMENT ON COLUMN oms.v_returns.received_at IS 'When units of the return last arrived, or NULL.';
 COMMENT ON COLUMN oms.v_returns.completed_at IS 'When the return was completed, or NULL.';
 COMMENT ON COLUMN oms.v_returns.closed_at IS 'When the return ended otherwise (declined, cancelled, expired, closed with units missing), or NULL.';
+
+CREATE FUNCTION oms.expire_returns()
+    RETURNS integer
+    LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    -- A receipt or cancellation that holds the return first wins: the
+    -- UPDATE waits for it and then finds the return no longer authorized.
+    WITH e AS (
+        UPDATE oms.returns
+           SET status = 'expired', status_reason = 'no parcel by ' || expires_at::text,
+               closed_at = now(), updated_at = now()
+         WHERE status = 'authorized' AND expires_at <= now()
+        RETURNING 1)
+    SELECT count(*)::integer FROM e
+$$;
+COMMENT ON FUNCTION oms.expire_returns() IS
+    'Expires the authorized returns whose parcel did not come within the policy''s expire_days (their units are returnable again); returns how many.  Call it from a scheduler.';

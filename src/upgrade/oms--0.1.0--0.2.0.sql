@@ -205,6 +205,11 @@ SELECT entity, coalesce(from_status, '(new)') AS from_status, to_status
  ORDER BY array_position(ARRAY['order', 'line', 'shipment', 'payment', 'return'], entity),
           from_status NULLS FIRST, to_status;
 --@include src/sql/67_returns.sql
+-- Returned units of an order line change only through the return functions.
+DROP TRIGGER stock_guard ON oms.order_lines;
+CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.order_lines
+    FOR EACH ROW EXECUTE FUNCTION oms.stock_guard('qty_reserved', 'qty_shipped', 'qty_cancelled', 'qty_backordered',
+                                                  'qty_returned');
 
 --
 -- Available to promise per channel (README, "Available to promise"): buffer,

@@ -103,7 +103,7 @@ SELECT is(
     ARRAY['ack_events', 'adjust_stock', 'allocate_backorders', 'atp_changes', 'atp_flush', 'atp_master_changed', 'atp_recompute', 'atp_refresh',
           'authorize_return', 'available', 'available_to_promise', 'cancel_line', 'cancel_order', 'cancel_return',
           'cancel_shipment', 'change_ship_to', 'claim_events', 'close_order', 'close_return', 'count_stock',
-          'create_shipment', 'decline_return', 'expire_holds',
+          'create_shipment', 'decline_return', 'expire_holds', 'expire_returns',
           'hold_order', 'hold_stock', 'ingest', 'master_delete_guard', 'place_order', 'publish_events',
           'purge_outbox', 'receive_return', 'receive_stock', 'record_payment', 'release_hold', 'release_order',
           'release_quarantine', 'replay_inbound', 'request_return',

@@ -176,6 +176,53 @@ EXCEPTION WHEN SQLSTATE 'OM040' OR SQLSTATE 'OM061' OR SQLSTATE 'OM073' THEN
 END
 $$;
 
+-- Returns one unit of a random order's first shipped line (not of HOT-1,
+-- whose sell-out the storm counts), under one of 400 idempotency keys that
+-- clients share, and takes it on: cancelled, restocked (the parcel received
+-- twice under one key), damaged and closed, or quarantined and released to
+-- stock.  Returns the units received; 0 when nothing was returnable, the key
+-- named another return or the return had moved on.
+CREATE FUNCTION storm.return_random(r integer)
+    RETURNS integer
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_order bigint := storm.random_order(r);
+    v_line  integer;
+    v_ret   bigint;
+    v_units integer := 0;
+BEGIN
+    SELECT l.line_no INTO v_line FROM oms.order_lines l JOIN oms.sku s ON s.id = l.sku_id
+     WHERE l.order_id = v_order AND l.qty_shipped > l.qty_returned AND s.code <> 'HOT-1'
+     ORDER BY l.line_no LIMIT 1;
+    IF v_line IS NULL THEN
+        RETURN 0;
+    END IF;
+    v_ret := oms.request_return(v_order, jsonb_build_array(jsonb_build_object('line_no', v_line, 'qty', 1)),
+                                jsonb_build_object('idempotency_key', 'storm-rma-' || r % 400));
+    CASE r % 4
+        WHEN 0 THEN
+            PERFORM oms.cancel_return(v_ret, 'storm: kept it');
+        WHEN 1 THEN
+            v_units := oms.receive_return(v_ret, jsonb_build_array(jsonb_build_object(
+                           'line_no', v_line, 'qty', 1, 'disposition', 'restock')), 'storm-parcel-' || v_ret);
+            v_units := oms.receive_return(v_ret, jsonb_build_array(jsonb_build_object(
+                           'line_no', v_line, 'qty', 1, 'disposition', 'restock')), 'storm-parcel-' || v_ret);
+        WHEN 2 THEN
+            v_units := oms.receive_return(v_ret, jsonb_build_array(jsonb_build_object(
+                           'line_no', v_line, 'qty', 1, 'disposition', 'damaged')));
+            PERFORM oms.close_return(v_ret, 'storm: inspected');
+        ELSE
+            v_units := oms.receive_return(v_ret, jsonb_build_array(jsonb_build_object(
+                           'line_no', v_line, 'qty', 1, 'disposition', 'quarantine')));
+            PERFORM oms.release_quarantine(v_ret, v_line, 1, 'restock');
+    END CASE;
+    RETURN v_units;
+EXCEPTION WHEN SQLSTATE 'OM154' OR SQLSTATE 'OM160' OR SQLSTATE 'OM161' OR SQLSTATE 'OM162' THEN
+    RETURN 0;                   -- another client returned the unit, or used the key, first
+END
+$$;
+
 -- A channel message picked from a pool of 60: message k is always the same
 -- (a channel re-sending it), the order it carries, ing-(k % 25), always has
 -- the same lines (the same order under another message id); every fifth is

@@ -69,7 +69,8 @@ diag() {
 # reads the feed as a connector (1 in 19).
 storm_run storm -T "$SECS" -f "$here/place.sql@6" -f "$here/dup.sql@1" -f "$here/cancel.sql@2" \
     -f "$here/fulfil.sql@2" -f "$here/ingest.sql@1" -f "$here/sell.sql@1" -f "$here/backorder.sql@2" \
-    -f "$here/restock.sql@1" -f "$here/fill.sql@1" -f "$here/sync.sql@1" -f "$here/feed.sql@1"
+    -f "$here/restock.sql@1" -f "$here/fill.sql@1" -f "$here/sync.sql@1" -f "$here/feed.sql@1" \
+    -f "$here/return.sql@2"
 storm_ok=$RUN_OK
 read -r placed cancelled < <(q "SELECT count(*), count(*) FILTER (WHERE status = 'cancelled') FROM oms.orders")
 shipped=$(q "SELECT count(*) FROM oms.shipment WHERE status <> 'cancelled'")
@@ -108,7 +109,7 @@ for ch in 1 2 3; do
     done
 done
 
-echo "1..15"
+echo "1..16"
 
 if [ "$storm_ok" = yes ] && [ "$placed" -gt 0 ] && [ "$cancelled" -gt 0 ] && [ "$shipped" -gt 0 ]; then
     echo "ok 1 - $CLIENTS clients, ${SECS}s of storm: $placed orders placed, $refused refused for stock, $cancelled cancelled, $shipped parcels shipped, no client aborted"
@@ -206,12 +207,13 @@ bad=$(q "SELECT v.sku || ' at ' || v.location || ': on_hand ' || v.on_hand || ',
            LEFT JOIN (SELECT sku_id, location_id, sum(quantity) FILTER (WHERE kind = 'receipt') AS received,
                              -sum(quantity) FILTER (WHERE kind = 'shipment') AS shipped,
                              -sum(quantity) FILTER (WHERE kind = 'sale') AS sold,
-                             sum(quantity) FILTER (WHERE kind = 'count') AS counted
+                             sum(quantity) FILTER (WHERE kind = 'count') AS counted,
+                             sum(quantity) FILTER (WHERE kind = 'return') AS returned
                         FROM oms.stock_movement GROUP BY 1, 2) m ON m.sku_id = s.id AND m.location_id = l.id
           WHERE v.on_hand <> coalesce(m.received, 0) - coalesce(m.shipped, 0) - coalesce(m.sold, 0)
-                             + coalesce(m.counted, 0)" 2>&1 || true)
+                             + coalesce(m.counted, 0) + coalesce(m.returned, 0)" 2>&1 || true)
 if [ -z "$bad" ]; then
-    echo "ok 10 - on_hand is what was received less what was shipped and sold at the till, plus what counts found, everywhere"
+    echo "ok 10 - on_hand is what was received less what was shipped and sold at the till, plus what counts found and returns restocked, everywhere"
 else
     echo "not ok 10 - on_hand does not match receipts and shipments"
     echo "$bad" | head -10 | sed 's/^/# /'
@@ -275,5 +277,23 @@ if [ -z "$bad" ] && [ "$events" -gt 0 ]; then
     echo "ok 15 - connectors reading the feed during the storm show every channel's figure of every SKU ($events stock events)"
 else
     echo "not ok 15 - what the connectors read of the feed is not the channels' figures (or no stock event: $events)"
+    echo "$bad" | head -10 | sed 's/^/# /'
+fi
+
+returns=$(q "SELECT count(*) FROM oms.returns")
+received=$(q "SELECT coalesce(sum(qty_received), 0) FROM oms.return_line")
+restocked=$(q "SELECT coalesce(sum(quantity), 0) FROM oms.stock_movement WHERE kind = 'return'")
+statuses=$(q "SELECT string_agg(status || ' ' || n, ', ' ORDER BY status) FROM (SELECT status, count(*) AS n FROM oms.returns GROUP BY 1) x")
+bad=$(q "SELECT r.return_id || ': ' || r.status || ', ' || x.received || ' received, ' || x.receipts || ' receipts'
+           FROM oms.returns r
+           JOIN (SELECT rl.order_id, rl.return_id, sum(rl.qty_received) AS received,
+                        (SELECT count(*) FROM oms.return_receipt rr
+                          WHERE rr.order_id = rl.order_id AND rr.return_id = rl.return_id AND NOT rr.from_quarantine) AS receipts
+                   FROM oms.return_line rl GROUP BY 1, 2) x ON x.order_id = r.order_id AND x.return_id = r.return_id
+          WHERE x.received > 1 OR x.receipts > 1" 2>&1 || true)
+if [ -z "$bad" ] && [ "$returns" -gt 0 ] && [ "$received" -gt 0 ] && [ "$restocked" -gt 0 ]; then
+    echo "ok 16 - clients returning units during the storm: $returns returns ($statuses), $received units received once each, $restocked restocked"
+else
+    echo "not ok 16 - returns: $returns returns ($statuses), $received received, $restocked restocked; received twice:"
     echo "$bad" | head -10 | sed 's/^/# /'
 fi
