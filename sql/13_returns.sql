@@ -309,6 +309,11 @@ SELECT oms.receive_return(:a5r, '[{"line_no": 1, "qty": 1, "disposition": "write
 SELECT * FROM pg_temp.ret(:a5r);
 SELECT * FROM pg_temp.returnable('A-5');
 
+-- A-5's parcel came back whole: the order, stuck at shipped before, can close now.
+SELECT status FROM oms.orders WHERE order_id = :a5;
+SELECT oms.close_order(:a5);
+SELECT status FROM oms.orders WHERE order_id = :a5;
+
 -- Units and receipts change only through the return functions (OM091, OM090), even for their owner.
 UPDATE oms.return_line SET qty_received = 0 WHERE return_id = :r5;
 \echo :LAST_ERROR_SQLSTATE
@@ -336,16 +341,19 @@ SELECT oms.receive_return(:a6r, '[{"line_no": 1, "qty": 1, "disposition": "resto
 \echo :LAST_ERROR_SQLSTATE
 -- Its unit is returnable again.
 SELECT oms.request_return(:a6, '[{"line_no": 1, "qty": 1}]') > 0 AS requested_again;
+-- A-6 shipped 2 units and got 1 back: it cannot close (OM060).
+SELECT oms.close_order(:a6);
+\echo :LAST_ERROR_SQLSTATE
 
 -- Closing a return that received everything (A-5's) or nothing (r1) completes it; a requested one is cancelled.
 SELECT oms.close_return(:a5r, 'all back') AS missing, oms.close_return(:r1, 'never sent') AS missing_r1;
 SELECT oms.cancel_return(:r4, 'duplicate');
 SELECT return_id, status, status_reason FROM oms.returns WHERE return_id IN (:r1, :r4, :a5r) ORDER BY 1;
--- Every return transition was taken but a requested return's expiry (only authorized ones expire); no return
--- event is one the table does not list.
+-- Every return transition was taken but a requested return's expiry (only authorized ones expire), and
+-- an order closed from shipped; no return event is one the table does not list.
 SELECT t.entity, t.from_status, t.to_status
   FROM oms.v_transitions t
- WHERE t.entity = 'return'
+ WHERE (t.entity = 'return' OR (t.entity, t.from_status, t.to_status) = ('order', 'shipped', 'closed'))
    AND NOT EXISTS (SELECT FROM oms.order_event e
                     WHERE e.entity = t.entity AND coalesce(e.from_status, '(new)') = t.from_status
                       AND e.to_status = t.to_status);

@@ -249,16 +249,48 @@ oms_release_order(PG_FUNCTION_ARGS)
 }
 
 /*
- * oms.close_order(order_id): closes a delivered or cancelled order; nothing
- * happens to it any more.
+ * Whether every unit of order order_id that shipped came back (returns)
+ * and none is still reserved or backordered.
+ */
+static bool
+order_all_returned(int64 order_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtype = INT8OID;
+	Datum		value = Int64GetDatum(order_id);
+	bool		isnull;
+	Datum		d;
+	int			rc;
+
+	oms_prepare(&plan,
+				"SELECT bool_and(qty_returned = qty_shipped AND qty_reserved = 0 AND qty_backordered = 0)"
+				"  FROM oms.order_lines WHERE order_id = $1",
+				1, &argtype);
+	rc = SPI_execute_plan(plan, &value, NULL, false, 1);
+	oms_check_spi(rc, SPI_OK_SELECT, "looking for units not returned");
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return !isnull && DatumGetBool(d);
+}
+
+/*
+ * oms.close_order(order_id): closes a delivered or cancelled order, or a
+ * shipped one every shipped unit of which came back (a parcel returned to
+ * sender and received); nothing happens to it any more.
  */
 Datum
 oms_close_order(PG_FUNCTION_ARGS)
 {
 	int64		order_id = oms_arg_int64(fcinfo, 0, "order_id");
+	char	   *status;
 
 	oms_spi_connect();
-	(void) oms_lock_order(order_id);
+	status = oms_lock_order(order_id);
+	if (strcmp(status, "shipped") == 0 && !order_all_returned(order_id))
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_ILLEGAL_TRANSITION),
+				 errmsg("illegal order transition: shipped -> closed"),
+				 errdetail("A shipped order closes once delivered, or once every shipped unit came back."),
+				 errhint("Track it to delivery, or receive every shipped unit back with oms.receive_return.")));
 	set_order_status(order_id, "closed");
 	oms_spi_finish();
 	PG_RETURN_VOID();

@@ -23,7 +23,7 @@ SELECT 'order', f, t FROM (VALUES
     ('backordered', 'cancelled'),
     ('on_hold', 'reserved'), ('on_hold', 'backordered'), ('on_hold', 'cancelled'),
     ('partially_shipped', 'shipped'), ('partially_shipped', 'delivered'),
-    ('shipped', 'delivered'),
+    ('shipped', 'delivered'), ('shipped', 'closed'),
     ('delivered', 'closed'), ('cancelled', 'closed')) AS v(f, t)
 UNION ALL
 SELECT 'line', f, t FROM (VALUES
@@ -287,4 +287,4 @@ CREATE FUNCTION oms.close_order(order_id bigint)
     SET search_path = pg_catalog, pg_temp SET enable_seqscan = off SET jit = off
     AS 'MODULE_PATHNAME', 'oms_close_order';
 COMMENT ON FUNCTION oms.close_order(bigint) IS
-    'Closes a delivered or cancelled order: its final status.';
+    'Closes a delivered or cancelled order, or a shipped one every shipped unit of which came back (a parcel returned to sender and received): its final status.';

@@ -202,9 +202,10 @@ AS $$
                    bool_and(status IN ('delivered', 'cancelled')) AS delivered,
                    bool_and(status IN ('shipped', 'delivered', 'cancelled')) AS shipped,
                    bool_or(status IN ('partially_shipped', 'shipped', 'delivered')) AS some_shipped,
-                   bool_or(status = 'backordered') AS backordered
+                   bool_or(status = 'backordered') AS backordered,
+                   bool_and(qty_returned = qty_shipped AND qty_reserved = 0 AND qty_backordered = 0) AS returned
               FROM oms.order_lines GROUP BY order_id) l ON l.order_id = o.order_id
-     WHERE o.status <> CASE WHEN o.status = 'closed' AND l.delivered THEN 'closed'
+     WHERE o.status <> CASE WHEN o.status = 'closed' AND (l.delivered OR l.returned) THEN 'closed'
                             WHEN l.cancelled THEN 'cancelled'
                             WHEN o.status = 'on_hold' AND NOT l.some_shipped THEN 'on_hold'
                             WHEN l.delivered THEN 'delivered'

@@ -205,6 +205,11 @@ SELECT entity, coalesce(from_status, '(new)') AS from_status, to_status
  ORDER BY array_position(ARRAY['order', 'line', 'shipment', 'payment', 'return'], entity),
           from_status NULLS FIRST, to_status;
 --@include src/sql/67_returns.sql
+-- A shipped order closes once every shipped unit came back (a parcel
+-- returned to sender and received); close_order checks that.
+INSERT INTO oms.transition (entity, from_status, to_status) VALUES ('order', 'shipped', 'closed');
+COMMENT ON FUNCTION oms.close_order(bigint) IS
+    'Closes a delivered or cancelled order, or a shipped one every shipped unit of which came back (a parcel returned to sender and received): its final status.';
 -- Returned units of an order line change only through the return functions.
 DROP TRIGGER stock_guard ON oms.order_lines;
 CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.order_lines

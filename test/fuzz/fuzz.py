@@ -260,6 +260,8 @@ class State:
         self.channel_ids = []
         self.connectors = {}
         self.event_ids = []
+        self.returns = []
+        self.shipped_orders = []
 
     def refresh(self, cur):
         def col(sql):
@@ -284,6 +286,10 @@ class State:
             cur.execute("SELECT c.code, p.proname FROM oms.channel_connector cc JOIN oms.channel c"
                         " ON c.id = cc.channel_id JOIN pg_proc p ON p.oid = cc.transform ORDER BY 1")
             self.connectors = dict(cur.fetchall())
+        if has_table(cur, 'returns'):
+            self.returns = col('SELECT return_id FROM oms.returns ORDER BY return_id DESC LIMIT 200')
+        self.shipped_orders = col('SELECT DISTINCT order_id FROM oms.order_lines WHERE qty_shipped > 0'
+                                  ' ORDER BY order_id DESC LIMIT 200')
         if has_table(cur, 'inbound_message'):
             self.event_ids = col('SELECT source_event_id FROM oms.inbound_message ORDER BY received_at DESC'
                                  ' LIMIT 100')
@@ -312,6 +318,44 @@ def seed_lines(state, shipment=False):
             line['unit_price'] = round(rng.uniform(0, 200), 2) if chance(0.8) else rng.randint(0, 500)
         lines.append(line)
     return lines
+
+
+def seed_return_lines(state):
+    lines = []
+    for n in rng.sample([1, 2, 3], rng.randint(1, 2)):
+        line = {'line_no': n, 'qty': rng.randint(1, 2)}
+        if chance(0.3):
+            line['reason'] = pick(['too_small', 'broken', 'nope'])
+        if chance(0.2):
+            line['note'] = 'fuzz'
+        lines.append(line)
+    return lines
+
+
+def seed_receipts(state):
+    receipts = []
+    for n in rng.sample([1, 2, 3], rng.randint(1, 2)):
+        rc = {'line_no': n, 'qty': rng.randint(1, 2),
+              'disposition': pick(['restock', 'restock', 'damaged', 'write_off', 'quarantine'])}
+        if chance(0.3):
+            rc['location'] = pick(state.locations or ['BER-DC'])
+        receipts.append(rc)
+    return receipts
+
+
+def seed_return_options(state):
+    o = {}
+    if chance(0.3):
+        o['idempotency_key'] = 'rma-%d' % rng.randint(0, 30)
+    if chance(0.2):
+        o['kind'] = pick(['return', 'claim', 'exchange'])
+        if o['kind'] == 'exchange':
+            o['exchange'] = [{'sku': pick(state.skus or ['TEE-BLK-M']), 'qty': 1}]
+    if chance(0.2):
+        o['return_location'] = pick(state.locations or ['BER-DC'])
+    if chance(0.1):
+        o['override_policy'] = chance(0.5)
+    return o
 
 
 def seed_ship_to(state):
@@ -437,7 +481,13 @@ def seed_payload(fn, state, ctx):
 
 def json_value(fn, name, state, ctx=None):
     """A seed for a jsonb argument by its name, mutated now and then."""
-    if name == 'lines':
+    if name == 'lines' and fn == 'request_return':
+        v = seed_return_lines(state)
+    elif name == 'options' and fn == 'request_return':
+        v = seed_return_options(state)
+    elif name == 'receipts':
+        v = seed_receipts(state)
+    elif name == 'lines':
         v = seed_lines(state, shipment=(fn == 'create_shipment'))
     elif name == 'ship_to':
         v = seed_ship_to(state)
@@ -510,6 +560,10 @@ def text_value(fn, name, state):
         return pick(state.event_ids) if state.event_ids and chance(0.2) else 'ev-%d' % rng.randint(0, 10**6)
     if name == 'connector':
         return pick(['shopify', 'amazon', 'pos'])
+    if name == 'disposition':
+        return pick(['restock', 'write_off', 'damaged', 'quarantine'])
+    if name == 'idempotency_key':
+        return 'parcel-%d' % rng.randint(0, 30)
     if name == 'field':
         return pick(['amount', 'price', 'x'])
     return pick(['fuzz', 'damaged in the warehouse', 'customer asked', 'cycle count'])
@@ -518,8 +572,12 @@ def text_value(fn, name, state):
 def int_value(fn, name, state, big):
     if chance(0.15):
         return pick(BIGINTS if big else INTS)
+    if name == 'order_id' and fn == 'request_return' and state.shipped_orders and chance(0.8):
+        return pick(state.shipped_orders)
     if name == 'order_id':
         return pick(state.orders) if state.orders and chance(0.9) else rng.randint(-5, 10**6)
+    if name == 'return_id':
+        return pick(state.returns) if state.returns and chance(0.9) else rng.randint(-5, 10**6)
     if name == 'shipment_id':
         return pick(state.shipments) if state.shipments and chance(0.9) else rng.randint(-5, 10**6)
     if name == 'channel_id':
