@@ -338,18 +338,18 @@ SELECT r.return_id,
        s.code AS sku,
        rr.code AS reason,
        rl.note,
-       rl.qty_requested,
-       rl.qty_received,
-       rl.qty_restocked,
-       rl.qty_damaged,
-       rl.qty_written_off,
-       rl.qty_quarantined,
-       rl.qty_missing,
+       rl.qty_requested::integer AS qty_requested,
+       rl.qty_received::integer AS qty_received,
+       rl.qty_restocked::integer AS qty_restocked,
+       rl.qty_damaged::integer AS qty_damaged,
+       rl.qty_written_off::integer AS qty_written_off,
+       rl.qty_quarantined::integer AS qty_quarantined,
+       rl.qty_missing::integer AS qty_missing,
        CASE WHEN r.status IN ('requested', 'authorized', 'partially_received')
-            THEN rl.qty_requested - rl.qty_received - rl.qty_missing ELSE 0 END AS qty_expected,
-       rl.unit_amount,
-       rl.qty_refunded,
-       rl.refund_amount,
+            THEN rl.qty_requested - rl.qty_received - rl.qty_missing ELSE 0 END::integer AS qty_expected,
+       rl.unit_amount::numeric AS unit_amount,
+       rl.qty_refunded::integer AS qty_refunded,
+       rl.refund_amount::numeric AS refund_amount,
        o.currency::text AS currency,
        l.code AS return_location,
        r.replacement_order_id,
@@ -365,7 +365,7 @@ SELECT r.return_id,
   JOIN oms.sku s ON s.id = rl.sku_id
   LEFT JOIN oms.return_reason rr ON rr.id = rl.reason_id
   LEFT JOIN oms.location l ON l.id = r.return_location_id;
-COMMENT ON VIEW oms.v_returns IS 'One row per return line: which units of which order come back, why, what became of them and when.';
+COMMENT ON VIEW oms.v_returns IS 'One row per return line: which units of which order come back, why, what became of them and when; plain types (integer, numeric, text, timestamptz), no domains.';
 COMMENT ON COLUMN oms.v_returns.return_id IS 'The return (RMA) id.';
 COMMENT ON COLUMN oms.v_returns.order_id IS 'The order the units came from.';
 COMMENT ON COLUMN oms.v_returns.order_ref IS 'The channel''s reference of the order (external_ref).';

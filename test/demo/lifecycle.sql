@@ -1,6 +1,6 @@
 --
 -- test/demo/lifecycle.sql — the life of one order: placed, paid, shipped,
--- tracked to the door; every change is an event, heard by LISTEN and claimed
+-- tracked to the door, sent back; every change is an event, heard by LISTEN and claimed
 -- from the outbox as a notification service would.
 --
 \pset footer off
@@ -26,6 +26,20 @@ SELECT oms.track(:shipment_id, 'out_for_delivery', now() + interval '14 hours');
 SELECT oms.track(:shipment_id, 'in_transit', now() + interval '1 hour', '{"city": "Berlin hub"}');
 SELECT oms.track(:shipment_id, 'delivered', now() + interval '16 hours', '{"signed_by": "G. Hopper"}');
 \echo '    (the notifications below arrive within oms.publish_interval)'
+SELECT pg_sleep(1);
+
+\echo '==> the customer sends both back: the jacket goes back on the shelf, sellable at once; the beanie arrived torn'
+INSERT INTO oms.return_reason (code, label, resellable)
+VALUES ('too_small', 'Too small', true), ('damaged', 'Arrived damaged', false) ON CONFLICT DO NOTHING;
+SELECT oms.request_return(:order_id, '[{"line_no": 1, "qty": 1, "reason": "too_small"},
+                                       {"line_no": 2, "qty": 1, "reason": "damaged"}]',
+                          '{"idempotency_key": "rma-20001"}') AS return_id \gset
+SELECT oms.receive_return(:return_id, '[{"line_no": 1, "qty": 1, "disposition": "restock"},
+                                        {"line_no": 2, "qty": 1, "disposition": "damaged", "note": "torn seam"}]',
+                          'parcel-20001') AS units_received;
+SELECT return_id, line_no, sku, reason, status, qty_requested, qty_restocked, qty_damaged, unit_amount, return_location
+  FROM oms.v_returns WHERE return_id = :return_id ORDER BY line_no;
+SELECT sku, location, on_hand, available FROM oms.v_stock WHERE sku = 'JACKET-BLK-M' AND location = :'location';
 SELECT pg_sleep(1);
 
 \echo '==> where is my order? (oms.v_order_tracking)'

@@ -1,7 +1,7 @@
 -- Roles: the application calls functions and writes no table; reporting reads
 -- views only; PUBLIC gets nothing.
 BEGIN;
-SELECT plan(27);
+SELECT plan(33);
 
 CREATE ROLE oms_test_app;
 CREATE ROLE oms_test_bi;
@@ -28,6 +28,7 @@ SELECT ok(NOT has_table_privilege('oms_test_bi', 'oms.stock_level', 'SELECT'),
 
 INSERT INTO oms.location (code, name, kind, latitude, longitude) VALUES ('BER', 'Berlin', 'warehouse', 52.52, 13.405);
 INSERT INTO oms.sku (code, name) VALUES ('TEE', 'T-shirt');
+INSERT INTO oms.channel (code, name, kind) VALUES ('APP', 'App', 'app');
 
 -- The application role.
 SET ROLE oms_test_app;
@@ -58,6 +59,26 @@ SET ROLE oms_test_admin;
 SELECT lives_ok($$INSERT INTO oms.sku (code, name) VALUES ('CAP', 'Cap')$$, 'the admin role adds SKUs');
 SELECT lives_ok($$UPDATE oms.location SET priority = 5 WHERE code = 'BER'$$, 'the admin role edits locations');
 SELECT throws_ok($$DELETE FROM oms.stock_movement$$, '42501', NULL, 'the admin role cannot touch the ledger');
+SELECT lives_ok($$INSERT INTO oms.return_reason (code, label) VALUES ('too_small', 'Too small')$$,
+                'the admin role adds return reasons');
+SELECT lives_ok($$INSERT INTO oms.return_policy (channel_id, window_days)
+                  SELECT id, 14 FROM oms.channel WHERE code = 'APP'$$, 'the admin role sets return policies');
+RESET ROLE;
+
+-- Returns: the app role requests and receives them, writing no return table itself.
+SET ROLE oms_test_app;
+SELECT oms.ship(oms.create_shipment(oms.place_order('APP', 'RET-1', '[{"sku": "TEE", "qty": 1}]'), 'BER'), 'DHL', 'R1');
+SELECT is(oms.receive_return(oms.request_return(order_id, '[{"line_no": 1, "qty": 1}]'),
+                             '[{"line_no": 1, "qty": 1, "disposition": "restock"}]'), 1,
+          'the app role requests and receives a return')
+  FROM oms.orders WHERE external_ref = 'RET-1';
+SELECT throws_ok($$UPDATE oms.returns SET status = 'completed'$$, '42501', NULL, 'the app role cannot write returns');
+SELECT throws_ok($$SELECT oms.request_return(order_id, '[{"line_no": 1, "qty": 1}]', '{"override_policy": true}')
+                     FROM oms.orders WHERE external_ref = 'RET-1'$$, 'OM164', NULL,
+                 'the app role cannot override the return policy');
+RESET ROLE;
+SET ROLE oms_test_bi;
+SELECT is((SELECT qty_restocked FROM oms.v_returns), 1, 'the reporting role reads v_returns');
 RESET ROLE;
 
 -- A role nobody granted anything.

@@ -2,7 +2,7 @@
 -- wrote (every read takes a fresh snapshot, as SPI does for a statement that
 -- is not read-only), whatever nests in whatever.
 BEGIN;
-SELECT plan(17);
+SELECT plan(20);
 
 INSERT INTO oms.channel (code, name, kind) VALUES ('WEB', 'Web shop', 'web');
 INSERT INTO oms.location (code, name, kind, latitude, longitude) VALUES ('BER', 'Berlin', 'warehouse', 52.52, 13.405);
@@ -31,6 +31,22 @@ SELECT is((SELECT status FROM oms.orders WHERE external_ref = 'N-2'), 'delivered
 SELECT lives_ok($$SELECT oms.cancel_shipment(oms.create_shipment(oms.place_order('WEB', 'N-3',
                                                                      '[{"sku": "TEE", "qty": 1}]'), 'BER'))$$,
                 'cancel_shipment calls off a shipment created in the same statement');
+-- Returns.
+SELECT oms.place_order('WEB', 'N-R', '[{"sku": "TEE", "qty": 2}]');
+SELECT lives_ok($$SELECT oms.request_return(o.order_id + 0 * length(oms.ship(oms.create_shipment(o.order_id, 'BER'),
+                                                                           'DHL', 'TR')::text),
+                                            '[{"line_no": 1, "qty": 1}]')
+                    FROM oms.orders o WHERE o.external_ref = 'N-R'$$,
+                'request_return sees units shipped in the same statement');
+SELECT is((SELECT oms.receive_return(oms.request_return(o.order_id, '[{"line_no": 1, "qty": 1}]'),
+                                     '[{"line_no": 1, "qty": 1, "disposition": "restock"}]')
+             FROM oms.orders o WHERE o.external_ref = 'N-R'), 1,
+          'receive_return receives a return requested in the same statement');
+SELECT is((SELECT oms.close_return(r.return_id + 0 * oms.receive_return(r.return_id,
+                                          '[{"line_no": 1, "qty": 1, "disposition": "damaged"}]'), 'inspected')
+             FROM oms.orders o JOIN oms.returns r ON r.order_id = o.order_id AND r.status = 'authorized'
+            WHERE o.external_ref = 'N-R'), 0,
+          'close_return sees units received in the same statement: none missing');
 SELECT oms.place_order('WEB', 'N-4', '[{"sku": "TEE", "qty": 1}]');
 SELECT throws_ok($$SELECT oms.cancel_line(o.order_id + 0 * oms.create_shipment(o.order_id, 'BER'), 1, 1, 'x')
                      FROM oms.orders o WHERE o.external_ref = 'N-4'$$,
