@@ -129,7 +129,7 @@ COMMENT ON COLUMN oms.returns.options IS 'The options the return was requested w
 COMMENT ON COLUMN oms.returns.status_reason IS 'The reason given when the return was declined, cancelled or closed.';
 COMMENT ON COLUMN oms.returns.received_at IS 'When units of the return were last received.';
 COMMENT ON COLUMN oms.returns.completed_at IS 'When the return reached completed.';
-COMMENT ON COLUMN oms.returns.closed_at IS 'When the return ended otherwise: declined, cancelled, expired, or closed with units missing.';
+COMMENT ON COLUMN oms.returns.closed_at IS 'When the return was ended by a decision rather than by its last unit arriving: declined, cancelled, expired, or closed by oms.close_return.';
 COMMENT ON COLUMN oms.returns.expires_at IS 'When an authorized return with nothing received expires (authorized_at + the policy''s expire_days); NULL never.';
 COMMENT ON COLUMN oms.returns.created_by IS 'The role that requested the return.';
 
@@ -395,7 +395,7 @@ COMMENT ON COLUMN oms.v_returns.requested_at IS 'When the return was requested.'
 COMMENT ON COLUMN oms.v_returns.authorized_at IS 'When the return was authorized, or NULL.';
 COMMENT ON COLUMN oms.v_returns.received_at IS 'When units of the return last arrived, or NULL.';
 COMMENT ON COLUMN oms.v_returns.completed_at IS 'When the return was completed, or NULL.';
-COMMENT ON COLUMN oms.v_returns.closed_at IS 'When the return ended otherwise (declined, cancelled, expired, closed with units missing), or NULL.';
+COMMENT ON COLUMN oms.v_returns.closed_at IS 'When the return was ended by a decision (declined, cancelled, expired, closed by oms.close_return), or NULL.';
 
 CREATE FUNCTION oms.expire_returns()
     RETURNS integer
