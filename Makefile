@@ -41,7 +41,8 @@ OBJS = \
 	src/sync.o \
 	src/atp.o \
 	src/feed.o \
-	src/returns.o
+	src/returns.o \
+	src/report.o
 
 # The install script of this version is assembled from one file per object
 # group.  src/upgrade/ keeps the released install scripts exactly as they

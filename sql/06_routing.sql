@@ -177,8 +177,9 @@ SELECT oms.set_safety_stock('TEE', 'POT', on_hand) FROM oms.stock
 SELECT pg_temp.plan('[{"sku": "TEE", "qty": 2}]') AS potsdam_kept_back;
 CREATE TEMP TABLE kept AS SELECT sku_id, location_id, safety_stock FROM oms.stock;
 ALTER EXTENSION oms DROP VIEW oms.v_stock;
+ALTER EXTENSION oms DROP VIEW oms_report.stock_health;
 ALTER EXTENSION oms DROP VIEW oms.stock_level;
-DROP VIEW oms.v_stock, oms.stock_level;
+DROP VIEW oms.v_stock, oms_report.stock_health, oms.stock_level;
 ALTER TABLE oms.stock DROP COLUMN safety_stock;
 ALTER TABLE oms.stock ADD COLUMN safety_stock oms.units NOT NULL DEFAULT 0;
 UPDATE oms.stock s SET safety_stock = k.safety_stock

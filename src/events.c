@@ -43,7 +43,8 @@ bool		oms_events = true;
  * one path every event takes, whether a function creates a row (its first
  * event) or an UPDATE changes a status (oms_record_events()).  The rows go
  * straight into the tables (insert.c), as place_order's rows do.  Nothing
- * is written while oms.events is off.
+ * is written while oms.events is off, but the orders are still noted
+ * for the reporting rollups (report.c).
  */
 void
 oms_write_events(const OmsEvent *events, int n)
@@ -55,6 +56,14 @@ oms_write_events(const OmsEvent *events, int n)
 	int64	   *ids;
 	OmsInsert	ins;
 
+	if (n > 0)
+	{
+		int64	   *orders = palloc(sizeof(int64) * n);
+
+		for (int i = 0; i < n; i++)
+			orders[i] = events[i].order_id;
+		oms_report_touch(orders, n);	/* for the reporting rollups */
+	}
 	if (!oms_events || n == 0)
 		return;
 	now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());

@@ -82,6 +82,26 @@ _PG_init(void)
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
+	DefineCustomBoolVariable("oms.report",
+							 "Note every changed order for the reporting rollups (schema oms_report).",
+							 "Off is for measuring what reporting costs and for bulk loads; run oms.report_rebuild() afterwards.",
+							 &oms_report,
+							 true,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	/*
+	 * Server-wide: the rollups and the views must agree on the zone their
+	 * dates are in, so a session cannot change it for itself.
+	 */
+	DefineCustomStringVariable("oms.report_timezone",
+							   "Time zone of the dates in the reporting views (schema oms_report).",
+							   "A change re-buckets the rollups at the next oms.report_compact().",
+							   &oms_report_timezone,
+							   "UTC",
+							   PGC_SIGHUP, 0,
+							   oms_report_check_timezone, NULL, NULL);
+
 	if (process_shared_preload_libraries_in_progress)
 	{
 		DefineCustomIntVariable("oms.expire_holds_interval",
@@ -110,6 +130,13 @@ _PG_init(void)
 								"0 stops them; oms.atp_changes() still flushes before it reads.",
 								&oms_atp_interval,
 								1000, 0, 60000,
+								PGC_SIGHUP, GUC_UNIT_MS,
+								NULL, NULL, NULL);
+		DefineCustomIntVariable("oms.report_compact_interval",
+								"Milliseconds between runs of oms.report_compact() by the background worker.",
+								"0 leaves compaction to calls of oms.report_compact(); the views stay exact either way.",
+								&oms_report_compact_interval,
+								1000, 0, 3600000,
 								PGC_SIGHUP, GUC_UNIT_MS,
 								NULL, NULL, NULL);
 		DefineCustomStringVariable("oms.database",

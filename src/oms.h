@@ -12,6 +12,7 @@
 #include "fmgr.h"
 #include "access/tableam.h"
 #include "executor/spi.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 
 #include "compat.h"
@@ -494,5 +495,13 @@ extern void oms_set_line_money(OmsInsert *ins, OrderLine *line);
 extern void oms_merge_lines(OrderRequest *req);
 extern void oms_split_plan(OrderRequest *req, RoutePlan *plan);
 extern void oms_fulfil_elsewhere(OrderRequest *req, int64 order_id);
+
+/* report.c: orders noted for the reporting rollups. */
+extern bool oms_report;
+extern char *oms_report_timezone;
+extern int	oms_report_compact_interval;
+extern void oms_report_touch(const int64 *orders, int n);
+extern void oms_report_touch_order(int64 order_id);
+extern bool oms_report_check_timezone(char **newval, void **extra, GucSource source);
 
 #endif							/* OMS_H */

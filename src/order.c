@@ -472,6 +472,7 @@ oms_cancel_line(PG_FUNCTION_ARGS)
 	rc = oms_execute_trusted(update_plan, values, nulls, 0);
 	oms_check_spi(rc, SPI_OK_UPDATE, "cancelling the order line");
 	oms_settle_order(order_id, reason);
+	oms_report_touch_order(order_id);	/* a part of a line moves no status */
 
 	oms_spi_finish();
 	PG_RETURN_INT32(qty);

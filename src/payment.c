@@ -225,6 +225,7 @@ oms_record_payment(PG_FUNCTION_ARGS)
 				1, argtypes);
 	rc = SPI_execute_plan(status_plan, values, NULL, false, 0);
 	oms_check_spi(rc, SPI_OK_UPDATE, "deriving the payment status");
+	oms_report_touch_order(order_id);	/* the status may stay as it was */
 
 	oms_spi_finish();
 	PG_RETURN_INT64(payment_id);

@@ -154,6 +154,7 @@ oms_worker_main(Datum arg)
 	TimestampTz last_expiry = GetCurrentTimestamp();
 	TimestampTz last_fill = last_expiry;
 	TimestampTz last_flush = last_expiry;
+	TimestampTz last_compact = last_expiry;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -169,6 +170,8 @@ oms_worker_main(Datum arg)
 			timeout = Min(timeout, oms_allocate_backorders_interval);
 		if (oms_atp_interval > 0)
 			timeout = Min(timeout, oms_atp_interval);
+		if (oms_report_compact_interval > 0)
+			timeout = Min(timeout, oms_report_compact_interval);
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 timeout, PG_WAIT_EXTENSION);
@@ -201,6 +204,12 @@ oms_worker_main(Datum arg)
 			filled = run_query("SELECT oms.allocate_backorders()::bigint", OMS_FILL_LOCK_TIMEOUT, NULL);
 			if (filled > 0)
 				elog(DEBUG1, "oms: gave " INT64_FORMAT " units to backorders", filled);
+		}
+		if (oms_report_compact_interval > 0 &&
+			TimestampDifferenceExceeds(last_compact, GetCurrentTimestamp(), oms_report_compact_interval))
+		{
+			last_compact = GetCurrentTimestamp();
+			(void) run_query("SELECT oms.report_compact()", NULL, "oms.report_compact(integer)");
 		}
 		if (oms_expire_holds_interval > 0 &&
 			TimestampDifferenceExceeds(last_expiry, GetCurrentTimestamp(), (int) expire_ms))

@@ -7,16 +7,16 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA oms FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA oms FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA oms FROM PUBLIC;
 
--- The reporting views are exactly the views named v_*: a view oms reads
--- itself (oms.stock_level) is named otherwise, and so is never granted.
--- grant_app and grant_admin begin here, so the role is checked here: an
--- empty name or one that is no role (PUBLIC included) is OM110.
+REVOKE ALL ON ALL TABLES IN SCHEMA oms_report FROM PUBLIC;
+
+-- The reporting role reads the views of schema oms_report and nothing else
+-- (README, "Reporting").  grant_app and grant_admin begin here, so the role
+-- is checked here: an empty name or one that is no role (PUBLIC included)
+-- is OM110.
 CREATE FUNCTION oms.grant_reporting(role name) RETURNS void
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    v record;
 BEGIN
     IF role IS NULL THEN
         RAISE EXCEPTION 'role must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -25,18 +25,12 @@ BEGIN
         RAISE EXCEPTION 'role "%" does not exist', role USING ERRCODE = 'OM110',
             HINT = 'Name an existing role; create it first with CREATE ROLE.';
     END IF;
-    EXECUTE format('GRANT USAGE ON SCHEMA oms TO %I', role);
-    FOR v IN SELECT c.oid::regclass AS view
-               FROM pg_class c
-              WHERE c.relnamespace = 'oms'::regnamespace AND c.relkind IN ('v', 'm')
-                AND c.relname LIKE 'v\_%'
-    LOOP
-        EXECUTE format('GRANT SELECT ON %s TO %I', v.view, role);
-    END LOOP;
+    EXECUTE format('GRANT USAGE ON SCHEMA oms_report TO %I', role);
+    EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA oms_report TO %I', role);
 END
 $$;
 COMMENT ON FUNCTION oms.grant_reporting(name) IS
-    'Lets a role read the oms reporting views (oms.v_*) and nothing else.';
+    'Lets a role read the reporting views (schema oms_report) and nothing else.';
 
 CREATE FUNCTION oms.grant_app(role name) RETURNS void
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -44,6 +38,7 @@ CREATE FUNCTION oms.grant_app(role name) RETURNS void
 AS $$
 BEGIN
     PERFORM oms.grant_reporting(role);
+    EXECUTE format('GRANT USAGE ON SCHEMA oms TO %I', role);
     EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA oms TO %I', role);
     EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA oms TO %I', role);
     EXECUTE format('REVOKE EXECUTE ON FUNCTION oms.grant_reporting(name), oms.grant_app(name), '
@@ -60,7 +55,7 @@ AS $$
 BEGIN
     PERFORM oms.grant_app(role);
     EXECUTE format('GRANT INSERT, UPDATE, DELETE ON oms.channel, oms.location, oms.channel_location, oms.sku, '
-                   'oms.routing_policy, oms.atp_policy, oms.return_reason, oms.return_policy TO %I', role);
+                   'oms.routing_policy, oms.atp_policy, oms.return_reason, oms.return_policy, oms.report_stock_threshold TO %I', role);
     EXECUTE format('GRANT USAGE ON oms.channel_id_seq, oms.location_id_seq, oms.sku_id_seq, '
                    'oms.return_reason_id_seq TO %I', role);
 END

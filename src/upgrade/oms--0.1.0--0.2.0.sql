@@ -128,15 +128,15 @@ $$;
 COMMENT ON FUNCTION oms.publish_events(integer) IS
     'Sends NOTIFY oms_events for up to max (1 to 10000) events not yet published, one compact JSON payload each; the background worker calls it every oms.publish_interval.  Returns how many it sent.';
 
--- grant_reporting grants the v_* views only (not oms.stock_level), and refuses
--- a role that does not exist (OM110) rather than fail in its GRANT; the
--- privileges block below runs it again for the roles granted before.
+-- grant_reporting grants the views of schema oms_report only (created
+-- below), and refuses a role that does not exist (OM110) rather than fail in
+-- its GRANT; grant_app grants USAGE on schema oms itself (grant_admin, below,
+-- the low-stock thresholds too).  The privileges block below runs them again for
+-- the roles granted before.
 CREATE OR REPLACE FUNCTION oms.grant_reporting(role name) RETURNS void
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    v record;
 BEGIN
     IF role IS NULL THEN
         RAISE EXCEPTION 'role must not be null' USING ERRCODE = 'null_value_not_allowed';
@@ -145,16 +145,28 @@ BEGIN
         RAISE EXCEPTION 'role "%" does not exist', role USING ERRCODE = 'OM110',
             HINT = 'Name an existing role; create it first with CREATE ROLE.';
     END IF;
-    EXECUTE format('GRANT USAGE ON SCHEMA oms TO %I', role);
-    FOR v IN SELECT c.oid::regclass AS view
-               FROM pg_class c
-              WHERE c.relnamespace = 'oms'::regnamespace AND c.relkind IN ('v', 'm')
-                AND c.relname LIKE 'v\_%'
-    LOOP
-        EXECUTE format('GRANT SELECT ON %s TO %I', v.view, role);
-    END LOOP;
+    EXECUTE format('GRANT USAGE ON SCHEMA oms_report TO %I', role);
+    EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA oms_report TO %I', role);
 END
 $$;
+COMMENT ON FUNCTION oms.grant_reporting(name) IS
+    'Lets a role read the reporting views (schema oms_report) and nothing else.';
+
+CREATE OR REPLACE FUNCTION oms.grant_app(role name) RETURNS void
+    LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM oms.grant_reporting(role);
+    EXECUTE format('GRANT USAGE ON SCHEMA oms TO %I', role);
+    EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA oms TO %I', role);
+    EXECUTE format('GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA oms TO %I', role);
+    EXECUTE format('REVOKE EXECUTE ON FUNCTION oms.grant_reporting(name), oms.grant_app(name), '
+                   'oms.grant_admin(name) FROM %I', role);
+END
+$$;
+COMMENT ON FUNCTION oms.grant_app(name) IS
+    'Lets a role call every oms function and read every oms table and view; it still writes nothing directly.';
 
 -- oms.transition is part of oms: only the extension's scripts change it.
 CREATE FUNCTION oms.definition_guard() RETURNS trigger
@@ -215,6 +227,11 @@ DROP TRIGGER stock_guard ON oms.order_lines;
 CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.order_lines
     FOR EACH ROW EXECUTE FUNCTION oms.stock_guard('qty_reserved', 'qty_shipped', 'qty_cancelled', 'qty_backordered',
                                                   'qty_returned');
+
+-- Reporting for BI tools: schema oms_report, the rollups and their upkeep.
+--@include src/sql/75_reporting.sql
+-- The orders placed before: their figures, once.
+SELECT oms.report_rebuild();
 
 --
 -- Available to promise per channel (README, "Available to promise"): buffer,
@@ -383,7 +400,7 @@ AS $$
 BEGIN
     PERFORM oms.grant_app(role);
     EXECUTE format('GRANT INSERT, UPDATE, DELETE ON oms.channel, oms.location, oms.channel_location, oms.sku, '
-                   'oms.routing_policy, oms.atp_policy, oms.return_reason, oms.return_policy TO %I', role);
+                   'oms.routing_policy, oms.atp_policy, oms.return_reason, oms.return_policy, oms.report_stock_threshold TO %I', role);
     EXECUTE format('GRANT USAGE ON oms.channel_id_seq, oms.location_id_seq, oms.sku_id_seq, '
                    'oms.return_reason_id_seq TO %I', role);
 END
@@ -399,6 +416,7 @@ COMMENT ON FUNCTION oms.grant_admin(name) IS
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA oms FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA oms FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA oms FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA oms_report FROM PUBLIC;
 DO $$
 DECLARE
     v record;
@@ -424,6 +442,7 @@ BEGIN
         EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA oms FROM %I', v.role);
         EXECUTE format('REVOKE ALL ON ALL FUNCTIONS IN SCHEMA oms FROM %I', v.role);
         EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA oms FROM %I', v.role);
+        EXECUTE format('REVOKE USAGE ON SCHEMA oms FROM %I', v.role);
         EXECUTE format('SELECT oms.grant_%s(%L)', v.kind, v.role);
     END LOOP;
 END

@@ -23,6 +23,10 @@ SELECT oms.place_order('WEB', 'D-1', '[{"sku": "TEE-BLK-M", "qty": 2, "unit_pric
                        '{"city": "Berlin", "latitude": 52.5, "longitude": 13.4}');
 SELECT oms.place_order('APP', 'D-2', '[{"sku": "CAP-BLK", "qty": 1, "unit_price": 24}]');
 SELECT oms.cancel_order(oms.place_order('WEB', 'D-3', '[{"sku": "BELT-90", "qty": 1}]'), 'test');
+-- Reporting: rollups, a low-stock threshold, and orders noted since.
+SELECT oms.report_compact();
+INSERT INTO oms.report_stock_threshold (sku_id, location_id, low_stock_units)
+SELECT sku_id, location_id, 5 FROM oms.stock ORDER BY 1, 2 LIMIT 1;
 SELECT oms.hold_stock('cart-d', 'WEB', '[{"sku": "SCARF-RED", "qty": 1}]');
 SELECT oms.set_stock_slots('SNEAKER-WHT-42', 'BER-DC', 4);
 SELECT oms.place_order('WEB', 'D-4', '[{"sku": "SNEAKER-WHT-42", "qty": 1}]');

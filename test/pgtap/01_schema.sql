@@ -11,8 +11,11 @@ SELECT tables_are('oms', ARRAY['channel', 'location', 'channel_location', 'sku',
                                'channel_connector', 'channel_sku', 'inbound_message', 'atp_policy', 'atp_signal',
                                'atp_flush_state', 'atp_level', 'stock_event',
                                'return_reason', 'return_policy', 'returns', 'return_ref', 'return_line',
-                               'return_receipt', 'return_key']);
-SELECT views_are('oms', ARRAY['stock_level', 'v_stock', 'v_transitions', 'v_order_tracking', 'v_returns']);
+                               'return_receipt', 'return_key',
+                               'report_dirty', 'report_state', 'report_rollup', 'report_order_contrib',
+                               'report_stock_threshold']);
+SELECT views_are('oms', ARRAY['stock_level', 'v_stock', 'v_transitions', 'v_order_tracking', 'v_returns',
+                              'report_zone', 'report_contrib', 'report_tail', 'report_current']);
 SELECT col_type_is('oms', 'channel', 'id', 'bigint', 'ids are bigint');
 SELECT col_type_is('oms', 'location', 'id', 'bigint', 'ids are bigint');
 SELECT col_type_is('oms', 'sku', 'id', 'bigint', 'ids are bigint');
@@ -106,7 +109,7 @@ SELECT is(
           'create_shipment', 'decline_return', 'expire_holds', 'expire_returns',
           'hold_order', 'hold_stock', 'ingest', 'master_delete_guard', 'place_order', 'publish_events',
           'purge_outbox', 'receive_return', 'receive_stock', 'record_payment', 'release_hold', 'release_order',
-          'release_quarantine', 'replay_inbound', 'request_return',
+          'release_quarantine', 'replay_inbound', 'report_compact', 'report_rebuild', 'request_return',
           'set_safety_stock', 'set_stock_slots', 'ship', 'sync_stock', 'sync_stock_from', 'track'],
     'SECURITY DEFINER only where a role must write what it may not write directly');
 -- Labels as the bodies require (sql/08_parallel.sql runs them in parallel
