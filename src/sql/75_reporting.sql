@@ -344,8 +344,8 @@ SELECT c.kind, c.day, c.channel_id, c.location_id, c.sku_id, c.currency, c.reaso
 UNION ALL
 SELECT p.kind, p.day, p.channel_id, p.location_id, p.sku_id, p.currency, p.reason, p.bucket,
        -p.n1, -p.n2, -p.n3, -p.n4, -p.n5, -p.n6, -p.n7, -p.n8, -p.a1, -p.a2, -p.a3, -p.a4, -p.a5, -p.a6
-  FROM oms.report_order_contrib p
- WHERE p.order_id IN (SELECT d.order_id FROM oms.report_dirty d);
+  FROM (SELECT DISTINCT d.order_id FROM oms.report_dirty d) d
+  JOIN oms.report_order_contrib p ON p.order_id = d.order_id;
 COMMENT ON VIEW oms.report_tail IS 'What the rollups miss now: for every order changed since compaction, its contribution now minus the one folded in.';
 
 CREATE VIEW oms.report_current AS
@@ -680,14 +680,15 @@ SELECT k.code AS sku,
   JOIN oms.location l ON l.id = lv.location_id
  CROSS JOIN oms.report_zone z
   LEFT JOIN oms.report_stock_threshold th ON th.sku_id = lv.sku_id AND th.location_id = lv.location_id
+  LEFT JOIN (SELECT t.location_id, t.sku_id, sum(t.n1) AS units
+               FROM oms.report_tail t CROSS JOIN oms.report_zone tz
+              WHERE t.kind = 6 AND t.day > (now() AT TIME ZONE tz.zone)::date - 28
+              GROUP BY t.location_id, t.sku_id) tail ON tail.location_id = lv.location_id AND tail.sku_id = lv.sku_id
  CROSS JOIN LATERAL (
         SELECT (coalesce((SELECT sum(r.n1) FROM oms.report_rollup r
                            WHERE r.kind = 6 AND r.location_id = lv.location_id AND r.sku_id = lv.sku_id
                              AND r.day > (now() AT TIME ZONE z.zone)::date - 28), 0)
-                + coalesce((SELECT sum(t.n1) FROM oms.report_tail t
-                             WHERE t.kind = 6 AND t.location_id = lv.location_id AND t.sku_id = lv.sku_id
-                               AND t.day > (now() AT TIME ZONE z.zone)::date - 28), 0))::bigint
-               AS units_shipped_28d) s;
+                + coalesce(tail.units, 0))::bigint AS units_shipped_28d) s;
 COMMENT ON VIEW oms_report.stock_health IS 'Stock per SKU and location now: what is on hand, promised and available, units shipped in the last 28 days, days of cover, and stock-out and low-stock flags (threshold per SKU and location in oms.report_stock_threshold, else under 7 days of cover).';
 COMMENT ON COLUMN oms_report.stock_health.sku IS 'The SKU''s code.';
 COMMENT ON COLUMN oms_report.stock_health.sku_name IS 'The SKU''s name.';
