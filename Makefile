@@ -93,7 +93,7 @@ src/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control
 src/$(EXTENSION)--%--$(EXTVERSION).sql: src/upgrade/$(EXTENSION)--%--$(EXTVERSION).sql $(SQL_SOURCES)
 	awk '/^--@include /{ while ((getline line < $$2) > 0) print line; close($$2); next } { print }' $< > $@
 
-.PHONY: bench-route bench-sync demo test stop bench dist fuzz valgrind
+.PHONY: bench-route bench-report bench-sync demo test stop bench dist fuzz valgrind
 demo:
 	@test/demo/demo.sh
 test:
@@ -105,6 +105,9 @@ bench:
 
 bench-route:
 	@test/bench/route/route.sh
+
+bench-report:
+	@test/bench/report/report.sh
 
 bench-sync:
 	@test/bench/sync/sync.sh

@@ -217,6 +217,8 @@ RESET ROLE;
 REVOKE ALL ON ALL TABLES IN SCHEMA oms FROM oms_atp_app;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA oms FROM oms_atp_app;
 REVOKE ALL ON SCHEMA oms FROM oms_atp_app;
+REVOKE ALL ON ALL TABLES IN SCHEMA oms_report FROM oms_atp_app;
+REVOKE ALL ON SCHEMA oms_report FROM oms_atp_app;
 DROP ROLE oms_atp_app;
 
 -- Every invariant holds, the feed's included.
