@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test/demo/demo.sh — `make demo`: installs what is missing, builds and installs
 # oms, starts a private throwaway cluster, loads a sample shop and walks through
-# what oms keeps, then takes orders as three channels send them.  The cluster keeps running for you to explore; `make stop`
+# what oms keeps, then takes orders as three channels send them, and ends with
+# two of the reporting views.  The cluster keeps running for you to explore; `make stop`
 # stops it.
 . "$(dirname "$0")/../tools/lib.sh"
 DEMO=$OMS_ROOT/test/demo
@@ -28,6 +29,7 @@ for _ in $(seq 1 30); do
     sleep 1
 done
 psql_q -f "$DEMO/lifecycle.sql"
+psql_q -f "$DEMO/report.sql"
 
 cat <<EOT
 
