@@ -18,6 +18,7 @@ INSERT INTO oms.location (code, name, kind, latitude, longitude, priority, shipp
     ('MUC', 'Munich', 'warehouse', 48.137, 11.575, 1, 5, 0.01);
 INSERT INTO oms.sku (code, name) VALUES
     ('TEE', 'T-shirt'), ('CAP', 'Cap'), ('MUG', 'Mug'), ('PEN', 'Pen'), ('BAG', 'Bag');
+INSERT INTO oms.return_reason (code, label, resellable) VALUES ('too_small', 'Too small', true), ('broken', 'Arrived broken', false);
 SELECT count(*) AS receipts FROM (
     SELECT oms.receive_stock(s, l, q) FROM (VALUES
         ('TEE', 'BER', 30), ('TEE', 'HAM', 10), ('CAP', 'BER', 8), ('CAP', 'MUC', 8), ('MUG', 'HAM', 12),
@@ -132,10 +133,12 @@ SELECT coalesce(r.m, s.m) AS month, k.code AS sku, r.reason, coalesce(r.returned
           FROM oms.shipment sh JOIN oms.shipment_line sl ON sl.shipment_id = sh.id
           JOIN oms.order_lines l ON l.order_id = sl.order_id AND l.line_no = sl.line_no
          WHERE sh.shipped_at IS NOT NULL GROUP BY 1, 2) s
-  FULL JOIN (SELECT date_trunc('month', o.placed_at)::date AS m, l.sku_id, 'unspecified'::text AS reason,
-                    sum(l.qty_returned) AS returned
-               FROM oms.order_lines l JOIN oms.orders o ON o.order_id = l.order_id
-              WHERE l.qty_returned > 0 GROUP BY 1, 2) r ON r.m = s.m AND r.sku_id = s.sku_id
+  FULL JOIN (SELECT date_trunc('month', rc.received_at)::date AS m, rc.sku_id, coalesce(rr.code, 'unspecified') AS reason,
+                    sum(rc.qty) AS returned
+               FROM oms.return_receipt rc
+               JOIN oms.return_line rl ON rl.order_id = rc.order_id AND rl.return_id = rc.return_id AND rl.line_no = rc.line_no
+               LEFT JOIN oms.return_reason rr ON rr.id = rl.reason_id
+              WHERE NOT rc.from_quarantine GROUP BY 1, 2, 3) r ON r.m = s.m AND r.sku_id = s.sku_id
   JOIN oms.sku k ON k.id = coalesce(r.sku_id, s.sku_id);
 
 -- Every view against its oracle: 0 rows differ.
@@ -246,8 +249,17 @@ SELECT count(oms.record_payment(order_id, 'refund', round(total_amount / 3, 2)))
 -- A second refund of the same order leaves its payment status partially_refunded.
 SELECT count(oms.record_payment(order_id, 'refund', 1)) AS second_refunds
   FROM oms.orders WHERE order_id % 16 = 0;
--- Returns: no return flow writes them yet; set here before anything is folded.
-UPDATE oms.order_lines SET qty_returned = 1 WHERE qty_shipped >= 1 AND order_id % 6 = 0;
+-- Returns: a unit of line 1 of every sixth order comes back (two reasons, and
+-- none); the return of every fifth order is requested but has not arrived.
+SELECT count(oms.request_return(l.order_id,
+           jsonb_build_array(jsonb_build_object('line_no', l.line_no, 'qty', 1)
+                             || CASE l.order_id % 18 WHEN 0 THEN '{"reason": "too_small"}'::jsonb
+                                                     WHEN 6 THEN '{"reason": "broken"}' ELSE '{}' END))) AS requested
+  FROM oms.order_lines l WHERE l.qty_shipped >= 1 AND l.order_id % 6 = 0 AND l.line_no = 1;
+SELECT count(oms.receive_return(r.return_id, jsonb_build_array(jsonb_build_object(
+           'line_no', 1, 'qty', 1, 'disposition', CASE WHEN r.order_id % 18 = 6 THEN 'damaged' ELSE 'restock' END))))
+       AS received
+  FROM oms.returns r WHERE r.order_id % 5 <> 0;
 -- Shipments left over the last days too (the first ones 30 hours after the order, on average).
 UPDATE oms.shipment SET shipped_at = greatest(shipped_at - (id % 9) * interval '1 day', created_at - interval '11 days'),
                         delivered_at = delivered_at - (id % 9) * interval '1 day'
@@ -264,6 +276,7 @@ SELECT * FROM pg_temp.state();
 SELECT * FROM pg_temp.check_views();
 
 -- Some figures, to read: the oracle agrees with them above.
+SELECT reason, sum(returned_units) AS returned FROM oms_report.returns_monthly GROUP BY 1 ORDER BY 1;
 SELECT channel, currency, sum(orders) AS orders, sum(units) AS units, sum(gross_sales) AS gross, sum(discounts) AS discounts,
        sum(net_sales) AS net, sum(cancelled_orders) AS cancelled, sum(refunds) AS refunds
   FROM oms_report.sales_daily GROUP BY 1, 2 ORDER BY 1, 2;

@@ -1245,6 +1245,7 @@ count_units(const ReturnRow *r, int32 line_no, int32 qty, const char *dispositio
 				6, argtypes);
 	rc = oms_execute_trusted(line_plan, values, NULL, 0);
 	oms_check_spi(rc, SPI_OK_UPDATE, "counting returned units");
+	oms_report_touch_order(r->order_id);	/* a receipt may move no status */
 	if (from_quarantine)
 		return;
 

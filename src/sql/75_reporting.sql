@@ -282,7 +282,8 @@ SELECT u.order_id, u.kind, u.day, u.channel_id, u.location_id, u.sku_id, u.curre
      CROSS JOIN z
      WHERE s.shipped_at IS NOT NULL
     UNION ALL
-    -- 7 returns by month: shipped units (reason empty); returned units and refunds by reason
+    -- 7 returns by month: shipped units (reason empty); units received back (month of receipt)
+    --   and refunds (month the return was received, or requested) by reason
     SELECT s.order_id, 7::smallint, date_trunc('month', s.shipped_at AT TIME ZONE z.zone)::date, 0, 0, ol.sku_id,
            '', '', 0, sl.qty, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
       FROM oms.shipment s
@@ -291,12 +292,21 @@ SELECT u.order_id, u.kind, u.day, u.channel_id, u.location_id, u.sku_id, u.curre
      CROSS JOIN z
      WHERE s.shipped_at IS NOT NULL
     UNION ALL
-    SELECT ol.order_id, 7::smallint, date_trunc('month', o.placed_at AT TIME ZONE z.zone)::date, 0, 0, ol.sku_id,
-           '', 'unspecified', 0, 0, ol.qty_returned, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-      FROM oms.order_lines ol
-      JOIN oms.orders o ON o.order_id = ol.order_id
+    SELECT rc.order_id, 7::smallint, date_trunc('month', rc.received_at AT TIME ZONE z.zone)::date, 0, 0, rc.sku_id,
+           '', coalesce(rr.code, 'unspecified'), 0, 0, rc.qty, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+      FROM oms.return_receipt rc
+      JOIN oms.return_line rl ON rl.order_id = rc.order_id AND rl.return_id = rc.return_id AND rl.line_no = rc.line_no
+      LEFT JOIN oms.return_reason rr ON rr.id = rl.reason_id
      CROSS JOIN z
-     WHERE ol.qty_returned > 0
+     WHERE NOT rc.from_quarantine
+    UNION ALL
+    SELECT rl.order_id, 7::smallint, date_trunc('month', coalesce(rt.received_at, rt.requested_at) AT TIME ZONE z.zone)::date,
+           0, 0, rl.sku_id, '', coalesce(rr.code, 'unspecified'), 0, 0, 0, 0, 0, 0, 0, 0, 0, rl.refund_amount, 0, 0, 0, 0, 0
+      FROM oms.return_line rl
+      JOIN oms.returns rt ON rt.order_id = rl.order_id AND rt.return_id = rl.return_id
+      LEFT JOIN oms.return_reason rr ON rr.id = rl.reason_id
+     CROSS JOIN z
+     WHERE rl.refund_amount > 0
     UNION ALL
     -- 8 routing: orders, routed orders, planned shipments, re-routed orders, backordered lines, lines;
     --   distance (km), shipping cost
@@ -722,16 +732,16 @@ SELECT coalesce(r.day, s.day) AS month,
     ON r.day = s.day AND r.sku_id = s.sku_id
   JOIN oms.sku k ON k.id = coalesce(r.sku_id, s.sku_id)
  CROSS JOIN oms.report_zone z;
-COMMENT ON VIEW oms_report.returns_monthly IS 'Per month, SKU and return reason: units returned against units shipped that month, the return rate and refunds. Until returns are recorded one by one, returned units are the order lines'' (reason "unspecified", in the month the order was placed) and a month without returns has one row with reason NULL.';
+COMMENT ON VIEW oms_report.returns_monthly IS 'Per month, SKU and return reason: units that came back that month (return receipts, quarantine releases not counted again) against units shipped that month, the return rate and the refunds of those returns. A month without returns has one row with reason NULL.';
 COMMENT ON COLUMN oms_report.returns_monthly.month IS 'The first day of the month, in the reporting time zone (oms.report_timezone).';
 COMMENT ON COLUMN oms_report.returns_monthly.month_start IS 'When the month began, as a timestamp.';
 COMMENT ON COLUMN oms_report.returns_monthly.sku IS 'The SKU''s code.';
 COMMENT ON COLUMN oms_report.returns_monthly.sku_name IS 'The SKU''s name.';
-COMMENT ON COLUMN oms_report.returns_monthly.reason IS 'Why the units came back; NULL on the row of a month without returns.';
-COMMENT ON COLUMN oms_report.returns_monthly.returned_units IS 'Units returned for the reason.';
+COMMENT ON COLUMN oms_report.returns_monthly.reason IS 'The return reason''s code (oms.return_reason), unspecified when the return named none; NULL on the row of a month without returns.';
+COMMENT ON COLUMN oms_report.returns_monthly.returned_units IS 'Units received back that month for the reason (restocked, damaged, written off or quarantined).';
 COMMENT ON COLUMN oms_report.returns_monthly.shipped_units IS 'Units of the SKU shipped that month (every reason''s row shows the same).';
 COMMENT ON COLUMN oms_report.returns_monthly.return_rate IS 'returned_units / shipped_units, 4 decimals.';
-COMMENT ON COLUMN oms_report.returns_monthly.refund_amount IS 'Money refunded for those returns.';
+COMMENT ON COLUMN oms_report.returns_monthly.refund_amount IS 'Refund amounts of the return lines (oms.return_line.refund_amount), in the month the return was received (or requested, before).';
 
 CREATE VIEW oms_report.routing_daily AS
 SELECT g.day AS order_date,
