@@ -880,3 +880,21 @@ COMMENT ON COLUMN oms_report.order_facts.locations IS 'Locations they left from.
 COMMENT ON COLUMN oms_report.order_facts.is_split IS 'More than one shipment left.';
 COMMENT ON COLUMN oms_report.order_facts.is_backordered IS 'A line waits for stock now.';
 COMMENT ON COLUMN oms_report.order_facts.hours_to_first_ship IS 'Hours from placed to the first shipment leaving, 2 decimals.';
+
+-- The return lines as oms.v_returns shows them (plain types), for drill-down
+-- from returns_monthly; the comments are v_returns'.
+CREATE VIEW oms_report.return_lines AS SELECT * FROM oms.v_returns;
+COMMENT ON VIEW oms_report.return_lines IS 'One row per return line: the return, its order and channel, status, reason, units requested, received, restocked, damaged, written off, quarantined, missing and still expected, and refunds (oms.v_returns; README, "Returns").';
+DO $$
+DECLARE
+    v record;
+BEGIN
+    FOR v IN SELECT a.attname, col_description('oms.v_returns'::regclass, a.attnum) AS comment
+               FROM pg_attribute a
+              WHERE a.attrelid = 'oms.v_returns'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+    LOOP
+        EXECUTE format('COMMENT ON COLUMN oms_report.return_lines.%I IS %L', v.attname,
+                       coalesce(v.comment, replace(v.attname, '_', ' ')));
+    END LOOP;
+END
+$$;
