@@ -459,6 +459,26 @@ typedef struct OmsEvent
 extern bool oms_events;
 extern void oms_write_events(const OmsEvent *events, int n);
 
+/* A return, read under its order's lock (returns.c). */
+typedef struct OmsReturn
+{
+	int64		order_id;
+	int64		return_id;
+	char	   *status;
+	char	   *kind;
+	int64		return_location_id; /* 0: none */
+	int64		replacement_order_id;	/* 0: none */
+} OmsReturn;
+
+/* returns.c: a return locked with its order, its status, idempotency keys. */
+extern OmsReturn oms_lock_return(int64 return_id);
+extern void oms_require_return_status(const OmsReturn *r, const char *action, const char *const *allowed);
+extern void oms_set_return_status(const OmsReturn *r, const char *status, text *reason);
+extern char *oms_return_payload_hash(Jsonb *a, Jsonb *b);
+extern int64 oms_find_return_key(int64 order_id, const char *operation, const char *key, const char *hash);
+extern void oms_save_return_key(int64 order_id, const char *operation, const char *key, const char *hash,
+								int64 return_id);
+
 /* backorder.c: backordered lines filled from free units. */
 extern int32 oms_fill_arrivals(const int64 *sku_ids, int nskus, int64 location_id);
 

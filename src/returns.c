@@ -20,6 +20,10 @@
  *	  trigger admits only legal changes and the events trigger writes them
  *	  (events.c); a new return's first event is written here.
  *
+ *	  oms_lock_return(), oms_require_return_status(),
+ *	  oms_set_return_status() and the idempotency-key helpers are shared
+ *	  (oms.h) with the functions that settle returns in money or goods.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -70,17 +74,6 @@ typedef struct RequestOptions
 	bool		override_policy;
 	bool		has_exchange;
 } RequestOptions;
-
-/* A return, read under its order's lock. */
-typedef struct ReturnRow
-{
-	int64		order_id;
-	int64		return_id;
-	char	   *status;
-	char	   *kind;
-	int64		return_location_id; /* 0: none */
-	int64		replacement_order_id;	/* 0: none */
-} ReturnRow;
 
 /* The string of JSON string v, NUL-terminated. */
 static char *
@@ -323,8 +316,8 @@ parse_request_options(Jsonb *options, RequestOptions *opt)
  * The digest of a call's arguments, to tell a replay of an idempotency key
  * from another call under it.
  */
-static char *
-payload_hash(Jsonb *a, Jsonb *b)
+char *
+oms_return_payload_hash(Jsonb *a, Jsonb *b)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[2] = {JSONBOID, JSONBOID};
@@ -342,8 +335,8 @@ payload_hash(Jsonb *a, Jsonb *b)
  * Looks up idempotency key key of operation on order_id: 0 when new, else
  * the return it was used for -- if hash matches, else OM161.
  */
-static int64
-find_key(int64 order_id, const char *operation, const char *key, const char *hash)
+int64
+oms_find_return_key(int64 order_id, const char *operation, const char *key, const char *hash)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[3] = {INT8OID, TEXTOID, TEXTOID};
@@ -374,8 +367,8 @@ find_key(int64 order_id, const char *operation, const char *key, const char *has
 /*
  * Records idempotency key key of operation on order_id for return_id.
  */
-static void
-save_key(int64 order_id, const char *operation, const char *key, const char *hash, int64 return_id)
+void
+oms_save_return_key(int64 order_id, const char *operation, const char *key, const char *hash, int64 return_id)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[5] = {INT8OID, TEXTOID, TEXTOID, INT8OID, TEXTOID};
@@ -579,14 +572,14 @@ check_request_lines(int64 order_id, RequestLine *lines, int nlines, int32 window
  * Finds return return_id, locks its order and then the return, and reads
  * it; an unknown return is OM150.
  */
-static ReturnRow
-lock_return(int64 return_id)
+OmsReturn
+oms_lock_return(int64 return_id)
 {
 	static SPIPlanPtr ref_plan = NULL;
 	static SPIPlanPtr row_plan = NULL;
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		values[2];
-	ReturnRow	r;
+	OmsReturn	r;
 	bool		isnull;
 	Datum		d;
 	int			rc;
@@ -628,8 +621,8 @@ lock_return(int64 return_id)
  * Refuses (OM160) to act on return r unless its status is one of allowed,
  * a NULL-terminated list.
  */
-static void
-require_status(const ReturnRow *r, const char *action, const char *const *allowed)
+void
+oms_require_return_status(const OmsReturn *r, const char *action, const char *const *allowed)
 {
 	StringInfoData buf;
 
@@ -649,8 +642,8 @@ require_status(const ReturnRow *r, const char *action, const char *const *allowe
  * Sets the status of return r, which the caller has locked, with reason
  * (or NULL); the triggers check the transition and write its event.
  */
-static void
-set_return_status(const ReturnRow *r, const char *status, text *reason)
+void
+oms_set_return_status(const OmsReturn *r, const char *status, text *reason)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[4] = {INT8OID, INT8OID, TEXTOID, TEXTOID};
@@ -736,7 +729,7 @@ oms_request_return(PG_FUNCTION_ARGS)
 	bool		authorization_required = false;
 	int64		location_id = 0;
 	int64		return_id;
-	ReturnRow	r;
+	OmsReturn	r;
 	OmsEvent	event;
 	Oid			argtypes[12];
 	Datum		values[12];
@@ -762,8 +755,8 @@ oms_request_return(PG_FUNCTION_ARGS)
 
 	if (opt.idempotency_key)
 	{
-		hash = payload_hash(lines_arg, options);
-		return_id = find_key(order_id, "request", opt.idempotency_key, hash);
+		hash = oms_return_payload_hash(lines_arg, options);
+		return_id = oms_find_return_key(order_id, "request", opt.idempotency_key, hash);
 		if (return_id != 0)
 		{
 			oms_spi_finish();
@@ -896,7 +889,7 @@ oms_request_return(PG_FUNCTION_ARGS)
 		oms_check_spi(rc, SPI_OK_INSERT, "writing a return line");
 	}
 	if (opt.idempotency_key)
-		save_key(order_id, "request", opt.idempotency_key, hash, return_id);
+		oms_save_return_key(order_id, "request", opt.idempotency_key, hash, return_id);
 
 	event.order_id = order_id;
 	event.entity = "return";
@@ -911,7 +904,7 @@ oms_request_return(PG_FUNCTION_ARGS)
 	{
 		r.order_id = order_id;
 		r.return_id = return_id;
-		set_return_status(&r, "authorized", NULL);
+		oms_set_return_status(&r, "authorized", NULL);
 	}
 	oms_spi_finish();
 	PG_RETURN_INT64(return_id);
@@ -926,12 +919,12 @@ oms_authorize_return(PG_FUNCTION_ARGS)
 {
 	int64		return_id = oms_arg_int64(fcinfo, 0, "return_id");
 	static const char *const allowed[] = {"requested", NULL};
-	ReturnRow	r;
+	OmsReturn	r;
 
 	oms_spi_connect();
-	r = lock_return(return_id);
-	require_status(&r, "authorized", allowed);
-	set_return_status(&r, "authorized", NULL);
+	r = oms_lock_return(return_id);
+	oms_require_return_status(&r, "authorized", allowed);
+	oms_set_return_status(&r, "authorized", NULL);
 	oms_spi_finish();
 	PG_RETURN_VOID();
 }
@@ -946,12 +939,12 @@ oms_decline_return(PG_FUNCTION_ARGS)
 	int64		return_id = oms_arg_int64(fcinfo, 0, "return_id");
 	text	   *reason = reason_arg(fcinfo, 1, "declined");
 	static const char *const allowed[] = {"requested", NULL};
-	ReturnRow	r;
+	OmsReturn	r;
 
 	oms_spi_connect();
-	r = lock_return(return_id);
-	require_status(&r, "declined", allowed);
-	set_return_status(&r, "declined", reason);
+	r = oms_lock_return(return_id);
+	oms_require_return_status(&r, "declined", allowed);
+	oms_set_return_status(&r, "declined", reason);
 	oms_spi_finish();
 	PG_RETURN_VOID();
 }
@@ -960,7 +953,7 @@ oms_decline_return(PG_FUNCTION_ARGS)
  * Cancels the replacement order of return r unless it has left already.
  */
 static void
-cancel_replacement(const ReturnRow *r, text *reason)
+cancel_replacement(const OmsReturn *r, text *reason)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[2] = {INT8OID, TEXTOID};
@@ -988,12 +981,12 @@ oms_cancel_return(PG_FUNCTION_ARGS)
 	int64		return_id = oms_arg_int64(fcinfo, 0, "return_id");
 	text	   *reason = reason_arg(fcinfo, 1, "cancelled");
 	static const char *const allowed[] = {"requested", "authorized", NULL};
-	ReturnRow	r;
+	OmsReturn	r;
 
 	oms_spi_connect();
-	r = lock_return(return_id);
-	require_status(&r, "cancelled", allowed);
-	set_return_status(&r, "cancelled", reason);
+	r = oms_lock_return(return_id);
+	oms_require_return_status(&r, "cancelled", allowed);
+	oms_set_return_status(&r, "cancelled", reason);
 	cancel_replacement(&r, reason);
 	oms_spi_finish();
 	PG_RETURN_VOID();
@@ -1117,7 +1110,7 @@ key_arg(FunctionCallInfo fcinfo, int argno)
  * return's; either must receive returns (OM159).
  */
 static int64
-receipt_location(const ReturnRow *r, const Receipt *rc)
+receipt_location(const OmsReturn *r, const Receipt *rc)
 {
 	char	   *code;
 
@@ -1141,7 +1134,7 @@ receipt_location(const ReturnRow *r, const Receipt *rc)
  * first; from_quarantine for units released from quarantine.
  */
 static void
-write_receipt(const ReturnRow *r, const Receipt *rc, bool from_quarantine, const char *key)
+write_receipt(const OmsReturn *r, const Receipt *rc, bool from_quarantine, const char *key)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[12] = {INT8OID, INT8OID, INT4OID, INT8OID, INT4OID, TEXTOID, INT8OID, BOOLOID,
@@ -1201,7 +1194,7 @@ fill_restocked(const Receipt *receipts, int n)
  * Units of return r that receipts of idempotency key key recorded.
  */
 static int32
-units_of_key(const ReturnRow *r, const char *key)
+units_of_key(const OmsReturn *r, const char *key)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[3] = {INT8OID, INT8OID, TEXTOID};
@@ -1224,7 +1217,7 @@ units_of_key(const ReturnRow *r, const char *key)
  * when they arrived.
  */
 static void
-count_units(const ReturnRow *r, int32 line_no, int32 qty, const char *disposition, bool from_quarantine)
+count_units(const OmsReturn *r, int32 line_no, int32 qty, const char *disposition, bool from_quarantine)
 {
 	static SPIPlanPtr line_plan = NULL;
 	static SPIPlanPtr order_line_plan = NULL;
@@ -1265,7 +1258,7 @@ count_units(const ReturnRow *r, int32 line_no, int32 qty, const char *dispositio
  * missing, else to partially_received, and notes when units arrived.
  */
 static void
-settle_receipt(const ReturnRow *r)
+settle_receipt(const OmsReturn *r)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			argtypes[2] = {INT8OID, INT8OID};
@@ -1300,7 +1293,7 @@ oms_receive_return(PG_FUNCTION_ARGS)
 	Receipt    *receipts;
 	int			nreceipts;
 	char	   *hash = NULL;
-	ReturnRow	r;
+	OmsReturn	r;
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		values[2];
 	int32		total = 0;
@@ -1314,13 +1307,13 @@ oms_receive_return(PG_FUNCTION_ARGS)
 	receipts = parse_receipts(receipts_arg, &nreceipts);
 
 	oms_spi_connect();
-	r = lock_return(return_id);
+	r = oms_lock_return(return_id);
 	if (key)
 	{
 		int64		used_for;
 
-		hash = payload_hash(receipts_arg, NULL);
-		used_for = find_key(r.order_id, "receive", key, hash);
+		hash = oms_return_payload_hash(receipts_arg, NULL);
+		used_for = oms_find_return_key(r.order_id, "receive", key, hash);
 		if (used_for != 0 && used_for != return_id)
 			ereport(ERROR,
 					(errcode(ERRCODE_OMS_RETURN_KEY_CONFLICT),
@@ -1334,7 +1327,7 @@ oms_receive_return(PG_FUNCTION_ARGS)
 			PG_RETURN_INT32(total);
 		}
 	}
-	require_status(&r, "received", allowed);
+	oms_require_return_status(&r, "received", allowed);
 
 	/* Each receipt against its line: what the line still expects, less this call's. */
 	values[0] = Int64GetDatum(r.order_id);
@@ -1395,7 +1388,7 @@ oms_receive_return(PG_FUNCTION_ARGS)
 		total += receipts[i].qty;
 	}
 	if (key)
-		save_key(r.order_id, "receive", key, hash, return_id);
+		oms_save_return_key(r.order_id, "receive", key, hash, return_id);
 	settle_receipt(&r);
 	fill_restocked(receipts, nreceipts);
 	oms_spi_finish();
@@ -1413,7 +1406,7 @@ oms_close_return(PG_FUNCTION_ARGS)
 	static const char *const allowed[] = {"authorized", "partially_received", "received", NULL};
 	int64		return_id = oms_arg_int64(fcinfo, 0, "return_id");
 	text	   *reason = reason_arg(fcinfo, 1, "closed");
-	ReturnRow	r;
+	OmsReturn	r;
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		values[2];
 	bool		isnull;
@@ -1421,8 +1414,8 @@ oms_close_return(PG_FUNCTION_ARGS)
 	int			rc;
 
 	oms_spi_connect();
-	r = lock_return(return_id);
-	require_status(&r, "closed", allowed);
+	r = oms_lock_return(return_id);
+	oms_require_return_status(&r, "closed", allowed);
 	values[0] = Int64GetDatum(r.order_id);
 	values[1] = Int64GetDatum(return_id);
 	oms_prepare(&plan,
@@ -1435,7 +1428,7 @@ oms_close_return(PG_FUNCTION_ARGS)
 	rc = oms_execute_trusted(plan, values, NULL, 0);
 	oms_check_spi(rc, SPI_OK_SELECT, "counting the missing units");
 	missing = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	set_return_status(&r, "completed", reason);
+	oms_set_return_status(&r, "completed", reason);
 	oms_spi_finish();
 	PG_RETURN_INT32(missing);
 }
@@ -1455,7 +1448,7 @@ oms_release_quarantine(PG_FUNCTION_ARGS)
 	int32		qty = oms_arg_int32(fcinfo, 2, "qty");
 	char	   *disposition = text_to_cstring(oms_arg_text(fcinfo, 3, "disposition"));
 	text	   *location = oms_arg_optional_text(fcinfo, 4);
-	ReturnRow	r;
+	OmsReturn	r;
 	Receipt		rc;
 	Oid			argtypes[3] = {INT8OID, INT8OID, INT4OID};
 	Datum		values[3];
@@ -1473,7 +1466,7 @@ oms_release_quarantine(PG_FUNCTION_ARGS)
 				 errmsg("quarantined units are released to restock or write_off, not \"%s\"", disposition)));
 
 	oms_spi_connect();
-	r = lock_return(return_id);
+	r = oms_lock_return(return_id);
 	values[0] = Int64GetDatum(r.order_id);
 	values[1] = Int64GetDatum(return_id);
 	values[2] = Int32GetDatum(line_no);
