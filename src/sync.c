@@ -44,8 +44,10 @@
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
+#include "common/hashfn.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -487,6 +489,18 @@ serialization_failure(void)
 }
 
 /*
+ * The rows a table holds, as the planner estimates them (from its size when
+ * it was never analyzed).
+ */
+static double
+relation_rows(Relation rel)
+{
+	if (rel->rd_rel->reltuples >= 0)
+		return rel->rd_rel->reltuples;
+	return (double) RelationGetNumberOfBlocks(rel) * (BLCKSZ / 64);
+}
+
+/*
  * oms.stock opened for locking and writing rows directly, with a scan of its
  * primary key.
  */
@@ -581,27 +595,20 @@ lock_slots(SyncCount *row, int64 location_id)
 }
 
 /*
- * Locks the stock row of row at location FOR NO KEY UPDATE, as a SELECT
- * ... FOR NO KEY UPDATE would: waiting for a session that holds it, then
- * locking its newest version (or, under a transaction snapshot, failing
+ * Locks the version at tid of row's stock row FOR NO KEY UPDATE, as a
+ * SELECT ... FOR NO KEY UPDATE would: waiting for a session that holds it,
+ * then locking its newest version (or, under a transaction snapshot, failing
  * when it changed).  Reads its on_hand and committed units and keeps its
- * tid.  Returns false when there is no such row, or it was deleted meanwhile.
+ * tid.  Returns false when the row was deleted meanwhile.
  */
 static bool
-stock_lock(StockAccess *a, int64 location_id, SyncCount *row)
+lock_version(StockAccess *a, ItemPointer version, SyncCount *row)
 {
-	ScanKeyData keys[2];
-	ItemPointerData tid;
+	ItemPointerData tid = *version;
 	TM_FailureData tmfd;
 	TupleTableSlot *v = a->locked;
 
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(row->sku_id));
-	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(location_id));
-	index_rescan(a->scan, keys, 2, NULL, 0);
-	if (!index_getnext_slot(a->scan, ForwardScanDirection, a->seen))
-		return false;
-	tid = a->seen->tts_tid;
-	switch (table_tuple_lock(a->w.rel, &tid, a->scan->xs_snapshot, v, a->w.estate->es_output_cid,
+	switch (table_tuple_lock(a->w.rel, &tid, GetActiveSnapshot(), v, a->w.estate->es_output_cid,
 							 LockTupleNoKeyExclusive, LockWaitBlock,
 							 IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd))
 	{
@@ -624,74 +631,213 @@ stock_lock(StockAccess *a, int64 location_id, SyncCount *row)
 }
 
 /*
+ * Finds the stock row of row at location through the primary key and locks
+ * it (lock_version).  Returns false when there is no such row, or it was
+ * deleted meanwhile.
+ */
+static bool
+stock_lock(StockAccess *a, int64 location_id, SyncCount *row)
+{
+	ScanKeyData keys[2];
+
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(row->sku_id));
+	ScanKeyInit(&keys[1], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(location_id));
+	index_rescan(a->scan, keys, 2, NULL, 0);
+	if (!index_getnext_slot(a->scan, ForwardScanDirection, a->seen))
+		return false;
+	return lock_version(a, &a->seen->tts_tid, row);
+}
+
+/* Locks the slots of row's stock row when the count needs them (lock_slots). */
+static inline void
+lock_slots_if_needed(SyncCount *row, int64 location_id)
+{
+	if (row->escrow > 0 && row->counted < row->committed)
+		lock_slots(row, location_id);
+}
+
+/*
+ * Locks the stock rows of rows[] (sorted by sku_id, at least one) in one
+ * pass over the primary key from the first SKU to the last, reading the
+ * location's entries only, in sku_id order, as a merge join would.
+ */
+static void
+lock_in_one_pass(StockAccess *a, int64 location_id, SyncCount **rows, int n)
+{
+	ScanKeyData keys[3];
+	IndexScanDesc scan = index_beginscan(a->w.rel, a->scan->indexRelation, GetActiveSnapshot(), 3, 0);
+	int			i = 0;
+
+	ScanKeyInit(&keys[0], 1, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(rows[0]->sku_id));
+	ScanKeyInit(&keys[1], 1, BTLessEqualStrategyNumber, F_INT8LE, Int64GetDatum(rows[n - 1]->sku_id));
+	ScanKeyInit(&keys[2], 2, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(location_id));
+	index_rescan(scan, keys, 3, NULL, 0);
+	while (i < n && index_getnext_slot(scan, ForwardScanDirection, a->seen))
+	{
+		bool		isnull;
+		int64		sku_id = DatumGetInt64(slot_getattr(a->seen, 1, &isnull));
+
+		CHECK_FOR_INTERRUPTS();
+		while (i < n && rows[i]->sku_id < sku_id)
+			i++;
+		if (i < n && rows[i]->sku_id == sku_id)
+		{
+			if (lock_version(a, &a->seen->tts_tid, rows[i]))
+				lock_slots_if_needed(rows[i], location_id);
+			i++;
+		}
+	}
+	index_endscan(scan);
+}
+
+/*
  * Locks and reads the stock rows of rows[] (sorted by sku_id) at the
  * location in that order, the order in which every session locks stock
  * rows, each hot row's slots right after it when it needs them.  A row not
  * found stays unlocked: a missing stock row, or one deleted meanwhile.
  *
- * This probes the stock table's primary key directly rather than run a
+ * This reads the stock table's primary key directly rather than run a
  * statement: the join and LockRows of SELECT ... FOR NO KEY UPDATE were
  * two fifths of a sync's time for a hundred thousand counts
- * (test/bench/README.md).
+ * (test/bench/README.md).  A batch of a fair share of the table's rows is
+ * merged with one pass over the index; a smaller one probes it per SKU.
  */
 static void
 lock_existing(SyncBatch *batch, SyncCount **rows, int n)
 {
 	StockAccess a;
 
+	if (n == 0)
+		return;
 	stock_open(&a);
-	for (int i = 0; i < n; i++)
-	{
-		SyncCount  *row = rows[i];
-
-		CHECK_FOR_INTERRUPTS();
-		if (stock_lock(&a, batch->location_id, row) &&
-			row->escrow > 0 && row->counted < row->committed)
-			lock_slots(row, batch->location_id);
-	}
+	if ((double) n * 4 >= relation_rows(a.w.rel))
+		lock_in_one_pass(&a, batch->location_id, rows, n);
+	else
+		for (int i = 0; i < n; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			if (stock_lock(&a, batch->location_id, rows[i]))
+				lock_slots_if_needed(rows[i], batch->location_id);
+		}
 	stock_close(&a);
 }
 
-/*
- * Looks up the SKUs of rows[] by code in oms.sku's unique index on code,
- * with the statement's snapshot; a row whose SKU is unknown is set apart.
- * Returns how many of them it found, moved to the front of rows[] in their
- * order.
- */
-static int
-resolve_skus(SyncCount **rows, int n)
+/* Hashes a SKU code for the table of scan_codes(). */
+static inline uint32
+code_hash(const char *code, int len)
 {
-	Relation	rel = table_open(oms_relid("sku"), AccessShareLock);
+	return hash_bytes((const unsigned char *) code, len);
+}
+
+/*
+ * Looks up the SKUs of rows[] by reading all of oms.sku once, matching each
+ * row's code in an open-addressing hash table of the codes (bytes equal:
+ * code's collation is deterministic).  For a batch of a fair share of the
+ * SKUs, cheaper than a probe of the code index each.
+ */
+static void
+scan_codes(Relation rel, int id_att, int code_att, SyncCount **rows, int n)
+{
+	uint32		size = 1;
+	uint32		mask;
+	SyncCount **table;
+	TableScanDesc scan;
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+
+	while (size < (uint32) n * 2)
+		size <<= 1;
+	mask = size - 1;
+	table = palloc0(sizeof(SyncCount *) * size);
+	for (int i = 0; i < n; i++)
+	{
+		uint32		h = code_hash(rows[i]->code, strlen(rows[i]->code)) & mask;
+
+		while (table[h] != NULL)
+			h = (h + 1) & mask;
+		table[h] = rows[i];
+	}
+
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		text	   *code;
+		const char *bytes;
+		int			len;
+		uint32		h;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getsomeattrs(slot, Max(id_att, code_att));
+		code = DatumGetTextPP(slot->tts_values[code_att - 1]);
+		bytes = VARDATA_ANY(code);
+		len = VARSIZE_ANY_EXHDR(code);
+		for (h = code_hash(bytes, len) & mask; table[h] != NULL; h = (h + 1) & mask)
+			if (strncmp(table[h]->code, bytes, len) == 0 && table[h]->code[len] == '\0')
+			{
+				table[h]->sku_id = DatumGetInt64(slot_getattr(slot, id_att, &isnull));
+				break;
+			}
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	pfree(table);
+}
+
+/* Looks up the SKUs of rows[] by code with a probe of oms.sku's code index each. */
+static void
+probe_codes(Relation rel, int id_att, SyncCount **rows, int n)
+{
 	Relation	idx = index_open(oms_relid("sku_code_key"), AccessShareLock);
-	int			id_att = SPI_fnumber(RelationGetDescr(rel), "id");
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	IndexScanDesc scan = index_beginscan(rel, idx, GetActiveSnapshot(), 1, 0);
-	int			found = 0;
 
-	if (id_att <= 0)
-		elog(ERROR, "oms: oms.sku lacks its id column");
 	for (int i = 0; i < n; i++)
 	{
 		ScanKeyData key;
 		text	   *code = cstring_to_text(rows[i]->code);
 		bool		isnull;
 
+		CHECK_FOR_INTERRUPTS();
 		ScanKeyEntryInitialize(&key, 0, 1, BTEqualStrategyNumber, InvalidOid,
 							   idx->rd_indcollation[0], F_TEXTEQ, PointerGetDatum(code));
 		index_rescan(scan, &key, 1, NULL, 0);
 		if (index_getnext_slot(scan, ForwardScanDirection, slot))
-		{
 			rows[i]->sku_id = DatumGetInt64(slot_getattr(slot, id_att, &isnull));
-			rows[found++] = rows[i];
-		}
-		else
-			rows[i]->outcome = SYNC_UNKNOWN_SKU;
 		pfree(code);
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(idx, NoLock);
+}
+
+/*
+ * Looks up the SKUs of rows[] by code, with the statement's snapshot; a row
+ * whose SKU is unknown is set apart.  Returns how many of them it found,
+ * moved to the front of rows[] in their order.
+ */
+static int
+resolve_skus(SyncCount **rows, int n)
+{
+	Relation	rel = table_open(oms_relid("sku"), AccessShareLock);
+	int			id_att = SPI_fnumber(RelationGetDescr(rel), "id");
+	int			code_att = SPI_fnumber(RelationGetDescr(rel), "code");
+	int			found = 0;
+
+	if (id_att <= 0 || code_att <= 0)
+		elog(ERROR, "oms: oms.sku lacks its id or code column");
+	if ((double) n * 4 >= relation_rows(rel))
+		scan_codes(rel, id_att, code_att, rows, n);
+	else
+		probe_codes(rel, id_att, rows, n);
 	table_close(rel, NoLock);
+
+	for (int i = 0; i < n; i++)
+	{
+		if (rows[i]->sku_id == 0)
+			rows[i]->outcome = SYNC_UNKNOWN_SKU;
+		else
+			rows[found++] = rows[i];
+	}
 	return found;
 }
 
