@@ -5,11 +5,13 @@
  *	  works in database oms.database, once the extension is installed there:
  *	  every oms.atp_interval it flushes the available-to-promise feed
  *	  (oms.atp_flush()), every oms.publish_interval it wakes LISTENers of
- *	  committed events (oms.publish_events()), and every
- *	  oms.expire_holds_interval it expires holds and trims the outbox
- *	  (oms.expire_holds(), oms.purge_outbox()); every
+ *	  committed events (oms.publish_events()), every
  *	  oms.allocate_backorders_interval it gives units that became free (a
- *	  cancel, a released hold) to backorders (oms.allocate_backorders()).
+ *	  cancel, a released hold) to backorders (oms.allocate_backorders()),
+ *	  every oms.report_compact_interval it folds reporting deltas into their
+ *	  rollups (oms.report_compact()), and every oms.expire_holds_interval it
+ *	  expires holds and returns and trims the outbox (oms.expire_holds(),
+ *	  oms.expire_returns(), oms.purge_outbox()).
  *	  Without it, schedule those functions with pg_cron; expired holds never
  *	  block a sale, consumers claim events from the outbox, receipts fill
  *	  backorders themselves, and oms.atp_changes() flushes before it reads,
@@ -218,6 +220,9 @@ oms_worker_main(Datum arg)
 
 			if (expired > 0)
 				elog(LOG, "oms: expired " INT64_FORMAT " holds", expired);
+			expired = run_query("SELECT oms.expire_returns()::bigint", NULL, "oms.expire_returns()");
+			if (expired > 0)
+				elog(LOG, "oms: expired " INT64_FORMAT " returns", expired);
 			(void) run_once("SELECT oms.purge_outbox()");
 			last_expiry = GetCurrentTimestamp();
 		}

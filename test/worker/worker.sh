@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# test/worker/worker.sh — the background worker expires holds, fills
-# backorders from units a cancel freed and flushes the available-to-promise
-# feed by itself.
+# test/worker/worker.sh — the background worker expires holds and returns,
+# fills backorders from units a cancel freed and flushes the
+# available-to-promise feed by itself.
 # Needs a cluster started with shared_preload_libraries = oms,
 # oms.expire_holds_interval = 1s and oms.database = postgres (test.sh does
 # that), in PGHOST/PGPORT.  Prints TAP.
@@ -10,7 +10,7 @@ set -euo pipefail
 psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
 trap 'psql -c "DROP EXTENSION IF EXISTS oms CASCADE" >/dev/null 2>&1 || true' EXIT
 
-echo "1..7"
+echo "1..8"
 workers=$(psql -Atc "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'oms worker'")
 if [ "$workers" = 1 ]; then
     echo "ok 1 - the oms background worker runs"
@@ -104,4 +104,27 @@ if grep -q 'Asynchronous notification "oms_atp" with payload "WEB"' "$listen_out
 else
     echo "not ok 7 - no NOTIFY oms_atp for WEB"
     sed 's/^/# /' "$listen_out"
+fi
+
+# An authorized return whose parcel is overdue expires within about
+# oms.expire_holds_interval (1 s), and its unit is returnable again.
+psql >/dev/null <<'SQL'
+SELECT oms.ship(oms.create_shipment(order_id, 'BER', '[{"line_no": 1, "qty": 2}]'), 'DHL', 'W-1')
+  FROM oms.orders WHERE external_ref = 'W-ATP';
+SELECT oms.request_return(order_id, '[{"line_no": 1, "qty": 1}]') FROM oms.orders WHERE external_ref = 'W-ATP';
+UPDATE oms.returns SET expires_at = now() - interval '1 day';   -- as if its policy's days were over
+SQL
+ret="SELECT r.status FROM oms.returns r JOIN oms.orders o USING (order_id) WHERE o.external_ref = 'W-ATP'"
+for _ in $(seq 1 40); do
+    [ "$(psql -Atc "$ret")" = expired ] && break
+    sleep 0.25
+done
+went="SELECT string_agg(coalesce(e.from_status, '') || '>' || e.to_status, ' ' ORDER BY e.id)
+        FROM oms.order_event e JOIN oms.orders o USING (order_id)
+       WHERE o.external_ref = 'W-ATP' AND e.entity = 'return'"
+if [ "$(psql -Atc "$went")" = ">requested requested>authorized authorized>expired" ] &&
+   [ "$(psql -Atc 'SELECT count(*) FROM oms.check_invariants()')" = 0 ]; then
+    echo "ok 8 - the worker expired an overdue authorized return, and every invariant holds"
+else
+    echo "not ok 8 - the return went $(psql -Atc "$went")"
 fi
