@@ -376,12 +376,70 @@ oms_save_return_key(int64 order_id, const char *operation, const char *key, cons
 							 Int64GetDatum(return_id), CStringGetTextDatum(hash)};
 	int			rc;
 
+	/*
+	 * Under the order lock find_key saw every committed key, unless this
+	 * transaction's snapshot is older than one: REPEATABLE READ then fails
+	 * here with a serialization error (the ON CONFLICT check), as it would
+	 * on the order lines, never with a unique violation.
+	 */
 	oms_prepare(&plan,
 				"INSERT INTO oms.return_key (order_id, operation, idempotency_key, return_id, payload_hash)"
-				" VALUES ($1, $2, $3, $4, $5)",
+				" VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
 				5, argtypes);
 	rc = SPI_execute_plan(plan, values, NULL, false, 0);
 	oms_check_spi(rc, SPI_OK_INSERT, "recording the idempotency key");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent use of idempotency key \"%s\"", key),
+				 errhint("Retry the transaction.")));
+}
+
+/*
+ * Adds delta units to the units in open returns (qty_in_returns) of line
+ * line_no of order order_id.  Every return function changes an order line
+ * so, under the order lock: a REPEATABLE READ transaction whose snapshot
+ * misses another's return then fails with a serialization error here.
+ */
+static void
+add_in_returns(int64 order_id, int32 line_no, int32 delta)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[3] = {INT8OID, INT4OID, INT4OID};
+	Datum		values[3] = {Int64GetDatum(order_id), Int32GetDatum(line_no), Int32GetDatum(delta)};
+	int			rc;
+
+	oms_prepare(&plan,
+				"UPDATE oms.order_lines SET qty_in_returns = qty_in_returns + $3"
+				" WHERE order_id = $1 AND line_no = $2",
+				3, argtypes);
+	rc = SPI_execute_plan(plan, values, NULL, false, 0);
+	oms_check_spi(rc, SPI_OK_UPDATE, "counting the units in open returns");
+}
+
+/*
+ * Takes the units return return_id of order order_id still expects
+ * (requested - received - missing) off its order lines' qty_in_returns:
+ * the return ends (declined, cancelled, closed).  Touches each of its
+ * lines even when nothing is expected any more (see add_in_returns).
+ */
+static void
+end_in_returns(int64 order_id, int64 return_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		values[2] = {Int64GetDatum(order_id), Int64GetDatum(return_id)};
+	int			rc;
+
+	oms_prepare(&plan,
+				"UPDATE oms.order_lines l SET qty_in_returns = l.qty_in_returns"
+				"       - (rl.qty_requested - rl.qty_received - rl.qty_missing)"
+				"  FROM oms.return_line rl"
+				" WHERE rl.order_id = $1 AND rl.return_id = $2"
+				"   AND l.order_id = rl.order_id AND l.line_no = rl.line_no",
+				2, argtypes);
+	rc = SPI_execute_plan(plan, values, NULL, false, 0);
+	oms_check_spi(rc, SPI_OK_UPDATE, "counting the units in open returns");
 }
 
 /*
@@ -793,6 +851,8 @@ oms_request_return(PG_FUNCTION_ARGS)
 
 	check_request_lines(order_id, lines, nlines, window_days, opt.override_policy);
 	for (int i = 0; i < nlines; i++)
+		add_in_returns(order_id, lines[i].line_no, lines[i].qty);
+	for (int i = 0; i < nlines; i++)
 		if (lines[i].reason)
 			lines[i].reason_id = reason_id(lines[i].reason);
 
@@ -944,6 +1004,7 @@ oms_decline_return(PG_FUNCTION_ARGS)
 	oms_spi_connect();
 	r = oms_lock_return(return_id);
 	oms_require_return_status(&r, "declined", allowed);
+	end_in_returns(r.order_id, r.return_id);
 	oms_set_return_status(&r, "declined", reason);
 	oms_spi_finish();
 	PG_RETURN_VOID();
@@ -986,6 +1047,7 @@ oms_cancel_return(PG_FUNCTION_ARGS)
 	oms_spi_connect();
 	r = oms_lock_return(return_id);
 	oms_require_return_status(&r, "cancelled", allowed);
+	end_in_returns(r.order_id, r.return_id);
 	oms_set_return_status(&r, "cancelled", reason);
 	cancel_replacement(&r, reason);
 	oms_spi_finish();
@@ -1213,8 +1275,8 @@ units_of_key(const OmsReturn *r, const char *key)
 
 /*
  * Adds qty units of disposition to line line_no of return r (released from
- * quarantine when from_quarantine), and to the order line's returned units
- * when they arrived.
+ * quarantine when from_quarantine), and moves them from the order line's
+ * units in open returns to its returned units when they arrived.
  */
 static void
 count_units(const OmsReturn *r, int32 line_no, int32 qty, const char *disposition, bool from_quarantine)
@@ -1247,7 +1309,8 @@ count_units(const OmsReturn *r, int32 line_no, int32 qty, const char *dispositio
 	argtypes[1] = INT4OID;
 	argtypes[2] = INT4OID;
 	oms_prepare(&order_line_plan,
-				"UPDATE oms.order_lines SET qty_returned = qty_returned + $3 WHERE order_id = $1 AND line_no = $2",
+				"UPDATE oms.order_lines SET qty_returned = qty_returned + $3, qty_in_returns = qty_in_returns - $3"
+				" WHERE order_id = $1 AND line_no = $2",
 				3, argtypes);
 	rc = oms_execute_trusted(order_line_plan, values, NULL, 0);
 	oms_check_spi(rc, SPI_OK_UPDATE, "counting the order line's returned units");
@@ -1416,6 +1479,7 @@ oms_close_return(PG_FUNCTION_ARGS)
 	oms_spi_connect();
 	r = oms_lock_return(return_id);
 	oms_require_return_status(&r, "closed", allowed);
+	end_in_returns(r.order_id, return_id);
 	values[0] = Int64GetDatum(r.order_id);
 	values[1] = Int64GetDatum(return_id);
 	oms_prepare(&plan,

@@ -82,6 +82,7 @@ CREATE TABLE oms.order_lines (
     discount_amount oms.amount NOT NULL DEFAULT 0,
     tax_amount      oms.amount NOT NULL DEFAULT 0,
     external_line_id text,
+    qty_in_returns  oms.units NOT NULL DEFAULT 0,
     PRIMARY KEY (order_id, line_no),
     CONSTRAINT order_lines_check CHECK (
         qty = qty_reserved + qty_shipped + qty_cancelled + qty_backordered AND qty_returned <= qty_shipped)
@@ -94,6 +95,7 @@ COMMENT ON COLUMN oms.order_lines.unit_price IS 'Price of one unit as the channe
 COMMENT ON COLUMN oms.order_lines.discount_amount IS 'Amount off this line in total (not per unit), at most qty * unit_price.';
 COMMENT ON COLUMN oms.order_lines.tax_amount IS 'Tax of this line in total; added to the line total unless the order''s prices_include_tax.';
 COMMENT ON COLUMN oms.order_lines.external_line_id IS 'The channel''s own id of the line, if it sent one.';
+COMMENT ON COLUMN oms.order_lines.qty_in_returns IS 'Units of the line in open returns (requested - received - missing of returns requested, authorized or partially received); every return function changes it under the order lock.';
 COMMENT ON COLUMN oms.order_lines.status IS 'reserved | backordered | partially_shipped | shipped | delivered | cancelled, derived from the quantities and shipments.';
 
 CREATE SEQUENCE oms.reservation_id_seq AS bigint;

@@ -338,14 +338,16 @@ AS $$
     UNION ALL
     -- 13. Returns: every shipped unit comes back at most once -- per order
     --     line, units in open returns plus units returned stay within the
-    --     units shipped, and qty_returned is what returns received; per
+    --     units shipped, qty_in_returns counts the units in open returns
+    --     and qty_returned is what returns received; per
     --     return line, received + missing <= requested and every received
     --     unit has one disposition, as its receipts say; every restocked
     --     receipt is one ledger movement of kind return and every such
     --     movement a receipt's; a return's status follows from its lines.
     SELECT 'returned and open-return units within shipped',
-           format('order %s line %s: shipped %s, qty_returned %s, received by returns %s, in open returns %s',
-                  l.order_id, l.line_no, l.qty_shipped, l.qty_returned, coalesce(x.received, 0), coalesce(x.open, 0))
+           format('order %s line %s: shipped %s, qty_returned %s, received by returns %s, in open returns %s, qty_in_returns %s',
+                  l.order_id, l.line_no, l.qty_shipped, l.qty_returned, coalesce(x.received, 0), coalesce(x.open, 0),
+                  l.qty_in_returns)
       FROM oms.order_lines l
       LEFT JOIN (SELECT rl.order_id, rl.line_no, sum(rl.qty_received) AS received,
                         sum(CASE WHEN r.status IN ('requested', 'authorized', 'partially_received')
@@ -354,6 +356,7 @@ AS $$
                    JOIN oms.returns r ON r.order_id = rl.order_id AND r.return_id = rl.return_id
                   GROUP BY 1, 2) x ON x.order_id = l.order_id AND x.line_no = l.line_no
      WHERE coalesce(x.open, 0) + l.qty_returned > l.qty_shipped OR coalesce(x.received, 0) <> l.qty_returned
+        OR coalesce(x.open, 0) <> l.qty_in_returns
     UNION ALL
     SELECT 'return line units add up',
            format('order %s return %s line %s: requested %s, received %s (restocked %s, damaged %s, written off %s, quarantined %s), missing %s; receipts: restock %s, damaged %s, write_off %s, quarantine %s, released %s',

@@ -227,6 +227,11 @@ DROP TRIGGER stock_guard ON oms.order_lines;
 CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.order_lines
     FOR EACH ROW EXECUTE FUNCTION oms.stock_guard('qty_reserved', 'qty_shipped', 'qty_cancelled', 'qty_backordered',
                                                   'qty_returned');
+-- Units of a line in open returns: every return function changes them
+-- under the order lock, so a REPEATABLE READ return that missed another
+-- fails with a serialization error.
+ALTER TABLE oms.order_lines ADD COLUMN qty_in_returns oms.units NOT NULL DEFAULT 0;
+COMMENT ON COLUMN oms.order_lines.qty_in_returns IS 'Units of the line in open returns (requested - received - missing of returns requested, authorized or partially received); every return function changes it under the order lock.';
 
 -- Reporting for BI tools: schema oms_report, the rollups and their upkeep.
 --@include src/sql/75_reporting.sql
