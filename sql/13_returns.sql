@@ -365,6 +365,25 @@ SELECT e.entity, e.from_status, e.to_status FROM oms.order_event e
 -- Each status change is one event and one outbox row.
 SELECT (SELECT count(*) FROM oms.order_event WHERE entity = 'return') AS events,
        (SELECT count(*) FROM oms.outbox WHERE entity = 'return') AS outbox;
+
+-- The window counts per parcel.  A-7's 3 HAT left in three: one delivered 40 days ago (outside the app's
+-- 30 days), one returned to sender 60 days ago (always returnable), one delivered 5 days ago.  Two units
+-- are within the window, not all three (OM156); once they are in a return, none is.
+INSERT INTO oms.sku (code, name) VALUES ('HAT', 'Hat');
+SELECT oms.receive_stock('HAT', 'BER', 20);
+SELECT oms.place_order('APP', 'A-7', '[{"sku": "HAT", "qty": 3, "unit_price": 10}]') AS a7 \gset
+SELECT oms.create_shipment(:a7, 'BER', '[{"line_no": 1, "qty": 1}]') AS a7s1 \gset
+SELECT oms.create_shipment(:a7, 'BER', '[{"line_no": 1, "qty": 1}]') AS a7s2 \gset
+SELECT oms.create_shipment(:a7, 'BER', '[{"line_no": 1, "qty": 1}]') AS a7s3 \gset
+SELECT oms.ship(:a7s1, 'DHL', 'T-71'), oms.ship(:a7s2, 'DHL', 'T-72'), oms.ship(:a7s3, 'DHL', 'T-73');
+SELECT oms.track(:a7s1, 'delivered', now() - interval '40 days'),
+       oms.track(:a7s2, 'returned_to_sender', now() - interval '60 days'),
+       oms.track(:a7s3, 'delivered', now() - interval '5 days');
+SELECT oms.request_return(:a7, '[{"line_no": 1, "qty": 3}]');
+\echo :LAST_ERROR_SQLSTATE
+SELECT oms.request_return(:a7, '[{"line_no": 1, "qty": 2}]') > 0 AS requested;
+SELECT oms.request_return(:a7, '[{"line_no": 1, "qty": 1}]');
+\echo :LAST_ERROR_SQLSTATE
 SELECT * FROM oms.check_invariants();
 DROP OWNED BY oms_returns_app;
 DROP ROLE oms_returns_app;

@@ -523,23 +523,28 @@ reason_id(const char *code)
 /*
  * Checks the requested lines of order order_id against what each may
  * return, under the order's lock: the line exists, shipped, has the units
- * returnable and is within the window (unless override).  Fills in each
- * line's SKU, paid unit amount and shipping location.
+ * returnable and, unless override, within the window.  The window counts
+ * per shipment: units of a parcel returned to sender, or delivered (else
+ * shipped) at most window_days ago, less the line's units in open returns
+ * and returned.  Fills in each line's SKU, paid unit amount and shipping
+ * location.
  */
 static void
 check_request_lines(int64 order_id, RequestLine *lines, int nlines, int32 window_days, bool override)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtype = INT8OID;
-	Datum		value = Int64GetDatum(order_id);
-	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	Oid			argtypes[2] = {INT8OID, INT4OID};
+	Datum		values[2] = {Int64GetDatum(order_id), Int32GetDatum(window_days)};
 	int			rc;
 
+	/* Units shipped outside any parcel (a till sale) count from placement. */
 	oms_prepare(&plan,
 				"SELECT l.line_no, l.sku_id, l.qty_shipped, l.qty_returned, coalesce(r.open, 0)::integer,"
 				"       round((l.qty * l.unit_price - l.discount_amount"
 				"              + CASE WHEN o.prices_include_tax THEN 0 ELSE l.tax_amount END) / l.qty, 4),"
-				"       coalesce(s.anchor, o.placed_at), coalesce(s.rts, false),"
+				"       (coalesce(s.in_window, 0)"
+				"        + CASE WHEN o.placed_at + make_interval(days => $2) >= now()"
+				"               THEN l.qty_shipped - coalesce(s.units, 0) ELSE 0 END)::integer,"
 				"       coalesce(s.location_id, o.fulfilment_location_id)"
 				"  FROM oms.order_lines l"
 				"  JOIN oms.orders o ON o.order_id = l.order_id"
@@ -550,16 +555,17 @@ check_request_lines(int64 order_id, RequestLine *lines, int nlines, int32 window
 				"        WHERE rl.order_id = l.order_id AND rl.line_no = l.line_no"
 				"          AND rt.status IN " OPEN_RETURN_STATUSES ") r ON true"
 				"  LEFT JOIN LATERAL ("
-				"       SELECT max(coalesce(sh.delivered_at, sh.shipped_at))"
-				"                  FILTER (WHERE sh.status <> 'returned_to_sender') AS anchor,"
-				"              bool_or(sh.status = 'returned_to_sender') AS rts,"
+				"       SELECT sum(sl.qty) AS units,"
+				"              sum(sl.qty) FILTER (WHERE sh.status = 'returned_to_sender'"
+				"                                    OR coalesce(sh.delivered_at, sh.shipped_at)"
+				"                                       + make_interval(days => $2) >= now()) AS in_window,"
 				"              (array_agg(sh.location_id ORDER BY sh.shipped_at DESC, sh.id DESC))[1] AS location_id"
 				"         FROM oms.shipment_line sl JOIN oms.shipment sh ON sh.id = sl.shipment_id"
 				"        WHERE sl.order_id = l.order_id AND sl.line_no = l.line_no"
 				"          AND sh.shipped_at IS NOT NULL) s ON true"
 				" WHERE l.order_id = $1",
-				1, &argtype);
-	rc = SPI_execute_plan(plan, &value, NULL, false, 0);
+				2, argtypes);
+	rc = SPI_execute_plan(plan, values, NULL, false, 0);
 	oms_check_spi(rc, SPI_OK_SELECT, "reading the order lines");
 
 	for (int i = 0; i < nlines; i++)
@@ -575,9 +581,8 @@ check_request_lines(int64 order_id, RequestLine *lines, int nlines, int32 window
 			int32		shipped,
 						returned,
 						open,
-						returnable;
-			TimestampTz anchor;
-			bool		rts;
+						returnable,
+						in_window;
 			Datum		location;
 
 			if (DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull)) != line->line_no)
@@ -588,9 +593,8 @@ check_request_lines(int64 order_id, RequestLine *lines, int nlines, int32 window
 			returned = DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull));
 			open = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
 			line->unit_amount = SPI_getbinval(tup, desc, 6, &isnull);
-			anchor = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7, &isnull));
-			rts = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
-			location = SPI_getbinval(tup, desc, 9, &isnull);
+			in_window = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
+			location = SPI_getbinval(tup, desc, 8, &isnull);
 			line->shipped_from = isnull ? 0 : DatumGetInt64(location);
 
 			if (shipped == 0)
@@ -605,15 +609,19 @@ check_request_lines(int64 order_id, RequestLine *lines, int nlines, int32 window
 						 errmsg("line %d of order %lld has %d returnable units, not %d",
 								line->line_no, (long long) order_id, Max(returnable, 0), line->qty),
 						 errdetail("%d shipped, %d in open returns, %d returned already.", shipped, open, returned)));
-			/* A parcel coming back to us by itself is no customer's return. */
-			if (!override && !rts &&
-				now > anchor + (TimestampTz) window_days * USECS_PER_DAY)
+
+			/*
+			 * Units in open returns or returned count against those within
+			 * the window first; a parcel coming back to us by itself is no
+			 * customer's return and always within it.
+			 */
+			if (!override && line->qty > in_window - open - returned)
 				ereport(ERROR,
 						(errcode(ERRCODE_OMS_RETURN_WINDOW_OVER),
 						 errmsg("the return window of line %d of order %lld is over", line->line_no,
 								(long long) order_id),
-						 errdetail("The channel takes returns for %d days after delivery (or shipment); this line's units arrived %lld days ago.",
-								   window_days, (long long) ((now - anchor) / USECS_PER_DAY)),
+						 errdetail("The channel takes returns for %d days after delivery (or shipment); %d of the line's %d shipped units are within them, %d are in open returns or returned.",
+								   window_days, in_window, shipped, open + returned),
 						 errhint("An admin may request it with option override_policy.")));
 		}
 		if (!found)
