@@ -384,6 +384,20 @@ SELECT oms.request_return(:a7, '[{"line_no": 1, "qty": 3}]');
 SELECT oms.request_return(:a7, '[{"line_no": 1, "qty": 2}]') > 0 AS requested;
 SELECT oms.request_return(:a7, '[{"line_no": 1, "qty": 1}]');
 \echo :LAST_ERROR_SQLSTATE
+
+-- What a unit was paid, never more: A-8's line 1 (3 x 10 less 0.01) and line 2 (20) share its order discount
+-- of 15 in proportion to their nets; each unit_amount is rounded down, so the units of a line are worth at
+-- most what the line was paid, and the order's units at most its total.
+SELECT oms.place_order('APP', 'A-8', '[{"sku": "HAT", "qty": 3, "unit_price": 10, "discount": 0.01},
+                                       {"sku": "HAT", "qty": 1, "unit_price": 20}]', NULL,
+                       '{"order_discount": 15}') AS a8 \gset
+SELECT oms.ship(oms.create_shipment(:a8, 'BER'), 'DHL', 'T-8');
+SELECT oms.request_return(:a8, '[{"line_no": 1, "qty": 3}, {"line_no": 2, "qty": 1}]') AS a8r \gset
+SELECT rl.line_no, rl.unit_amount, rl.qty_requested * rl.unit_amount AS units_worth
+  FROM oms.return_line rl WHERE rl.return_id = :a8r ORDER BY rl.line_no;
+SELECT o.total_amount, sum(rl.qty_requested * rl.unit_amount) <= o.total_amount AS within_total
+  FROM oms.return_line rl JOIN oms.orders o ON o.order_id = rl.order_id
+ WHERE rl.return_id = :a8r GROUP BY o.total_amount;
 SELECT * FROM oms.check_invariants();
 DROP OWNED BY oms_returns_app;
 DROP ROLE oms_returns_app;

@@ -537,11 +537,21 @@ check_request_lines(int64 order_id, RequestLine *lines, int nlines, int32 window
 	Datum		values[2] = {Int64GetDatum(order_id), Int32GetDatum(window_days)};
 	int			rc;
 
-	/* Units shipped outside any parcel (a till sale) count from placement. */
+	/*
+	 * unit_amount: what one unit was paid, never more -- the line total
+	 * less its share of the order discount (in proportion to the line nets,
+	 * as README's money section spreads it), divided by qty and rounded
+	 * down to 4 places, so that qty units are worth at most the line paid.
+	 * Units shipped outside any parcel (a till sale) count from placement.
+	 */
 	oms_prepare(&plan,
 				"SELECT l.line_no, l.sku_id, l.qty_shipped, l.qty_returned, coalesce(r.open, 0)::integer,"
-				"       round((l.qty * l.unit_price - l.discount_amount"
-				"              + CASE WHEN o.prices_include_tax THEN 0 ELSE l.tax_amount END) / l.qty, 4),"
+				"       trunc((l.qty * l.unit_price - l.discount_amount"
+				"              + CASE WHEN o.prices_include_tax THEN 0 ELSE l.tax_amount END"
+				"              - CASE WHEN o.order_discount = 0 THEN 0"
+				"                     ELSE o.order_discount * (l.qty * l.unit_price - l.discount_amount)"
+				"                          / nullif(sum(l.qty * l.unit_price - l.discount_amount) OVER (), 0) END)"
+				"             / l.qty, 4),"
 				"       (coalesce(s.in_window, 0)"
 				"        + CASE WHEN o.placed_at + make_interval(days => $2) >= now()"
 				"               THEN l.qty_shipped - coalesce(s.units, 0) ELSE 0 END)::integer,"

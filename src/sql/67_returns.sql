@@ -171,7 +171,7 @@ COMMENT ON COLUMN oms.return_line.qty_written_off IS 'Units received and written
 COMMENT ON COLUMN oms.return_line.qty_quarantined IS 'Units received and kept apart until an operator restocks or writes them off (oms.release_quarantine).';
 COMMENT ON COLUMN oms.return_line.qty_missing IS 'Units that will never arrive (oms.close_return): not returned.';
 COMMENT ON COLUMN oms.return_line.qty_refunded IS 'Units refunded so far.';
-COMMENT ON COLUMN oms.return_line.unit_amount IS 'What the customer paid for one unit, frozen at request: (qty * unit_price - discount_amount, plus tax_amount unless prices include tax) / qty of the order line.';
+COMMENT ON COLUMN oms.return_line.unit_amount IS 'What the customer paid for one unit, frozen at request, never more: the order line''s total (qty * unit_price - discount_amount, plus tax_amount unless prices include tax) less its share of orders.order_discount (in proportion to the line nets), divided by qty and rounded down to 4 places; qty units are worth at most what the line was paid (the refund''s basis).';
 COMMENT ON COLUMN oms.return_line.refund_amount IS 'Money refunded for this line so far.';
 COMMENT ON COLUMN oms.return_line.reason_id IS 'The oms.return_reason given, or NULL.';
 
@@ -385,7 +385,7 @@ COMMENT ON COLUMN oms.v_returns.qty_written_off IS 'Units written off.';
 COMMENT ON COLUMN oms.v_returns.qty_quarantined IS 'Units kept apart until an operator restocks or writes them off.';
 COMMENT ON COLUMN oms.v_returns.qty_missing IS 'Units that will never arrive (the return was closed without them).';
 COMMENT ON COLUMN oms.v_returns.qty_expected IS 'Units still expected: requested - received - missing while the return is open, else 0.';
-COMMENT ON COLUMN oms.v_returns.unit_amount IS 'What the customer paid for one unit (line total with tax, less discount, per unit), frozen at request.';
+COMMENT ON COLUMN oms.v_returns.unit_amount IS 'What the customer paid for one unit (line total less its share of the order discount, per unit, rounded down), frozen at request.';
 COMMENT ON COLUMN oms.v_returns.qty_refunded IS 'Units refunded so far.';
 COMMENT ON COLUMN oms.v_returns.refund_amount IS 'Money refunded for the line so far, in currency.';
 COMMENT ON COLUMN oms.v_returns.currency IS 'The order''s currency.';
