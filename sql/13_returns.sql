@@ -398,6 +398,34 @@ SELECT rl.line_no, rl.unit_amount, rl.qty_requested * rl.unit_amount AS units_wo
 SELECT o.total_amount, sum(rl.qty_requested * rl.unit_amount) <= o.total_amount AS within_total
   FROM oms.return_line rl JOIN oms.orders o ON o.order_id = rl.order_id
  WHERE rl.return_id = :a8r GROUP BY o.total_amount;
+
+-- Quarantine is kept per location.  A-9's 2 HAT came back into quarantine, one at BER, one at HAM: a
+-- release must name where from (OM166), no more than is kept there (OM166); units are restocked where
+-- they are kept, which must still take returns (OM159), else written off.
+SELECT oms.place_order('APP', 'A-9', '[{"sku": "HAT", "qty": 2, "unit_price": 10}]') AS a9 \gset
+SELECT oms.ship(oms.create_shipment(:a9, 'BER'), 'DHL', 'T-9');
+SELECT oms.request_return(:a9, '[{"line_no": 1, "qty": 2}]') AS a9r \gset
+SELECT oms.receive_return(:a9r, '[{"line_no": 1, "qty": 1, "disposition": "quarantine", "location": "HAM"},
+                                  {"line_no": 1, "qty": 1, "disposition": "quarantine", "location": "BER"}]');
+SELECT oms.release_quarantine(:a9r, 1, 1, 'restock');
+\echo :LAST_ERROR_SQLSTATE
+SELECT oms.release_quarantine(:a9r, 1, 2, 'restock', 'HAM');
+\echo :LAST_ERROR_SQLSTATE
+SELECT oms.release_quarantine(:a9r, 1, 1, 'restock', 'DRP');
+\echo :LAST_ERROR_SQLSTATE
+UPDATE oms.location SET accepts_returns = false WHERE code = 'HAM';
+SELECT oms.release_quarantine(:a9r, 1, 1, 'restock', 'HAM');
+\echo :LAST_ERROR_SQLSTATE
+SELECT oms.release_quarantine(:a9r, 1, 1, 'write_off', 'HAM') AS written_off;
+UPDATE oms.location SET accepts_returns = true WHERE code = 'HAM';
+-- Only BER keeps any now: no need to name it.
+SELECT oms.release_quarantine(:a9r, 1, 1, 'restock') AS restocked;
+SELECT oms.release_quarantine(:a9r, 1, 1, 'restock');
+\echo :LAST_ERROR_SQLSTATE
+SELECT l.code AS location, rr.disposition, rr.from_quarantine, rr.qty
+  FROM oms.return_receipt rr JOIN oms.location l ON l.id = rr.location_id
+ WHERE rr.return_id = :a9r ORDER BY rr.id;
+SELECT * FROM pg_temp.ret(:a9r);
 SELECT * FROM oms.check_invariants();
 DROP OWNED BY oms_returns_app;
 DROP ROLE oms_returns_app;

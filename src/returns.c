@@ -1517,25 +1517,31 @@ oms_close_return(PG_FUNCTION_ARGS)
 
 /*
  * oms.release_quarantine(return_id, line_no, qty, disposition, location):
- * restocks or writes off qty units of a return line kept in quarantine;
- * restocked units go into on_hand at location (default: where the line's
- * last quarantined units were received).  Returns the units released.
+ * restocks or writes off qty units of a return line kept in quarantine.
+ * Quarantine is kept per location (where the units were received into it):
+ * the units are released from location, which may be left out when the
+ * line has quarantined units at one location only, and restocked there,
+ * first in, first out.  Returns the units released.
  */
 Datum
 oms_release_quarantine(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr line_plan = NULL;
+	static SPIPlanPtr held_plan = NULL;
 	int64		return_id = oms_arg_int64(fcinfo, 0, "return_id");
 	int32		line_no = oms_arg_int32(fcinfo, 1, "line_no");
 	int32		qty = oms_arg_int32(fcinfo, 2, "qty");
 	char	   *disposition = text_to_cstring(oms_arg_text(fcinfo, 3, "disposition"));
-	text	   *location = oms_arg_optional_text(fcinfo, 4);
+	text	   *location_arg = oms_arg_optional_text(fcinfo, 4);
+	char	   *location = location_arg ? text_to_cstring(location_arg) : NULL;
 	OmsReturn	r;
 	Receipt		rc;
 	Oid			argtypes[3] = {INT8OID, INT8OID, INT4OID};
 	Datum		values[3];
 	bool		isnull;
-	int32		quarantined;
+	int32		held = 0;
+	char	   *held_code = NULL;
+	StringInfoData where;
 	int			spi_rc;
 
 	if (qty <= 0)
@@ -1552,14 +1558,10 @@ oms_release_quarantine(PG_FUNCTION_ARGS)
 	values[0] = Int64GetDatum(r.order_id);
 	values[1] = Int64GetDatum(return_id);
 	values[2] = Int32GetDatum(line_no);
-	oms_prepare(&plan,
-				"SELECT l.sku_id, l.qty_quarantined,"
-				"       (SELECT rr.location_id FROM oms.return_receipt rr"
-				"         WHERE rr.order_id = l.order_id AND rr.return_id = l.return_id AND rr.line_no = l.line_no"
-				"           AND rr.disposition = 'quarantine' ORDER BY rr.id DESC LIMIT 1)"
-				"  FROM oms.return_line l WHERE l.order_id = $1 AND l.return_id = $2 AND l.line_no = $3",
+	oms_prepare(&line_plan,
+				"SELECT sku_id FROM oms.return_line WHERE order_id = $1 AND return_id = $2 AND line_no = $3",
 				3, argtypes);
-	spi_rc = SPI_execute_plan(plan, values, NULL, false, 1);
+	spi_rc = SPI_execute_plan(line_plan, values, NULL, false, 1);
 	oms_check_spi(spi_rc, SPI_OK_SELECT, "reading the return line");
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -1567,18 +1569,60 @@ oms_release_quarantine(PG_FUNCTION_ARGS)
 				 errmsg("return %lld has no line %d", (long long) return_id, line_no)));
 	memset(&rc, 0, sizeof(rc));
 	rc.row.sku_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	quarantined = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	if (qty > quarantined)
+
+	/* The line's quarantine per location, the longest held first. */
+	oms_prepare(&held_plan,
+				"SELECT rr.location_id, l.code,"
+				"       sum(CASE WHEN rr.from_quarantine THEN -rr.qty ELSE rr.qty END)::integer"
+				"  FROM oms.return_receipt rr JOIN oms.location l ON l.id = rr.location_id"
+				" WHERE rr.order_id = $1 AND rr.return_id = $2 AND rr.line_no = $3"
+				"   AND (rr.disposition = 'quarantine' OR rr.from_quarantine)"
+				" GROUP BY rr.location_id, l.code"
+				" HAVING sum(CASE WHEN rr.from_quarantine THEN -rr.qty ELSE rr.qty END) > 0"
+				" ORDER BY min(rr.id)",
+				3, argtypes);
+	spi_rc = SPI_execute_plan(held_plan, values, NULL, false, 0);
+	oms_check_spi(spi_rc, SPI_OK_SELECT, "reading the line's quarantine");
+	initStringInfo(&where);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		char	   *code = SPI_getvalue(tup, desc, 2);
+		int32		units = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+
+		appendStringInfo(&where, "%s%d at %s", i == 0 ? "" : ", ", units, code);
+		if (location ? strcmp(code, location) == 0 : i == 0)
+		{
+			rc.row.location_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+			held = units;
+			held_code = code;
+		}
+	}
+	if (location == NULL && SPI_processed > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_QUARANTINE_EXCEEDS),
-				 errmsg("line %d of return %lld has %d units in quarantine, not %d", line_no,
-						(long long) return_id, quarantined, qty)));
-	rc.row.location_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	if (location)
-		rc.row.location_id = receiving_location(text_to_cstring(location));
+				 errmsg("line %d of return %lld has units in quarantine at several locations", line_no,
+						(long long) return_id),
+				 errdetail("In quarantine: %s.", where.data),
+				 errhint("Name the location to release them from.")));
+	if (qty > held)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_QUARANTINE_EXCEEDS),
+				 errmsg("line %d of return %lld has %d units in quarantine%s%s, not %d", line_no,
+						(long long) return_id, held, location ? " at " : "", location ? location : "", qty),
+				 errdetail("In quarantine: %s.", where.len > 0 ? where.data : "none")));
+
+	/* Restocked units go on the shelf where they are kept: it must take returns. */
+	rc.disposition = strcmp(disposition, "restock") == 0 ? dispositions[0] : dispositions[2];
+	if (rc.disposition == dispositions[0] && !location_receives(rc.row.location_id, &held_code))
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_CANNOT_RECEIVE),
+				 errmsg("location \"%s\", where the units are kept, cannot take them back into stock", held_code),
+				 errdetail("It is inactive or does not accept returns (oms.location.accepts_returns)."),
+				 errhint("Write them off, or make the location take returns again first.")));
 	rc.line_no = line_no;
 	rc.qty = qty;
-	rc.disposition = strcmp(disposition, "restock") == 0 ? dispositions[0] : dispositions[2];
 	write_receipt(&r, &rc, true, NULL);
 	count_units(&r, line_no, qty, rc.disposition, true);
 	fill_restocked(&rc, 1);

@@ -200,7 +200,7 @@ CREATE TABLE oms.return_receipt (
 CREATE INDEX return_receipt_return_idx ON oms.return_receipt (order_id, return_id);
 COMMENT ON TABLE oms.return_receipt IS 'One row per receipt of returned units of a return line, with its disposition and location; a row from_quarantine restocks or writes off units received into quarantine before.';
 COMMENT ON COLUMN oms.return_receipt.disposition IS 'restock (back into on_hand at location_id, ledger kind return) | damaged | write_off | quarantine (kept apart).';
-COMMENT ON COLUMN oms.return_receipt.from_quarantine IS 'true: an operator released quarantined units (oms.release_quarantine) rather than a parcel arriving.';
+COMMENT ON COLUMN oms.return_receipt.from_quarantine IS 'true: an operator released quarantined units (oms.release_quarantine) rather than a parcel arriving; location_id is where they were kept in quarantine (and restocked).';
 COMMENT ON COLUMN oms.return_receipt.movement_id IS 'The oms.stock_movement row (of sku_id) that put restocked units back into on_hand; NULL for other dispositions.';
 COMMENT ON COLUMN oms.return_receipt.idempotency_key IS 'The key of the oms.receive_return call that recorded it, if any.';
 
@@ -321,7 +321,7 @@ CREATE FUNCTION oms.release_quarantine(return_id bigint, line_no integer, qty in
     SET search_path = pg_catalog, pg_temp SET jit = off
     AS 'MODULE_PATHNAME', 'oms_release_quarantine';
 COMMENT ON FUNCTION oms.release_quarantine(bigint, integer, integer, text, text) IS
-    'Restocks (through the ledger, at location or where they were quarantined) or writes off units of a return line kept in quarantine; returns the units released.';
+    'Restocks (through the ledger, where they are kept) or writes off units of a return line kept in quarantine at location, which may be left out when the line keeps units at one location only; returns the units released.';
 
 --
 -- For people and BI: one row per return line.

@@ -384,6 +384,15 @@ AS $$
         OR rl.qty_written_off <> coalesce(rc.write_off, 0)
         OR rl.qty_quarantined <> coalesce(rc.quarantine, 0) - coalesce(rc.released, 0)
     UNION ALL
+    SELECT 'quarantine per location within what came into it',
+           format('order %s return %s line %s at location %s: %s units quarantined, %s released',
+                  q.order_id, q.return_id, q.line_no, q.location_id, q.quarantined, q.released)
+      FROM (SELECT order_id, return_id, line_no, location_id,
+                   coalesce(sum(qty) FILTER (WHERE disposition = 'quarantine' AND NOT from_quarantine), 0) AS quarantined,
+                   coalesce(sum(qty) FILTER (WHERE from_quarantine), 0) AS released
+              FROM oms.return_receipt GROUP BY 1, 2, 3, 4) q
+     WHERE q.released > q.quarantined
+    UNION ALL
     SELECT 'return movements are the restocked receipts',
            format('sku %s: movement %s (%s units at %s), receipt %s of order %s (%s units at %s)',
                   coalesce(m.sku_id, rr.sku_id), m.id, m.quantity, m.location_id, rr.id, rr.order_id, rr.qty,
