@@ -418,8 +418,12 @@ SELECT oms.release_quarantine(:a9r, 1, 1, 'restock', 'HAM');
 \echo :LAST_ERROR_SQLSTATE
 SELECT oms.release_quarantine(:a9r, 1, 1, 'write_off', 'HAM') AS written_off;
 UPDATE oms.location SET accepts_returns = true WHERE code = 'HAM';
--- Only BER keeps any now: no need to name it.
-SELECT oms.release_quarantine(:a9r, 1, 1, 'restock') AS restocked;
+-- Only BER keeps any now: no need to name it.  A retry under the release's key releases nothing more and
+-- answers the same; the key with other arguments is OM161.
+SELECT oms.release_quarantine(:a9r, 1, 1, 'restock', NULL, 'rel-1') AS restocked;
+SELECT oms.release_quarantine(:a9r, 1, 1, 'restock', NULL, 'rel-1') AS restocked_again;
+SELECT oms.release_quarantine(:a9r, 1, 1, 'write_off', NULL, 'rel-1');
+\echo :LAST_ERROR_SQLSTATE
 SELECT oms.release_quarantine(:a9r, 1, 1, 'restock');
 \echo :LAST_ERROR_SQLSTATE
 SELECT l.code AS location, rr.disposition, rr.from_quarantine, rr.qty

@@ -34,6 +34,7 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
@@ -1271,21 +1272,23 @@ fill_restocked(const Receipt *receipts, int n)
 }
 
 /*
- * Units of return r that receipts of idempotency key key recorded.
+ * Units of return r that receipts of idempotency key key recorded: those
+ * released from quarantine (release_quarantine's) or those received.
  */
 static int32
-units_of_key(const OmsReturn *r, const char *key)
+units_of_key(const OmsReturn *r, const char *key, bool from_quarantine)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[3] = {INT8OID, INT8OID, TEXTOID};
-	Datum		values[3] = {Int64GetDatum(r->order_id), Int64GetDatum(r->return_id), CStringGetTextDatum(key)};
+	Oid			argtypes[4] = {INT8OID, INT8OID, TEXTOID, BOOLOID};
+	Datum		values[4] = {Int64GetDatum(r->order_id), Int64GetDatum(r->return_id), CStringGetTextDatum(key),
+							 BoolGetDatum(from_quarantine)};
 	bool		isnull;
 	int			rc;
 
 	oms_prepare(&plan,
 				"SELECT coalesce(sum(qty), 0)::integer FROM oms.return_receipt"
-				" WHERE order_id = $1 AND return_id = $2 AND idempotency_key = $3 AND NOT from_quarantine",
-				3, argtypes);
+				" WHERE order_id = $1 AND return_id = $2 AND idempotency_key = $3 AND from_quarantine = $4",
+				4, argtypes);
 	rc = SPI_execute_plan(plan, values, NULL, false, 1);
 	oms_check_spi(rc, SPI_OK_SELECT, "reading the receipts of the key");
 	return DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -1403,7 +1406,7 @@ oms_receive_return(PG_FUNCTION_ARGS)
 					 errhint("Use a new key for a different call, or repeat the first call exactly.")));
 		if (used_for != 0)
 		{
-			total = units_of_key(&r, key);
+			total = units_of_key(&r, key, false);
 			oms_spi_finish();
 			PG_RETURN_INT32(total);
 		}
@@ -1516,12 +1519,13 @@ oms_close_return(PG_FUNCTION_ARGS)
 }
 
 /*
- * oms.release_quarantine(return_id, line_no, qty, disposition, location):
- * restocks or writes off qty units of a return line kept in quarantine.
- * Quarantine is kept per location (where the units were received into it):
- * the units are released from location, which may be left out when the
- * line has quarantined units at one location only, and restocked there,
- * first in, first out.  Returns the units released.
+ * oms.release_quarantine(return_id, line_no, qty, disposition, location,
+ * idempotency_key): restocks or writes off qty units of a return line kept
+ * in quarantine.  Quarantine is kept per location (where the units were
+ * received into it): the units are released from location, which may be
+ * left out when the line has quarantined units at one location only, and
+ * restocked there, first in, first out.  Returns the units released (by
+ * the first call, when the key was used before).
  */
 Datum
 oms_release_quarantine(PG_FUNCTION_ARGS)
@@ -1534,6 +1538,8 @@ oms_release_quarantine(PG_FUNCTION_ARGS)
 	char	   *disposition = text_to_cstring(oms_arg_text(fcinfo, 3, "disposition"));
 	text	   *location_arg = oms_arg_optional_text(fcinfo, 4);
 	char	   *location = location_arg ? text_to_cstring(location_arg) : NULL;
+	char	   *key = key_arg(fcinfo, 5);
+	char	   *hash = NULL;
 	OmsReturn	r;
 	Receipt		rc;
 	Oid			argtypes[3] = {INT8OID, INT8OID, INT4OID};
@@ -1555,6 +1561,36 @@ oms_release_quarantine(PG_FUNCTION_ARGS)
 
 	oms_spi_connect();
 	r = oms_lock_return(return_id);
+	if (key)
+	{
+		StringInfoData args;
+		int64		used_for;
+
+		initStringInfo(&args);
+		appendStringInfo(&args, "{\"line_no\": %d, \"qty\": %d, \"disposition\": ", line_no, qty);
+		escape_json(&args, disposition);
+		appendStringInfoString(&args, ", \"location\": ");
+		if (location)
+			escape_json(&args, location);
+		else
+			appendStringInfoString(&args, "null");
+		appendStringInfoChar(&args, '}');
+		hash = oms_return_payload_hash(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(args.data))), NULL);
+		used_for = oms_find_return_key(r.order_id, "release", key, hash);
+		if (used_for != 0 && used_for != return_id)
+			ereport(ERROR,
+					(errcode(ERRCODE_OMS_RETURN_KEY_CONFLICT),
+					 errmsg("idempotency key \"%s\" was used to release units of return %lld of order %lld", key,
+							(long long) used_for, (long long) r.order_id),
+					 errhint("Use a new key for a different call, or repeat the first call exactly.")));
+		if (used_for != 0)
+		{
+			int32		released = units_of_key(&r, key, true);
+
+			oms_spi_finish();
+			PG_RETURN_INT32(released);
+		}
+	}
 	values[0] = Int64GetDatum(r.order_id);
 	values[1] = Int64GetDatum(return_id);
 	values[2] = Int32GetDatum(line_no);
@@ -1623,8 +1659,10 @@ oms_release_quarantine(PG_FUNCTION_ARGS)
 				 errhint("Write them off, or make the location take returns again first.")));
 	rc.line_no = line_no;
 	rc.qty = qty;
-	write_receipt(&r, &rc, true, NULL);
+	write_receipt(&r, &rc, true, key);
 	count_units(&r, line_no, qty, rc.disposition, true);
+	if (key)
+		oms_save_return_key(r.order_id, "release", key, hash, return_id);
 	fill_restocked(&rc, 1);
 	oms_spi_finish();
 	PG_RETURN_INT32(qty);

@@ -202,7 +202,7 @@ COMMENT ON TABLE oms.return_receipt IS 'One row per receipt of returned units of
 COMMENT ON COLUMN oms.return_receipt.disposition IS 'restock (back into on_hand at location_id, ledger kind return) | damaged | write_off | quarantine (kept apart).';
 COMMENT ON COLUMN oms.return_receipt.from_quarantine IS 'true: an operator released quarantined units (oms.release_quarantine) rather than a parcel arriving; location_id is where they were kept in quarantine (and restocked).';
 COMMENT ON COLUMN oms.return_receipt.movement_id IS 'The oms.stock_movement row (of sku_id) that put restocked units back into on_hand; NULL for other dispositions.';
-COMMENT ON COLUMN oms.return_receipt.idempotency_key IS 'The key of the oms.receive_return call that recorded it, if any.';
+COMMENT ON COLUMN oms.return_receipt.idempotency_key IS 'The key of the oms.receive_return (or, from_quarantine, oms.release_quarantine) call that recorded it, if any.';
 
 CREATE TABLE oms.return_key (
     order_id        bigint NOT NULL,
@@ -212,12 +212,12 @@ CREATE TABLE oms.return_key (
     payload_hash    text NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (order_id, operation, idempotency_key),
-    CONSTRAINT return_key_operation_check CHECK (operation IN ('request', 'receive', 'refund')),
+    CONSTRAINT return_key_operation_check CHECK (operation IN ('request', 'receive', 'release', 'refund')),
     CONSTRAINT return_key_idempotency_key_check CHECK (
         idempotency_key <> '' AND idempotency_key = btrim(idempotency_key) AND length(idempotency_key) <= 200)
 );
 COMMENT ON TABLE oms.return_key IS 'Idempotency keys of the return functions, per order: the same key again returns the first call''s result; with other contents it is an error (OM161).';
-COMMENT ON COLUMN oms.return_key.operation IS 'request (oms.request_return) | receive (oms.receive_return) | refund.';
+COMMENT ON COLUMN oms.return_key.operation IS 'request (oms.request_return) | receive (oms.receive_return) | release (oms.release_quarantine) | refund.';
 COMMENT ON COLUMN oms.return_key.payload_hash IS 'A digest of the call''s arguments, to tell a replay from a different call under the same key.';
 
 SELECT pg_catalog.pg_extension_config_dump('oms.return_reason', '');
@@ -315,13 +315,13 @@ COMMENT ON FUNCTION oms.close_return(bigint, text) IS
     'Completes an authorized or (partially) received return with a reason: units that have not arrived count as missing, not returned.  Returns the units missing.';
 
 CREATE FUNCTION oms.release_quarantine(return_id bigint, line_no integer, qty integer, disposition text,
-                                       location text DEFAULT NULL)
+                                       location text DEFAULT NULL, idempotency_key text DEFAULT NULL)
     RETURNS integer
     LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp SET jit = off
     AS 'MODULE_PATHNAME', 'oms_release_quarantine';
-COMMENT ON FUNCTION oms.release_quarantine(bigint, integer, integer, text, text) IS
-    'Restocks (through the ledger, where they are kept) or writes off units of a return line kept in quarantine at location, which may be left out when the line keeps units at one location only; returns the units released.';
+COMMENT ON FUNCTION oms.release_quarantine(bigint, integer, integer, text, text, text) IS
+    'Restocks (through the ledger, where they are kept) or writes off units of a return line kept in quarantine at location, which may be left out when the line keeps units at one location only; returns the units released.  The same idempotency_key again releases nothing and returns the first call''s count.';
 
 --
 -- For people and BI: one row per return line.
