@@ -142,6 +142,9 @@ SELECT oms.request_return(:w1, '[{"line_no": 2, "qty": 1}]', '{"speed": "fast"}'
 \echo :LAST_ERROR_SQLSTATE
 SELECT oms.request_return(:w1, '[{"line_no": 2, "qty": 1}]', '{"idempotency_key": " k "}');
 \echo :LAST_ERROR_SQLSTATE
+-- 200 characters are allowed, however many bytes they take; 201 are not.
+SELECT oms.request_return(:w1, '[{"line_no": 2, "qty": 1}]', jsonb_build_object('idempotency_key', repeat('é', 201)));
+\echo :LAST_ERROR_SQLSTATE
 SELECT oms.request_return(:w1, '[{"line_no": 2, "qty": 1}]', '{"return_location": "NOWHERE"}');  -- unknown location
 \echo :LAST_ERROR_SQLSTATE
 SELECT oms.request_return(:w1, '[{"line_no": 2, "qty": 1}]', '{"return_location": "DRP"}');  -- takes no returns
@@ -149,6 +152,9 @@ SELECT oms.request_return(:w1, '[{"line_no": 2, "qty": 1}]', '{"return_location"
 SELECT oms.request_return(:w1, '[{"line_no": 2, "qty": 1}]', '{"return_location": "OLD"}');  -- inactive
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) - :returns_before AS returns_written FROM oms.returns;
+SELECT oms.request_return(:w1, '[{"line_no": 2, "qty": 1}]', jsonb_build_object('idempotency_key', repeat('é', 200))) AS r_mb \gset
+SELECT char_length(idempotency_key) AS key_chars, octet_length(idempotency_key) AS key_bytes FROM oms.returns WHERE return_id = :r_mb;
+SELECT oms.cancel_return(:r_mb, 'a test of the key');
 
 -- A-1 on the app (automatic authorization), shipped by the dropship vendor,
 -- which takes no returns: the parcel must go back elsewhere.

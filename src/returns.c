@@ -31,6 +31,7 @@
 #include <ctype.h>
 
 #include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -286,7 +287,7 @@ parse_request_options(Jsonb *options, RequestOptions *opt)
 			if (v.type != jbvString)
 				bad_option("option idempotency_key must be a string, not %s", JsonbTypeName(&v));
 			key_text = json_text(&v);
-			if (key_text[0] == '\0' || strlen(key_text) > 200 || isspace((unsigned char) key_text[0]) ||
+			if (key_text[0] == '\0' || pg_mbstrlen(key_text) > 200 || isspace((unsigned char) key_text[0]) ||
 				isspace((unsigned char) key_text[strlen(key_text) - 1]))
 				bad_option("option idempotency_key must be 1 to 200 characters without surrounding blanks%s", "");
 			opt->idempotency_key = key_text;
@@ -1178,7 +1179,7 @@ key_arg(FunctionCallInfo fcinfo, int argno)
 	char	   *key = arg ? text_to_cstring(arg) : NULL;
 	size_t		len = key ? strlen(key) : 0;
 
-	if (key && (len == 0 || len > 200 || isspace((unsigned char) key[0]) ||
+	if (key && (len == 0 || pg_mbstrlen(key) > 200 || isspace((unsigned char) key[0]) ||
 				isspace((unsigned char) key[len - 1])))
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_INVALID_RETURN_OPTIONS),
