@@ -354,7 +354,8 @@ SELECT oms.close_order(:a6);
 -- Closing a return that received everything (A-5's) or nothing (r1) completes it; a requested one is cancelled.
 SELECT oms.close_return(:a5r, 'all back') AS missing, oms.close_return(:r1, 'never sent') AS missing_r1;
 SELECT oms.cancel_return(:r4, 'duplicate');
-SELECT return_id, status, status_reason FROM oms.returns WHERE return_id IN (:r1, :r4, :a5r) ORDER BY 1;
+-- Only a return that ends with units missing, or cancelled, has closed_at.
+SELECT return_id, status, status_reason, closed_at IS NOT NULL AS closed FROM oms.returns WHERE return_id IN (:r1, :r4, :a5r) ORDER BY 1;
 -- Every return transition was taken but a requested return's expiry (only authorized ones expire), and
 -- an order closed from shipped; no return event is one the table does not list.
 SELECT t.entity, t.from_status, t.to_status

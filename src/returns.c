@@ -718,7 +718,9 @@ oms_require_return_status(const OmsReturn *r, const char *action, const char *co
 
 /*
  * Sets the status of return r, which the caller has locked, with reason
- * (or NULL); the triggers check the transition and write its event.
+ * (or NULL); the triggers check the transition and write its event.  A
+ * return ends otherwise (closed_at) when declined, cancelled, expired or
+ * completed with units missing.
  */
 void
 oms_set_return_status(const OmsReturn *r, const char *status, text *reason)
@@ -741,7 +743,11 @@ oms_set_return_status(const OmsReturn *r, const char *status, text *reason)
 				"                         ELSE expires_at END,"
 				"       completed_at = CASE WHEN $3 = 'completed' THEN now() ELSE completed_at END,"
 				"       closed_at = CASE WHEN $3 IN ('declined', 'cancelled', 'expired')"
-				"                          OR ($3 = 'completed' AND $4 IS NOT NULL) THEN now() ELSE closed_at END"
+				"                          OR ($3 = 'completed'"
+				"                              AND EXISTS (SELECT FROM oms.return_line rl"
+				"                                           WHERE rl.order_id = $1 AND rl.return_id = $2"
+				"                                             AND rl.qty_missing > 0))"
+				"                         THEN now() ELSE closed_at END"
 				" WHERE order_id = $1 AND return_id = $2",
 				4, argtypes);
 	rc = SPI_execute_plan(plan, values, nulls, false, 0);
