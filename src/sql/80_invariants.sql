@@ -138,7 +138,9 @@ AS $$
             UNION ALL
             SELECT 'line', l.line_no, l.order_id, l.status FROM oms.order_lines l
             UNION ALL
-            SELECT 'shipment', s.id, s.order_id, s.status FROM oms.shipment s) x
+            SELECT 'shipment', s.id, s.order_id, s.status FROM oms.shipment s
+            UNION ALL
+            SELECT 'return', r.return_id, r.order_id, r.status FROM oms.returns r) x
       LEFT JOIN (SELECT DISTINCT ON (e.order_id, e.entity, e.entity_id) e.order_id, e.entity, e.entity_id,
                         e.to_status AS last
                    FROM oms.order_event e ORDER BY e.order_id, e.entity, e.entity_id, e.id DESC) ev
