@@ -446,3 +446,12 @@ SELECT * FROM pg_temp.ret(:a9r);
 SELECT * FROM oms.check_invariants();
 DROP OWNED BY oms_returns_app;
 DROP ROLE oms_returns_app;
+
+-- Every column of the return tables says what it holds.
+SELECT c.relname, a.attname
+  FROM pg_catalog.pg_attribute a
+  JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'oms' AND c.relkind = 'r' AND c.relname LIKE 'return%' AND a.attnum > 0 AND NOT a.attisdropped
+   AND pg_catalog.col_description(c.oid, a.attnum) IS NULL
+ ORDER BY 1, a.attnum;

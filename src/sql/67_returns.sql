@@ -30,6 +30,8 @@ COMMENT ON COLUMN oms.return_reason.code IS 'Business key the API takes: non-emp
 COMMENT ON COLUMN oms.return_reason.label IS 'What people read.';
 COMMENT ON COLUMN oms.return_reason.resellable IS 'Whether an item returned for this reason is expected back in sellable condition (a hint for the warehouse; the receipt''s disposition decides).';
 COMMENT ON COLUMN oms.return_reason.active IS 'An inactive reason is refused for new returns.';
+COMMENT ON COLUMN oms.return_reason.id IS 'The reason''s id, which return lines keep (reason_id).';
+COMMENT ON COLUMN oms.return_reason.created_at IS 'When the reason was added.';
 
 CREATE TABLE oms.return_policy (
     channel_id      bigint PRIMARY KEY REFERENCES oms.channel (id) ON DELETE CASCADE,
@@ -48,6 +50,7 @@ CREATE TABLE oms.return_policy (
     CONSTRAINT return_policy_exchange_reserve_check CHECK (exchange_reserve IN ('on_request', 'on_receipt'))
 );
 COMMENT ON TABLE oms.return_policy IS 'How a channel takes returns; a channel without a row takes the defaults (30 days, no fee, shipping never refunded, refund on receipt, authorized automatically).';
+COMMENT ON COLUMN oms.return_policy.channel_id IS 'The channel the policy is for; one policy per channel (removed with it).';
 COMMENT ON COLUMN oms.return_policy.window_days IS 'Days a unit may be returned, counted from its delivery scan, or from its shipment when there is none (from placement for an order that never shipped as a parcel, e.g. a till sale).';
 COMMENT ON COLUMN oms.return_policy.restocking_fee_pct IS 'Percentage (0 to 100) of the refundable value of returned units kept as a restocking fee.';
 COMMENT ON COLUMN oms.return_policy.refund_shipping IS 'never | full_return (shipping refunded when every shipped unit of the order comes back) | always.';
@@ -110,6 +113,7 @@ CREATE TABLE oms.returns (
 CREATE INDEX returns_expires_idx ON oms.returns (expires_at) WHERE status = 'authorized';
 COMMENT ON TABLE oms.returns IS 'One row per return (RMA) of an order: what kind, where the parcel goes back, its status and the policy it was requested under.  Written only by the oms return functions.';
 COMMENT ON COLUMN oms.returns.return_id IS 'The return''s id (unique over all orders; oms.return_ref maps it to its order).';
+COMMENT ON COLUMN oms.returns.order_id IS 'The order the returned units were shipped for; the first column of every key of the return''s rows.';
 COMMENT ON COLUMN oms.returns.kind IS 'return (units come back for a refund) | exchange (units come back for replacement goods) | claim (a parcel lost or broken: nothing need come back).';
 COMMENT ON COLUMN oms.returns.status IS 'requested | authorized | partially_received | received | completed | declined | cancelled | expired; oms.v_transitions lists the legal changes.';
 COMMENT ON COLUMN oms.returns.resolution IS 'How the return is settled: refund (a return), exchange (an exchange), refund or replace (a claim, option resolution).';
@@ -127,10 +131,13 @@ COMMENT ON COLUMN oms.returns.restocking_fee IS 'Restocking fee kept back from t
 COMMENT ON COLUMN oms.returns.shipping_refund IS 'Shipping refunded with this return.';
 COMMENT ON COLUMN oms.returns.options IS 'The options the return was requested with (exchange lines among them).';
 COMMENT ON COLUMN oms.returns.status_reason IS 'The reason given when the return was declined, cancelled or closed.';
+COMMENT ON COLUMN oms.returns.requested_at IS 'When the return was requested.';
+COMMENT ON COLUMN oms.returns.authorized_at IS 'When the return was authorized (at once unless the policy wants an authorization), or NULL.';
 COMMENT ON COLUMN oms.returns.received_at IS 'When units of the return were last received.';
 COMMENT ON COLUMN oms.returns.completed_at IS 'When the return reached completed.';
 COMMENT ON COLUMN oms.returns.closed_at IS 'When the return was ended by a decision rather than by its last unit arriving: declined, cancelled, expired, or closed by oms.close_return.';
 COMMENT ON COLUMN oms.returns.expires_at IS 'When an authorized return with nothing received expires (authorized_at + the policy''s expire_days); NULL never.';
+COMMENT ON COLUMN oms.returns.updated_at IS 'When the return last changed status.';
 COMMENT ON COLUMN oms.returns.created_by IS 'The role that requested the return.';
 
 CREATE TABLE oms.return_ref (
@@ -138,6 +145,8 @@ CREATE TABLE oms.return_ref (
     order_id        bigint NOT NULL
 );
 COMMENT ON TABLE oms.return_ref IS 'Which order a return belongs to, keyed by return_id: the functions that take a return_id find its order with one probe (a reference keyed on its own id, as oms.order_ref is).';
+COMMENT ON COLUMN oms.return_ref.return_id IS 'The return''s id (oms.returns.return_id).';
+COMMENT ON COLUMN oms.return_ref.order_id IS 'The order the return belongs to.';
 
 CREATE TABLE oms.return_line (
     order_id        bigint NOT NULL,
@@ -163,6 +172,11 @@ CREATE TABLE oms.return_line (
         AND qty_refunded <= qty_requested)
 );
 COMMENT ON TABLE oms.return_line IS 'Units of one order line in a return (line_no is the order line''s), and what became of them.';
+COMMENT ON COLUMN oms.return_line.order_id IS 'The order of the return.';
+COMMENT ON COLUMN oms.return_line.return_id IS 'The return the units are in.';
+COMMENT ON COLUMN oms.return_line.line_no IS 'The order line the units belong to (oms.order_lines.line_no).';
+COMMENT ON COLUMN oms.return_line.sku_id IS 'The SKU of the order line.';
+COMMENT ON COLUMN oms.return_line.note IS 'The customer''s note on the line, or NULL.';
 COMMENT ON COLUMN oms.return_line.qty_requested IS 'Units the customer sends back (at most the line''s returnable units when requested).';
 COMMENT ON COLUMN oms.return_line.qty_received IS 'Units received so far: qty_restocked + qty_damaged + qty_written_off + qty_quarantined.';
 COMMENT ON COLUMN oms.return_line.qty_restocked IS 'Units received back into on_hand (ledger kind return), sellable again; includes quarantined units restocked later.';
@@ -199,6 +213,16 @@ CREATE TABLE oms.return_receipt (
 );
 CREATE INDEX return_receipt_return_idx ON oms.return_receipt (order_id, return_id);
 COMMENT ON TABLE oms.return_receipt IS 'One row per receipt of returned units of a return line, with its disposition and location; a row from_quarantine restocks or writes off units received into quarantine before.';
+COMMENT ON COLUMN oms.return_receipt.order_id IS 'The order of the return.';
+COMMENT ON COLUMN oms.return_receipt.id IS 'The receipt''s id, in the order it was recorded.';
+COMMENT ON COLUMN oms.return_receipt.return_id IS 'The return the units came back for.';
+COMMENT ON COLUMN oms.return_receipt.line_no IS 'The order line (and return line) of the units.';
+COMMENT ON COLUMN oms.return_receipt.sku_id IS 'The SKU of the units.';
+COMMENT ON COLUMN oms.return_receipt.qty IS 'Units received (or, from_quarantine, released).';
+COMMENT ON COLUMN oms.return_receipt.location_id IS 'Where the units arrived (for a release from quarantine: where they were kept, and restocked).';
+COMMENT ON COLUMN oms.return_receipt.note IS 'The warehouse''s note on the receipt, or NULL.';
+COMMENT ON COLUMN oms.return_receipt.received_at IS 'When the receipt was recorded.';
+COMMENT ON COLUMN oms.return_receipt.created_by IS 'The role that recorded the receipt.';
 COMMENT ON COLUMN oms.return_receipt.disposition IS 'restock (back into on_hand at location_id, ledger kind return) | damaged | write_off | quarantine (kept apart).';
 COMMENT ON COLUMN oms.return_receipt.from_quarantine IS 'true: an operator released quarantined units (oms.release_quarantine) rather than a parcel arriving; location_id is where they were kept in quarantine (and restocked).';
 COMMENT ON COLUMN oms.return_receipt.movement_id IS 'The oms.stock_movement row (of sku_id) that put restocked units back into on_hand; NULL for other dispositions.';
@@ -217,6 +241,10 @@ CREATE TABLE oms.return_key (
         idempotency_key <> '' AND idempotency_key = btrim(idempotency_key) AND length(idempotency_key) <= 200)
 );
 COMMENT ON TABLE oms.return_key IS 'Idempotency keys of the return functions, per order: the same key again returns the first call''s result; with other contents it is an error (OM161).';
+COMMENT ON COLUMN oms.return_key.order_id IS 'The order the key was used on: keys are per order.';
+COMMENT ON COLUMN oms.return_key.idempotency_key IS 'The key as the caller gave it: 1 to 200 characters without surrounding blanks.';
+COMMENT ON COLUMN oms.return_key.return_id IS 'The return the first call under the key requested, received or released units of.';
+COMMENT ON COLUMN oms.return_key.created_at IS 'When the key was first used.';
 COMMENT ON COLUMN oms.return_key.operation IS 'request (oms.request_return) | receive (oms.receive_return) | release (oms.release_quarantine) | refund.';
 COMMENT ON COLUMN oms.return_key.payload_hash IS 'A digest of the call''s arguments, to tell a replay from a different call under the same key.';
 
