@@ -152,9 +152,6 @@ SELECT oms.request_return(:w1, '[{"line_no": 2, "qty": 1}]', '{"return_location"
 SELECT oms.request_return(:w1, '[{"line_no": 2, "qty": 1}]', '{"return_location": "OLD"}');  -- inactive
 \echo :LAST_ERROR_SQLSTATE
 SELECT count(*) - :returns_before AS returns_written FROM oms.returns;
-SELECT oms.request_return(:w1, '[{"line_no": 2, "qty": 1}]', jsonb_build_object('idempotency_key', repeat('é', 200))) AS r_mb \gset
-SELECT char_length(idempotency_key) AS key_chars, octet_length(idempotency_key) AS key_bytes FROM oms.returns WHERE return_id = :r_mb;
-SELECT oms.cancel_return(:r_mb, 'a test of the key');
 
 -- A-1 on the app (automatic authorization), shipped by the dropship vendor,
 -- which takes no returns: the parcel must go back elsewhere.
@@ -372,6 +369,10 @@ SELECT e.entity, e.from_status, e.to_status FROM oms.order_event e
 -- Each status change is one event and one outbox row.
 SELECT (SELECT count(*) FROM oms.order_event WHERE entity = 'return') AS events,
        (SELECT count(*) FROM oms.outbox WHERE entity = 'return') AS outbox;
+-- A key of 200 characters of two bytes each is a key.
+SELECT oms.request_return(:w1, '[{"line_no": 2, "qty": 1}]', jsonb_build_object('idempotency_key', repeat('é', 200))) AS r_mb \gset
+SELECT char_length(idempotency_key) AS key_chars, octet_length(idempotency_key) AS key_bytes FROM oms.returns WHERE return_id = :r_mb;
+SELECT oms.cancel_return(:r_mb, 'a test of the key');
 -- A return whose status is not its last event is a violation (the triggers off, as a restore might).
 BEGIN;
 SET LOCAL session_replication_role = replica;
