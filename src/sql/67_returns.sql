@@ -135,7 +135,7 @@ COMMENT ON COLUMN oms.returns.requested_at IS 'When the return was requested.';
 COMMENT ON COLUMN oms.returns.authorized_at IS 'When the return was authorized (at once unless the policy wants an authorization), or NULL.';
 COMMENT ON COLUMN oms.returns.received_at IS 'When units of the return were last received.';
 COMMENT ON COLUMN oms.returns.completed_at IS 'When the return reached completed.';
-COMMENT ON COLUMN oms.returns.closed_at IS 'When the return was ended by a decision rather than by its last unit arriving: declined, cancelled, expired, or closed by oms.close_return.';
+COMMENT ON COLUMN oms.returns.closed_at IS 'When the return was ended short of its units arriving: declined, cancelled, expired, or closed by oms.close_return with units missing (a return closed with every unit in has none).';
 COMMENT ON COLUMN oms.returns.expires_at IS 'When an authorized return with nothing received expires (authorized_at + the policy''s expire_days); NULL never.';
 COMMENT ON COLUMN oms.returns.updated_at IS 'When the return last changed status.';
 COMMENT ON COLUMN oms.returns.created_by IS 'The role that requested the return.';
@@ -423,7 +423,7 @@ COMMENT ON COLUMN oms.v_returns.requested_at IS 'When the return was requested.'
 COMMENT ON COLUMN oms.v_returns.authorized_at IS 'When the return was authorized, or NULL.';
 COMMENT ON COLUMN oms.v_returns.received_at IS 'When units of the return last arrived, or NULL.';
 COMMENT ON COLUMN oms.v_returns.completed_at IS 'When the return was completed, or NULL.';
-COMMENT ON COLUMN oms.v_returns.closed_at IS 'When the return was ended by a decision (declined, cancelled, expired, closed by oms.close_return), or NULL.';
+COMMENT ON COLUMN oms.v_returns.closed_at IS 'When the return was ended short of its units arriving (declined, cancelled, expired, closed by oms.close_return with units missing), or NULL.';
 
 CREATE FUNCTION oms.expire_returns()
     RETURNS integer
