@@ -448,6 +448,20 @@ SELECT * FROM oms.check_invariants();
 DROP OWNED BY oms_returns_app;
 DROP ROLE oms_returns_app;
 
+-- A reason or location that returns name is deactivated, not deleted (23503): RET holds no stock, only a
+-- cancelled return's parcel was to go there.
+INSERT INTO oms.location (code, name, kind, latitude, longitude) VALUES ('RET', 'Returns desk', 'store', 52.5, 13.4);
+SELECT oms.place_order('APP', 'A-10', '[{"sku": "HAT", "qty": 1, "unit_price": 10}]') AS a10 \gset
+SELECT oms.ship(oms.create_shipment(:a10, 'BER'), 'DHL', 'T-10');
+SELECT oms.request_return(:a10, '[{"line_no": 1, "qty": 1}]', '{"return_location": "RET"}') AS a10r \gset
+SELECT oms.cancel_return(:a10r, 'kept it');
+DELETE FROM oms.return_reason WHERE code = 'too_small';
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM oms.location WHERE code = 'RET';
+\echo :LAST_ERROR_SQLSTATE
+SELECT count(*) AS still_there FROM oms.location WHERE code = 'RET';
+SELECT count(*) AS reasons FROM oms.return_reason WHERE code = 'too_small';
+
 -- Every column of the return tables says what it holds.
 SELECT c.relname, a.attname
   FROM pg_catalog.pg_attribute a

@@ -144,6 +144,8 @@ CREATE FUNCTION oms.master_delete_guard() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    v_by text := 'orders or holds';
 BEGIN
     IF TG_TABLE_NAME = 'sku' THEN
         LOCK TABLE oms.order_lines IN SHARE MODE;
@@ -153,12 +155,21 @@ BEGIN
         PERFORM FROM oms.orders WHERE channel_id = OLD.id
         UNION ALL
         SELECT FROM oms.hold WHERE channel_id = OLD.id LIMIT 1;
+    ELSIF TG_TABLE_NAME = 'return_reason' THEN
+        v_by := 'returns';
+        LOCK TABLE oms.return_line IN SHARE MODE;
+        PERFORM FROM oms.return_line WHERE reason_id = OLD.id LIMIT 1;
     ELSE
-        LOCK TABLE oms.orders IN SHARE MODE;
-        PERFORM FROM oms.orders WHERE pickup_location_id = OLD.id LIMIT 1;
+        v_by := 'orders or returns';
+        LOCK TABLE oms.orders, oms.returns, oms.return_receipt IN SHARE MODE;
+        PERFORM FROM oms.orders WHERE pickup_location_id = OLD.id
+        UNION ALL
+        SELECT FROM oms.returns WHERE return_location_id = OLD.id
+        UNION ALL
+        SELECT FROM oms.return_receipt WHERE location_id = OLD.id LIMIT 1;
     END IF;
     IF FOUND THEN
-        RAISE EXCEPTION '% "%" cannot be deleted: orders or holds refer to it', TG_TABLE_NAME, OLD.code
+        RAISE EXCEPTION '% "%" cannot be deleted: % refer to it', TG_TABLE_NAME, OLD.code, v_by
             USING ERRCODE = 'foreign_key_violation',
                   HINT = 'Set active = false instead.';
     END IF;
@@ -166,7 +177,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION oms.master_delete_guard() IS
-    'Trigger: refuses to delete a channel, SKU or location that orders or holds refer to.';
+    'Trigger: refuses to delete a channel, SKU, location or return reason that orders, holds or returns refer to.';
 CREATE TRIGGER master_delete_guard BEFORE DELETE ON oms.channel
     FOR EACH ROW EXECUTE FUNCTION oms.master_delete_guard();
 CREATE TRIGGER master_delete_guard BEFORE DELETE ON oms.sku

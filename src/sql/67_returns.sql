@@ -63,6 +63,9 @@ CREATE TRIGGER master_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON om
     FOR EACH STATEMENT EXECUTE FUNCTION oms.master_changed();
 CREATE TRIGGER master_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON oms.return_policy
     FOR EACH STATEMENT EXECUTE FUNCTION oms.master_changed();
+-- A reason that return lines name is deactivated, not deleted (as SKUs are).
+CREATE TRIGGER master_delete_guard BEFORE DELETE ON oms.return_reason
+    FOR EACH ROW EXECUTE FUNCTION oms.master_delete_guard();
 
 --
 -- The return: one row per RMA of an order.

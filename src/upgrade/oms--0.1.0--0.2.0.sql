@@ -222,6 +222,45 @@ SELECT entity, coalesce(from_status, '(new)') AS from_status, to_status
 INSERT INTO oms.transition (entity, from_status, to_status) VALUES ('order', 'shipped', 'closed');
 COMMENT ON FUNCTION oms.close_order(bigint) IS
     'Closes a delivered or cancelled order, or a shipped one every shipped unit of which came back (a parcel returned to sender and received): its final status.';
+-- Locations and return reasons that returns name are deactivated, not deleted.
+CREATE OR REPLACE FUNCTION oms.master_delete_guard() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_by text := 'orders or holds';
+BEGIN
+    IF TG_TABLE_NAME = 'sku' THEN
+        LOCK TABLE oms.order_lines IN SHARE MODE;
+        PERFORM FROM oms.order_lines WHERE sku_id = OLD.id LIMIT 1;
+    ELSIF TG_TABLE_NAME = 'channel' THEN
+        LOCK TABLE oms.orders, oms.hold IN SHARE MODE;
+        PERFORM FROM oms.orders WHERE channel_id = OLD.id
+        UNION ALL
+        SELECT FROM oms.hold WHERE channel_id = OLD.id LIMIT 1;
+    ELSIF TG_TABLE_NAME = 'return_reason' THEN
+        v_by := 'returns';
+        LOCK TABLE oms.return_line IN SHARE MODE;
+        PERFORM FROM oms.return_line WHERE reason_id = OLD.id LIMIT 1;
+    ELSE
+        v_by := 'orders or returns';
+        LOCK TABLE oms.orders, oms.returns, oms.return_receipt IN SHARE MODE;
+        PERFORM FROM oms.orders WHERE pickup_location_id = OLD.id
+        UNION ALL
+        SELECT FROM oms.returns WHERE return_location_id = OLD.id
+        UNION ALL
+        SELECT FROM oms.return_receipt WHERE location_id = OLD.id LIMIT 1;
+    END IF;
+    IF FOUND THEN
+        RAISE EXCEPTION '% "%" cannot be deleted: % refer to it', TG_TABLE_NAME, OLD.code, v_by
+            USING ERRCODE = 'foreign_key_violation',
+                  HINT = 'Set active = false instead.';
+    END IF;
+    RETURN OLD;
+END
+$$;
+COMMENT ON FUNCTION oms.master_delete_guard() IS
+    'Trigger: refuses to delete a channel, SKU, location or return reason that orders, holds or returns refer to.';
 -- Returned units of an order line change only through the return functions.
 DROP TRIGGER stock_guard ON oms.order_lines;
 CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.order_lines
