@@ -19,7 +19,8 @@
 #
 # Environment: BENCH_SYNC_SKUS (100000) counts and SKUs, BENCH_SYNC_ORDERS
 # (5000) orders, BENCH_SYNC_HOLDS (1000) holds, BENCH_SYNC_ROUNDS (3),
-# BENCH_SYNC_PORT (5493), BENCH_NO_BUILD=1 to skip building and installing
+# BENCH_SYNC_PORT (5493), BENCH_SYNC_FLOOR=1 to measure the pieces of the
+# work in plain SQL afterwards (floor.sql), BENCH_NO_BUILD=1 to skip building and installing
 # oms, BENCH_KEEP=1 to leave the cluster running afterwards
 # (psql -h .cluster/bench_sync -p 5493 -U postgres sync_json).
 # Output: test/bench/results/sync/ (summary.txt, the states compared).
@@ -155,5 +156,36 @@ target=$(awk -v a="$ratio_json" -v b="$ratio_staging" 'BEGIN { print (a >= 20 &&
     echo "  Wall-clock ratio: $target"
     echo "  states compared: $OUT"
 } | tee "$OUT/summary.txt"
+
+# The floor (BENCH_SYNC_FLOOR=1): what the work every count needs costs by
+# itself, in plain SQL, each in a fresh copy after a CHECKPOINT, rolled back;
+# and the whole sync and baseline again for their WAL.  Medians of
+# BENCH_SYNC_FLOOR_RUNS (3).
+if [ "${BENCH_SYNC_FLOOR:-}" = 1 ]; then
+    step "the floor: pieces of the work in plain SQL (CPU ms, WAL MB; medians of ${BENCH_SYNC_FLOOR_RUNS:-3} runs)"
+    DC1="(SELECT id FROM oms.location WHERE code = 'DC1')"
+    declare -A FLOOR=(
+        [1-parse]="SELECT jsonb_array_length(doc::jsonb) FROM bench_sync.doc"
+        [2-lookup]="SELECT count(*) FROM bench_sync.counts c JOIN oms.sku s ON s.code = c.sku"
+        [3-lock]="SELECT count(*) FROM (SELECT FROM oms.stock WHERE location_id = $DC1 FOR NO KEY UPDATE) x"
+        [4-ledger]="SET LOCAL session_replication_role = replica; INSERT INTO oms.stock_movement (sku_id, location_id, kind, quantity, on_hand_after, reason, created_by) SELECT sku_id, location_id, 'count', 0, on_hand, 'erp sync', 'postgres' FROM oms.stock WHERE location_id = $DC1"
+        [5-staging]="${CALL[staging]}"
+        [6-json]="${CALL[json]}"
+        [7-baseline]="${CALL[baseline]}"
+    )
+    for key in $(printf '%s\n' "${!FLOOR[@]}" | sort); do
+        cpus=() wals=()
+        for run in $(seq 1 "${BENCH_SYNC_FLOOR_RUNS:-3}"); do
+            psql_q -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS sync_floor" \
+                -c "CREATE DATABASE sync_floor TEMPLATE sync_template"
+            read -r ticks wal < <(psql_q -d sync_floor -At -v call="${FLOOR[$key]}" -f "$SYNC/floor.sql")
+            cpus+=("$(awk -v t="$ticks" -v hz="$HZ" 'BEGIN { printf "%.0f", t * 1000 / hz }')")
+            wals+=("$wal")
+        done
+        printf '    %-14s %6s ms of CPU %8.1f MB of WAL   (runs: %s ms)\n' "${key#*-}" \
+            "$(printf '%s\n' "${cpus[@]}" | median)" \
+            "$(printf '%s\n' "${wals[@]}" | median | awk '{ print $1 / 1048576 }')" "${cpus[*]}" | tee -a "$OUT/summary.txt"
+    done
+fi
 
 exit "$FAILED"
