@@ -17,7 +17,8 @@
 # only ever adds to a run's CPU time, so the lowest runs are the truest.
 #
 # Environment: ATP_COST_ORDERS (2000), ATP_COST_ROUNDS (8), BENCH_SKUS
-# (10000), ATP_COST_PORT (5493), BENCH_NO_BUILD=1, BENCH_KEEP=1.
+# (10000), ATP_COST_PORT (5493), BENCH_ATP_INTERVAL (oms.atp_interval),
+# BENCH_NO_BUILD=1, BENCH_KEEP=1.
 . "$(dirname "$0")/../tools/lib.sh"
 BENCH=$OMS_ROOT/test/bench
 N=${ATP_COST_ORDERS:-2000}
@@ -29,7 +30,8 @@ ensure_packages
 [ "${BENCH_NO_BUILD:-}" = 1 ] || build_and_install
 cluster_start atp_cost "${ATP_COST_PORT:-5493}" shared_buffers=1GB synchronous_commit=off \
     max_wal_size=8GB checkpoint_timeout=30min \
-    shared_preload_libraries=oms oms.database=$DB oms.publish_interval=0 oms.expire_holds_interval=0
+    shared_preload_libraries=oms oms.database=$DB oms.publish_interval=0 oms.expire_holds_interval=0 \
+    ${BENCH_ATP_INTERVAL:+oms.atp_interval=$BENCH_ATP_INTERVAL}
 [ "${BENCH_KEEP:-}" = 1 ] || trap cluster_stop_quietly EXIT
 export PGDATABASE=$DB
 psql_q -d postgres -c "CREATE DATABASE $DB"

@@ -12,7 +12,8 @@
 # Environment: BENCH_SECONDS (20) per timed run, BENCH_WARMUP (5) seconds of
 # unmeasured load before each timed run, BENCH_CLIENTS_A (16),
 # BENCH_CLIENTS_B (64), BENCH_SKUS (10000), BENCH_FLASH_UNITS (1000000),
-# BENCH_ATP_ROUNDS (1) pairs of (a) with the feed off and on, BENCH_PORT
+# BENCH_ATP_ROUNDS (5) pairs of (a) with the feed off and on,
+# BENCH_ATP_INTERVAL (oms.atp_interval of the cluster, default its own), BENCH_PORT
 # (5497), BENCH_NO_BUILD=1 to skip building and installing oms, BENCH_KEEP=1
 # to leave the cluster running afterwards.
 . "$(dirname "$0")/../tools/lib.sh"
@@ -25,7 +26,7 @@ CLIENTS_B=${BENCH_CLIENTS_B:-64}
 NSKUS=${BENCH_SKUS:-10000}
 NLOCS=10
 FLASH_UNITS=${BENCH_FLASH_UNITS:-1000000}
-ATP_ROUNDS=${BENCH_ATP_ROUNDS:-1}
+ATP_ROUNDS=${BENCH_ATP_ROUNDS:-5}
 JOBS=$(nproc)
 DB=oms_bench
 
@@ -47,7 +48,8 @@ ensure_packages
 cluster_start bench "${BENCH_PORT:-5497}" max_connections=200 shared_buffers=1GB \
     fsync=on synchronous_commit=on full_page_writes=on \
     max_wal_size=8GB checkpoint_timeout=30min \
-    shared_preload_libraries=oms oms.database=$DB oms.publish_interval=0 oms.expire_holds_interval=0
+    shared_preload_libraries=oms oms.database=$DB oms.publish_interval=0 oms.expire_holds_interval=0 \
+    ${BENCH_ATP_INTERVAL:+oms.atp_interval=$BENCH_ATP_INTERVAL}
 [ "${BENCH_KEEP:-}" = 1 ] || trap cluster_stop_quietly EXIT
 rm -rf "$OUT"
 mkdir -p "$OUT"
