@@ -129,7 +129,7 @@ _PG_init(void)
 								"Milliseconds between runs of oms.atp_flush() by the background worker.",
 								"0 stops them; oms.atp_changes() still flushes before it reads.",
 								&oms_atp_interval,
-								1000, 0, 60000,
+								5000, 0, 60000,
 								PGC_SIGHUP, GUC_UNIT_MS,
 								NULL, NULL, NULL);
 		DefineCustomIntVariable("oms.report_compact_interval",

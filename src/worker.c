@@ -44,7 +44,7 @@ PGDLLEXPORT void oms_worker_main(Datum arg);
 int			oms_expire_holds_interval = 60;
 int			oms_publish_interval = 200;
 int			oms_allocate_backorders_interval = 1000;
-int			oms_atp_interval = 1000;
+int			oms_atp_interval = 5000;
 char	   *oms_database = NULL;
 
 /*

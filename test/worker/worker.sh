@@ -74,21 +74,21 @@ else
     echo "not ok 5 - events and invariant violations: $got"
 fi
 
-# The feed: the worker flushes it every oms.atp_interval (1 s), with no one
+# The feed: the worker flushes it every oms.atp_interval (5 s), with no one
 # reading it, and a listener on oms_atp hears the channel whose figures moved.
 tee_web="SELECT l.available FROM oms.atp_level l JOIN oms.sku s ON s.id = l.sku_id WHERE s.code = 'TEE'"
-for _ in $(seq 1 40); do
+for _ in $(seq 1 60); do
     [ "$(psql -Atc "$tee_web")" = 5 ] && break
     sleep 0.25
 done
 listen_out=$(mktemp)
 trap 'rm -f "$listen_out"; psql -c "DROP EXTENSION IF EXISTS oms CASCADE" >/dev/null 2>&1 || true' EXIT
-psql -c "LISTEN oms_atp" -c "SELECT pg_sleep(4)" >"$listen_out" 2>&1 &
+psql -c "LISTEN oms_atp" -c "SELECT pg_sleep(9)" >"$listen_out" 2>&1 &
 listener=$!
 sleep 0.5
 psql -c "SELECT oms.place_order('WEB', 'W-ATP', '[{\"sku\": \"TEE\", \"qty\": 2}]')" >/dev/null
 start=$(date +%s%N)
-for _ in $(seq 1 60); do
+for _ in $(seq 1 160); do
     [ "$(psql -Atc "$tee_web")" = 3 ] && break
     sleep 0.05
 done
