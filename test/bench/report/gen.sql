@@ -1,6 +1,6 @@
 --
 -- test/bench/report/gen.sql — the bulk path of the reporting benchmark:
--- orders :first to :last over the last :days days, written straight into
+-- :last - :first + 1 orders over the last :days days (ids after the highest in use), written straight into
 -- the tables the reporting views read (orders, order_lines, shipment,
 -- shipment_line, payment, and the first events of backordered lines) with
 -- the values oms's functions write there, in the proportions of a shop:
@@ -14,10 +14,12 @@
 -- It is not the real functions: no reservation, stock ledger, outbox or
 -- routing explanation beyond its objective is written (those are not what
 -- reports read), so oms.check_invariants() does not hold on these orders.
--- The rollups are computed afterwards (oms.report_fold in batches).
+-- The rollups are computed afterwards (oms.report_rebuild()).
 --
 SET session_replication_role = replica;
 SELECT setseed(:seed);
+-- Order ids follow the highest one in use (orders placed through oms.place_order included).
+SELECT greatest(coalesce(max(order_id), 0), (SELECT last_value FROM oms.order_id_seq)) AS base FROM oms.orders \gset
 
 CREATE TEMP TABLE g AS
 SELECT i AS order_id,
@@ -32,7 +34,7 @@ SELECT i AS order_id,
        1 + floor(r.l1 * 10)::integer AS loc1,
        1 + floor(r.l2 * 10)::integer AS loc2,
        1 + floor(random() * 3)::integer AS attempts_pick
-  FROM generate_series(:first, :last) i
+  FROM generate_series(:base + 1, :base + :last - :first + 1) i
  CROSS JOIN LATERAL (SELECT random() AS c, random() AS age, random() AS n, random() AS x, random() AS s,
                             random() AS h, random() AS d, random() AS l1, random() AS l2, i AS dummy) r;
 ALTER TABLE g ADD PRIMARY KEY (order_id);
@@ -146,6 +148,7 @@ SELECT gl.order_id, nextval('oms.payment_id_seq'), 'refund', round(gl.unit_price
        least(CASE WHEN gl.parcel = 1 THEN g.delivered_at ELSE g.delivered2_at END + interval '3 days', now()), 'bench'
   FROM gl JOIN g ON g.order_id = gl.order_id WHERE gl.returned;
 
-SELECT setval('oms.order_id_seq', greatest(:last, (SELECT last_value FROM oms.order_id_seq)));
+SELECT setval('oms.order_id_seq', (SELECT max(order_id) FROM g));
 RESET session_replication_role;
-SELECT count(*) AS orders_generated FROM g;
+-- The orders to fold into the rollups.
+SELECT min(order_id) AS gen_first, max(order_id) AS gen_last FROM g;
