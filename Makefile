@@ -42,7 +42,9 @@ OBJS = \
 	src/atp.o \
 	src/feed.o \
 	src/returns.o \
-	src/report.o
+	src/report.o \
+	src/refund.o \
+	src/exchange.o
 
 # The install script of this version is assembled from one file per object
 # group.  src/upgrade/ keeps the released install scripts exactly as they

@@ -92,6 +92,9 @@
 #define ERRCODE_OMS_OVERRIDE_DENIED			MAKE_SQLSTATE('O','M','1','6','4')
 #define ERRCODE_OMS_RETURN_REASON_REQUIRED	MAKE_SQLSTATE('O','M','1','6','5')
 #define ERRCODE_OMS_QUARANTINE_EXCEEDS		MAKE_SQLSTATE('O','M','1','6','6')
+#define ERRCODE_OMS_REFUND_EXCEEDS			MAKE_SQLSTATE('O','M','1','6','7')
+#define ERRCODE_OMS_REFUND_UNCOVERED		MAKE_SQLSTATE('O','M','1','6','8')
+#define ERRCODE_OMS_INVALID_REFUND			MAKE_SQLSTATE('O','M','1','6','9')
 
 /* A master-data row found by its code. */
 typedef struct OmsRef
@@ -478,6 +481,12 @@ extern char *oms_return_payload_hash(Jsonb *a, Jsonb *b);
 extern int64 oms_find_return_key(int64 order_id, const char *operation, const char *key, const char *hash);
 extern void oms_save_return_key(int64 order_id, const char *operation, const char *key, const char *hash,
 								int64 return_id);
+
+/* payment.c: an order's payment_status from its payments. */
+extern void oms_derive_payment_status(int64 order_id);
+
+/* exchange.c: the replacement order of an exchange or a replace claim. */
+extern int64 oms_place_replacement(int64 order_id, int64 return_id, bool received);
 
 /* backorder.c: backordered lines filled from free units. */
 extern int32 oms_fill_arrivals(const int64 *sku_ids, int nskus, int64 location_id);

@@ -83,6 +83,42 @@ find_provider_ref(text *provider_ref, int64 order_id, const char *kind, Numeric 
 }
 
 /*
+ * Sets the payment_status of order order_id, which the caller has locked,
+ * from the sums of its payments (README, "Payments"); the transition
+ * trigger writes the event, and reporting hears of the order either way.
+ * Called inside an SPI connection.
+ */
+void
+oms_derive_payment_status(int64 order_id)
+{
+	static SPIPlanPtr status_plan = NULL;
+	Oid			argtype = INT8OID;
+	Datum		value = Int64GetDatum(order_id);
+	int			rc;
+
+	oms_prepare(&status_plan,
+				"WITH p AS ("
+				"  SELECT coalesce(sum(amount) FILTER (WHERE kind = 'authorize'), 0) AS a,"
+				"         coalesce(sum(amount) FILTER (WHERE kind = 'capture'), 0) AS c,"
+				"         coalesce(sum(amount) FILTER (WHERE kind = 'refund'), 0) AS r,"
+				"         coalesce(sum(amount) FILTER (WHERE kind = 'void'), 0) AS v"
+				"    FROM oms.payment WHERE order_id = $1),"
+				" d AS ("
+				"  SELECT CASE WHEN a = 0 THEN 'unpaid'"
+				"              WHEN c = 0 THEN CASE WHEN v = a THEN 'voided' ELSE 'authorized' END"
+				"              WHEN r = 0 THEN CASE WHEN c = a - v THEN 'captured' ELSE 'partially_captured' END"
+				"              WHEN r < c THEN 'partially_refunded'"
+				"              ELSE 'refunded' END AS status"
+				"    FROM p)"
+				" UPDATE oms.orders o SET payment_status = d.status, updated_at = now()"
+				"   FROM d WHERE o.order_id = $1 AND o.payment_status <> d.status",
+				1, &argtype);
+	rc = SPI_execute_plan(status_plan, &value, NULL, false, 0);
+	oms_check_spi(rc, SPI_OK_UPDATE, "deriving the payment status");
+	oms_report_touch_order(order_id);	/* the status may stay as it was */
+}
+
+/*
  * oms.record_payment(order_id, kind, amount, provider_ref): records one
  * payment operation and returns its id.
  */
@@ -91,7 +127,6 @@ oms_record_payment(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr sums_plan = NULL;
 	static SPIPlanPtr insert_plan = NULL;
-	static SPIPlanPtr status_plan = NULL;
 	Oid			argtypes[5] = {INT8OID, TEXTOID, NUMERICOID, TEXTOID, TEXTOID};
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
@@ -205,27 +240,7 @@ oms_record_payment(PG_FUNCTION_ARGS)
 	}
 	payment_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
-	/* The payment status follows from the sums (README, "Payments"). */
-	oms_prepare(&status_plan,
-				"WITH p AS ("
-				"  SELECT coalesce(sum(amount) FILTER (WHERE kind = 'authorize'), 0) AS a,"
-				"         coalesce(sum(amount) FILTER (WHERE kind = 'capture'), 0) AS c,"
-				"         coalesce(sum(amount) FILTER (WHERE kind = 'refund'), 0) AS r,"
-				"         coalesce(sum(amount) FILTER (WHERE kind = 'void'), 0) AS v"
-				"    FROM oms.payment WHERE order_id = $1),"
-				" d AS ("
-				"  SELECT CASE WHEN a = 0 THEN 'unpaid'"
-				"              WHEN c = 0 THEN CASE WHEN v = a THEN 'voided' ELSE 'authorized' END"
-				"              WHEN r = 0 THEN CASE WHEN c = a - v THEN 'captured' ELSE 'partially_captured' END"
-				"              WHEN r < c THEN 'partially_refunded'"
-				"              ELSE 'refunded' END AS status"
-				"    FROM p)"
-				" UPDATE oms.orders o SET payment_status = d.status, updated_at = now()"
-				"   FROM d WHERE o.order_id = $1 AND o.payment_status <> d.status",
-				1, argtypes);
-	rc = SPI_execute_plan(status_plan, values, NULL, false, 0);
-	oms_check_spi(rc, SPI_OK_UPDATE, "deriving the payment status");
-	oms_report_touch_order(order_id);	/* the status may stay as it was */
+	oms_derive_payment_status(order_id);
 
 	oms_spi_finish();
 	PG_RETURN_INT64(payment_id);

@@ -77,6 +77,8 @@ typedef struct RequestOptions
 	bool		has_exchange;
 } RequestOptions;
 
+static void cancel_replacement(const OmsReturn *r, text *reason);
+
 /* The string of JSON string v, NUL-terminated. */
 static char *
 json_text(JsonbValue *v)
@@ -992,6 +994,8 @@ oms_request_return(PG_FUNCTION_ARGS)
 		r.return_id = return_id;
 		oms_set_return_status(&r, "authorized", NULL);
 	}
+	/* refunds: an exchange or replace claim's replacement order (exchange.c). */
+	(void) oms_place_replacement(order_id, return_id, false);
 	oms_spi_finish();
 	PG_RETURN_INT64(return_id);
 }
@@ -1032,6 +1036,7 @@ oms_decline_return(PG_FUNCTION_ARGS)
 	oms_require_return_status(&r, "declined", allowed);
 	end_in_returns(r.order_id, r.return_id);
 	oms_set_return_status(&r, "declined", reason);
+	cancel_replacement(&r, reason);
 	oms_spi_finish();
 	PG_RETURN_VOID();
 }
@@ -1482,6 +1487,8 @@ oms_receive_return(PG_FUNCTION_ARGS)
 		oms_save_return_key(r.order_id, "receive", key, hash, return_id);
 	settle_receipt(&r);
 	fill_restocked(receipts, nreceipts);
+	/* refunds: an exchange reserved on receipt (exchange.c). */
+	(void) oms_place_replacement(r.order_id, return_id, true);
 	oms_spi_finish();
 	PG_RETURN_INT32(total);
 }

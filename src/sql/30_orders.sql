@@ -31,7 +31,9 @@ CREATE TABLE oms.orders (
     shipping_discount oms.amount NOT NULL DEFAULT 0,
     prices_include_tax boolean NOT NULL DEFAULT false,
     fulfilment      oms.fulfilment NOT NULL DEFAULT 'merchant',
-    fulfilment_location_id bigint
+    fulfilment_location_id bigint,
+    replaces_order_id bigint,
+    replaces_return_id bigint
     -- No table constraints: every statement that writes a table prepares its
     -- CHECK constraints anew, so the rules of single columns are domains.
 );
@@ -55,6 +57,8 @@ COMMENT ON COLUMN oms.orders.shipping_discount IS 'Amount off shipping (option s
 COMMENT ON COLUMN oms.orders.prices_include_tax IS 'Whether unit prices and the shipping price include their tax (option prices_include_tax): then tax is part of them, not added to the total.';
 COMMENT ON COLUMN oms.orders.fulfilment IS 'merchant (oms routes, reserves and ships) | store (a till sale: sold from fulfilment_location_id at once, delivered) | marketplace (shipped by the marketplace from its own stock).';
 COMMENT ON COLUMN oms.orders.fulfilment_location_id IS 'The store of a store-fulfilled order (option location), else NULL.';
+COMMENT ON COLUMN oms.orders.replaces_order_id IS 'On the replacement order of an exchange or a replace claim: the order whose return it replaces (oms.returns.replacement_order_id links the other way); else NULL.';
+COMMENT ON COLUMN oms.orders.replaces_return_id IS 'On a replacement order: the return (exchange or replace claim) it was placed for; else NULL.';
 COMMENT ON COLUMN oms.orders.pickup_location_id IS 'The store the customer collects from (click and collect), else NULL.';
 
 CREATE TABLE oms.order_ref (

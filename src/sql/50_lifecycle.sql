@@ -152,6 +152,8 @@ CREATE TABLE oms.payment (
     provider_ref    text,
     created_at      timestamptz NOT NULL DEFAULT now(),
     created_by      text NOT NULL,
+    refund_of       bigint,
+    return_id       bigint,
     PRIMARY KEY (id),
     CONSTRAINT payment_check CHECK (
         kind IN ('authorize', 'capture', 'refund', 'void') AND amount > 0
@@ -162,6 +164,8 @@ CREATE INDEX payment_order_idx ON oms.payment (order_id);
 CREATE UNIQUE INDEX payment_provider_ref_key ON oms.payment (provider_ref) WHERE provider_ref IS NOT NULL;
 COMMENT ON TABLE oms.payment IS 'Money movements of an order as the payment provider reported them: authorize, capture, refund, void.';
 COMMENT ON COLUMN oms.payment.provider_ref IS 'The provider''s id of the operation: the same provider_ref twice records it once.';
+COMMENT ON COLUMN oms.payment.refund_of IS 'A refund''s capture (oms.payment id of kind capture, same order) that it takes back; NULL for a refund recorded by record_payment (taken from the oldest captures first).';
+COMMENT ON COLUMN oms.payment.return_id IS 'The return a refund of oms.refund_return refunds; NULL otherwise.';
 
 --
 -- Events: one row per transition, in the history and in the outbox.

@@ -430,6 +430,48 @@ AS $$
       FROM oms.returns r
       FULL JOIN oms.return_ref f ON f.return_id = r.return_id
      WHERE r.order_id IS DISTINCT FROM f.order_id
+    UNION ALL
+    -- 14. refunds: per capture, the refunds linked to it stay within it (and
+    --     name a capture of the same order); per order, refunds stay within
+    --     captures; shipping is refunded by one return of an order at most,
+    --     and at most what was paid for it; a return's refund_amount is its
+    --     refund rows and within what oms.refund_breakdown() lets it refund.
+    SELECT 'refunds within their capture',
+           format('order %s refund %s: refund_of %s (%s), captured %s, refunded from it %s', r.order_id, r.id,
+                  r.refund_of, coalesce(c.kind, 'missing'), c.amount, x.refunded)
+      FROM oms.payment r
+      LEFT JOIN oms.payment c ON c.id = r.refund_of
+      LEFT JOIN (SELECT refund_of, sum(amount) AS refunded FROM oms.payment
+                  WHERE kind = 'refund' AND refund_of IS NOT NULL GROUP BY refund_of) x ON x.refund_of = r.refund_of
+     WHERE r.refund_of IS NOT NULL
+       AND (r.kind <> 'refund' OR c.kind IS DISTINCT FROM 'capture' OR c.order_id <> r.order_id OR x.refunded > c.amount)
+    UNION ALL
+    SELECT 'refunds within captures per order',
+           format('order %s: captured %s, refunded %s', p.order_id, p.c, p.r)
+      FROM (SELECT order_id, coalesce(sum(amount) FILTER (WHERE kind = 'capture'), 0) AS c,
+                   coalesce(sum(amount) FILTER (WHERE kind = 'refund'), 0) AS r
+              FROM oms.payment GROUP BY order_id) p
+     WHERE p.r > p.c
+    UNION ALL
+    SELECT 'shipping refunded at most once per order',
+           format('order %s: %s returns refund shipping, %s in all; shipping paid %s', o.order_id, x.n, x.shipping,
+                  o.shipping_amount - o.shipping_discount + CASE WHEN o.prices_include_tax THEN 0 ELSE o.shipping_tax END)
+      FROM (SELECT order_id, count(*) AS n, sum(shipping_refund) AS shipping FROM oms.returns
+             WHERE shipping_refund > 0 GROUP BY order_id) x
+      JOIN oms.orders o ON o.order_id = x.order_id
+     WHERE x.n > 1
+        OR x.shipping > o.shipping_amount - o.shipping_discount + CASE WHEN o.prices_include_tax THEN 0 ELSE o.shipping_tax END
+    UNION ALL
+    SELECT 'return refunds within the refundable',
+           format('order %s return %s: refund_amount %s, refund rows %s, may refund %s (goods %s - fee %s + shipping %s)',
+                  r.order_id, r.return_id, r.refund_amount, coalesce(p.refunded, 0), b.refundable_total, b.goods,
+                  b.restocking_fee, b.shipping)
+      FROM oms.returns r
+      LEFT JOIN (SELECT order_id, return_id, sum(amount) AS refunded FROM oms.payment
+                  WHERE kind = 'refund' AND return_id IS NOT NULL GROUP BY order_id, return_id) p
+        ON p.order_id = r.order_id AND p.return_id = r.return_id
+      CROSS JOIN LATERAL oms.refund_breakdown(r.order_id, r.return_id) b
+     WHERE r.refund_amount <> coalesce(p.refunded, 0) OR r.refund_amount > b.refundable_total
 $$;
 COMMENT ON FUNCTION oms.check_invariants() IS
     'Lists every violated invariant (one row each, with the offending keys); no rows means healthy.';

@@ -272,6 +272,17 @@ CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.order_lines
 ALTER TABLE oms.order_lines ADD COLUMN qty_in_returns oms.units NOT NULL DEFAULT 0;
 COMMENT ON COLUMN oms.order_lines.qty_in_returns IS 'Units of the line in open returns (requested - received - missing of returns requested, authorized or partially received); every return function changes it under the order lock.';
 
+-- Refunds, exchanges and claims of returns (issue 13): refunds linked to
+-- their capture and return, replacement orders linked to the order they
+-- replace.
+ALTER TABLE oms.payment ADD COLUMN refund_of bigint, ADD COLUMN return_id bigint;
+COMMENT ON COLUMN oms.payment.refund_of IS 'A refund''s capture (oms.payment id of kind capture, same order) that it takes back; NULL for a refund recorded by record_payment (taken from the oldest captures first).';
+COMMENT ON COLUMN oms.payment.return_id IS 'The return a refund of oms.refund_return refunds; NULL otherwise.';
+ALTER TABLE oms.orders ADD COLUMN replaces_order_id bigint, ADD COLUMN replaces_return_id bigint;
+COMMENT ON COLUMN oms.orders.replaces_order_id IS 'On the replacement order of an exchange or a replace claim: the order whose return it replaces (oms.returns.replacement_order_id links the other way); else NULL.';
+COMMENT ON COLUMN oms.orders.replaces_return_id IS 'On a replacement order: the return (exchange or replace claim) it was placed for; else NULL.';
+--@include src/sql/68_refunds.sql
+
 -- Reporting for BI tools: schema oms_report, the rollups and their upkeep.
 --@include src/sql/75_reporting.sql
 -- The orders placed before: their figures, once.

@@ -108,8 +108,8 @@ SELECT is(
           'cancel_shipment', 'change_ship_to', 'claim_events', 'close_order', 'close_return', 'count_stock',
           'create_shipment', 'decline_return', 'expire_holds', 'expire_returns',
           'hold_order', 'hold_stock', 'ingest', 'master_delete_guard', 'place_order', 'publish_events',
-          'purge_outbox', 'receive_return', 'receive_stock', 'record_payment', 'release_hold', 'release_order',
-          'release_quarantine', 'replay_inbound', 'report_compact', 'report_rebuild', 'request_return',
+          'purge_outbox', 'receive_return', 'receive_stock', 'record_payment', 'refund_return', 'release_hold',
+          'release_order', 'release_quarantine', 'replay_inbound', 'report_compact', 'report_rebuild', 'request_return',
           'set_safety_stock', 'set_stock_slots', 'ship', 'sync_stock', 'sync_stock_from', 'track'],
     'SECURITY DEFINER only where a role must write what it may not write directly');
 -- Labels as the bodies require (sql/08_parallel.sql runs them in parallel
@@ -120,13 +120,13 @@ SELECT is(
     (SELECT array_agg(p.proname::text || ' ' || p.provolatile::text ORDER BY p.proname) FROM pg_proc p
       WHERE p.pronamespace = 'oms'::regnamespace AND p.provolatile <> 'v'),
     ARRAY['atp_compute s', 'check_invariants s', 'connector_amazon s', 'connector_pos s',
-          'connector_shopify s', 'json_sum i'],
+          'connector_shopify s', 'json_sum i', 'refund_breakdown s', 'refund_captures s'],
     'STABLE or IMMUTABLE only where a function reads nothing the statement writes and caches nothing');
 SELECT is(
     (SELECT array_agg(p.proname::text || ' ' || p.proparallel::text ORDER BY p.proname) FROM pg_proc p
       WHERE p.pronamespace = 'oms'::regnamespace AND p.proparallel <> 'u'),
     ARRAY['atp_compute s', 'check_invariants s', 'connector_error s', 'json_sum s',
-          'next_xact_id s'],
+          'next_xact_id s', 'refund_breakdown s', 'refund_captures s'],
     'PARALLEL SAFE only where a function neither writes nor reads the master-data cache');
 
 -- Nothing of oms is open to PUBLIC.
