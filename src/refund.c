@@ -338,6 +338,7 @@ oms_refund_return(PG_FUNCTION_ARGS)
 	Numeric		replayed;
 	Breakdown	b;
 	char	   *payment_ids;
+	char	   *details;
 	OmsEvent	event;
 	Datum		result;
 	int			rc;
@@ -403,11 +404,11 @@ oms_refund_return(PG_FUNCTION_ARGS)
 	event.entity_id = return_id;
 	event.from_status = num_cmp(b.refunded, num_int(0)) > 0 ? CStringGetTextDatum("issued") : (Datum) 0;
 	event.to_status = CStringGetTextDatum("issued");
-	event.details = DirectFunctionCall1(jsonb_in, CStringGetDatum(
-														psprintf("{\"return_id\": %lld, \"amount\": %s, \"goods\": %s,"
-																 " \"restocking_fee\": %s, \"shipping\": %s, \"payments\": %s}",
-																 (long long) return_id, num_text(amount), num_text(b.goods),
-																 num_text(b.fee), num_text(b.shipping), payment_ids)));
+	details = psprintf("{\"return_id\": %lld, \"amount\": %s, \"goods\": %s, \"restocking_fee\": %s,"
+					   " \"shipping\": %s, \"payments\": %s}",
+					   (long long) return_id, num_text(amount), num_text(b.goods), num_text(b.fee),
+					   num_text(b.shipping), payment_ids);
+	event.details = DirectFunctionCall1(jsonb_in, CStringGetDatum(details));
 	oms_write_events(&event, 1);
 
 	result = SPI_datumTransfer(NumericGetDatum(amount), false, -1);

@@ -29,6 +29,7 @@ for _ in $(seq 1 30); do
     sleep 1
 done
 psql_q -f "$DEMO/lifecycle.sql"
+psql_q -f "$DEMO/returns.sql"
 psql_q -f "$DEMO/report.sql"
 
 cat <<EOT
