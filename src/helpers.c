@@ -3,8 +3,8 @@
  * helpers.c
  *	  The small helpers every oms module shares: kept SPI plans, checked SPI
  *	  return codes, checked function arguments, oms's relations by name,
- *	  the TriggerData of a trigger call, and running a step in a
- *	  subtransaction of its own.
+ *	  the TriggerData of a trigger call, running a step in a subtransaction
+ *	  of its own, and numeric arithmetic for the C that computes money.
  *
  *	  Callers of the SPI helpers are connected to SPI.  Every query names its
  *	  tables with the schema, and plans are prepared once per backend and
@@ -17,7 +17,9 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
+#include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 #include "utils/resowner.h"
 
 #include "oms.h"
@@ -221,4 +223,38 @@ oms_in_subtransaction(bool (*fn) (void *arg), void *arg)
 	MemoryContextSwitchTo(oldcontext);
 	CurrentResourceOwner = oldowner;
 	return keep;
+}
+
+/*
+ * Numeric arithmetic and text, by the SQL functions, for the C that
+ * computes with money.
+ */
+Numeric
+oms_num_add(Numeric a, Numeric b)
+{
+	return DatumGetNumeric(DirectFunctionCall2(numeric_add, NumericGetDatum(a), NumericGetDatum(b)));
+}
+
+Numeric
+oms_num_sub(Numeric a, Numeric b)
+{
+	return DatumGetNumeric(DirectFunctionCall2(numeric_sub, NumericGetDatum(a), NumericGetDatum(b)));
+}
+
+int
+oms_num_cmp(Numeric a, Numeric b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a), NumericGetDatum(b)));
+}
+
+Numeric
+oms_num_int(int64 i)
+{
+	return DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(i)));
+}
+
+char *
+oms_num_text(Numeric n)
+{
+	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
 }

@@ -172,7 +172,7 @@ extern OmsLocation *oms_all_locations(int *n);
 extern bool oms_transition_legal(const char *entity, const char *from, const char *to);
 extern char *oms_transition_next(const char *entity, const char *from);
 
-/* helpers.c: SPI helpers, checked arguments, relations by name, subtransactions. */
+/* helpers.c: SPI helpers, checked arguments, relations by name, subtransactions, numerics. */
 extern void oms_spi_connect(void);
 extern void oms_spi_finish(void);
 extern SPIPlanPtr oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
@@ -187,6 +187,11 @@ extern Jsonb *oms_arg_optional_jsonb(FunctionCallInfo fcinfo, int argno);
 extern struct TriggerData *oms_trigger_data(FunctionCallInfo fcinfo, const char *name);
 extern Oid	oms_relid(const char *name);
 extern bool oms_in_subtransaction(bool (*fn) (void *arg), void *arg);
+extern Numeric oms_num_add(Numeric a, Numeric b);
+extern Numeric oms_num_sub(Numeric a, Numeric b);
+extern int	oms_num_cmp(Numeric a, Numeric b);
+extern Numeric oms_num_int(int64 i);
+extern char *oms_num_text(Numeric n);
 
 /* worker.c: the background worker and its settings. */
 extern int	oms_expire_holds_interval;
@@ -474,6 +479,7 @@ typedef struct OmsReturn
 } OmsReturn;
 
 /* returns.c: a return locked with its order, its status, idempotency keys. */
+extern int64 oms_return_order(int64 return_id);
 extern OmsReturn oms_lock_return(int64 return_id);
 extern void oms_require_return_status(const OmsReturn *r, const char *action, const char *const *allowed);
 extern void oms_set_return_status(const OmsReturn *r, const char *status, text *reason);

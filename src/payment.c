@@ -23,31 +23,6 @@ PG_FUNCTION_INFO_V1(oms_record_payment);
 
 static const char *const payment_kinds[] = {"authorize", "capture", "refund", "void"};
 
-/* Numeric arithmetic, by the SQL functions. */
-static Numeric
-num_sub(Numeric a, Numeric b)
-{
-	return DatumGetNumeric(DirectFunctionCall2(numeric_sub, NumericGetDatum(a), NumericGetDatum(b)));
-}
-
-static int
-num_cmp(Numeric a, Numeric b)
-{
-	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a), NumericGetDatum(b)));
-}
-
-static Numeric
-num_int(int64 i)
-{
-	return DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(i)));
-}
-
-static char *
-num_text(Numeric n)
-{
-	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
-}
-
 /*
  * Returns the payment recorded under provider_ref, or 0; refuses a
  * provider_ref used for another operation.
@@ -73,7 +48,7 @@ find_provider_ref(text *provider_ref, int64 order_id, const char *kind, Numeric 
 	desc = SPI_tuptable->tupdesc;
 	if (DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull)) != order_id ||
 		strcmp(SPI_getvalue(tup, desc, 3), kind) != 0 ||
-		num_cmp(DatumGetNumeric(SPI_getbinval(tup, desc, 4, &isnull)), amount) != 0)
+		oms_num_cmp(DatumGetNumeric(SPI_getbinval(tup, desc, 4, &isnull)), amount) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_PAYMENT_CONFLICT),
 				 errmsg("provider_ref \"%s\" was recorded for another payment", text_to_cstring(provider_ref)),
@@ -158,10 +133,10 @@ oms_record_payment(PG_FUNCTION_ARGS)
 				 errmsg("amount must not be NULL")));
 	amount = PG_GETARG_NUMERIC(2);
 	if (numeric_is_nan(amount) || numeric_is_inf(amount) ||
-		num_cmp(amount, num_int(0)) <= 0 || num_cmp(amount, num_int(INT64CONST(1000000000000))) >= 0)
+		oms_num_cmp(amount, oms_num_int(0)) <= 0 || oms_num_cmp(amount, oms_num_int(INT64CONST(1000000000000))) >= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_INVALID_PAYMENT),
-				 errmsg("amount must be a number above 0 and below 10^12, not %s", num_text(amount))));
+				 errmsg("amount must be a number above 0 and below 10^12, not %s", oms_num_text(amount))));
 	if (provider_ref)
 	{
 		char	   *ref = text_to_cstring(provider_ref);
@@ -205,18 +180,18 @@ oms_record_payment(PG_FUNCTION_ARGS)
 
 	/* Capture and void take from the open authorization, refund from the captured. */
 	if (strcmp(kind, "capture") == 0 || strcmp(kind, "void") == 0)
-		limit = num_sub(num_sub(authorized, captured), voided);
+		limit = oms_num_sub(oms_num_sub(authorized, captured), voided);
 	else if (strcmp(kind, "refund") == 0)
-		limit = num_sub(captured, refunded);
-	if (limit && num_cmp(amount, limit) > 0)
+		limit = oms_num_sub(captured, refunded);
+	if (limit && oms_num_cmp(amount, limit) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_PAYMENT_EXCEEDS),
-				 errmsg("a %s of %s exceeds the %s %s", kind, num_text(amount), num_text(limit),
+				 errmsg("a %s of %s exceeds the %s %s", kind, oms_num_text(amount), oms_num_text(limit),
 						strcmp(kind, "refund") == 0 ? "captured and not yet refunded"
 						: "authorized and not yet captured or voided"),
 				 errdetail("Order %lld: authorized %s, captured %s, refunded %s, voided %s.",
-						   (long long) order_id, num_text(authorized), num_text(captured),
-						   num_text(refunded), num_text(voided))));
+						   (long long) order_id, oms_num_text(authorized), oms_num_text(captured),
+						   oms_num_text(refunded), oms_num_text(voided))));
 
 	/* Another order's payment may claim the same provider_ref meanwhile. */
 	oms_prepare(&insert_plan,

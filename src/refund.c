@@ -47,59 +47,6 @@ typedef struct Breakdown
 	Datum		lines;			/* jsonb */
 } Breakdown;
 
-/* Numeric arithmetic and text, by the SQL functions. */
-static Numeric
-num_add(Numeric a, Numeric b)
-{
-	return DatumGetNumeric(DirectFunctionCall2(numeric_add, NumericGetDatum(a), NumericGetDatum(b)));
-}
-
-static Numeric
-num_sub(Numeric a, Numeric b)
-{
-	return DatumGetNumeric(DirectFunctionCall2(numeric_sub, NumericGetDatum(a), NumericGetDatum(b)));
-}
-
-static int
-num_cmp(Numeric a, Numeric b)
-{
-	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a), NumericGetDatum(b)));
-}
-
-static Numeric
-num_int(int64 i)
-{
-	return DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(i)));
-}
-
-static char *
-num_text(Numeric n)
-{
-	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(n)));
-}
-
-/*
- * Finds the order of return return_id (OM150 if there is none).
- */
-static int64
-return_order(int64 return_id)
-{
-	static SPIPlanPtr plan = NULL;
-	Oid			argtype = INT8OID;
-	Datum		value = Int64GetDatum(return_id);
-	bool		isnull;
-	int			rc;
-
-	oms_prepare(&plan, "SELECT order_id FROM oms.return_ref WHERE return_id = $1", 1, &argtype);
-	rc = SPI_execute_plan(plan, &value, NULL, false, 1);
-	oms_check_spi(rc, SPI_OK_SELECT, "finding the return");
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OMS_UNKNOWN_RETURN),
-				 errmsg("return %lld does not exist", (long long) return_id)));
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
-
 /*
  * Reads the breakdown of return return_id of order order_id.
  */
@@ -140,10 +87,10 @@ static void
 check_amount(Numeric amount)
 {
 	if (numeric_is_nan(amount) || numeric_is_inf(amount) ||
-		num_cmp(amount, num_int(0)) <= 0 || num_cmp(amount, num_int(INT64CONST(1000000000000))) >= 0)
+		oms_num_cmp(amount, oms_num_int(0)) <= 0 || oms_num_cmp(amount, oms_num_int(INT64CONST(1000000000000))) >= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_INVALID_REFUND),
-				 errmsg("a refund amount must be a number above 0 and below 10^12, not %s", num_text(amount)),
+				 errmsg("a refund amount must be a number above 0 and below 10^12, not %s", oms_num_text(amount)),
 				 errhint("Leave amount NULL to refund what the return may refund now.")));
 }
 
@@ -180,13 +127,13 @@ replayed_refund(int64 order_id, int64 return_id, text *provider_ref, Numeric amo
 	desc = SPI_tuptable->tupdesc;
 	sum = DatumGetNumeric(SPI_getbinval(tup, desc, 4, &isnull));
 	if (isnull || DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)) != order_id ||
-		(amount && num_cmp(amount, sum) != 0))
+		(amount && oms_num_cmp(amount, sum) != 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_PAYMENT_CONFLICT),
 				 errmsg("provider_ref \"%s\" was recorded for another payment", text_to_cstring(provider_ref)),
 				 errdetail("It was recorded as %s of order %s, return %s%s%s.", SPI_getvalue(tup, desc, 2),
 						   SPI_getvalue(tup, desc, 1), SPI_getvalue(tup, desc, 3) ? SPI_getvalue(tup, desc, 3) : "(none)",
-						   isnull ? "" : ", amount ", isnull ? "" : num_text(sum))));
+						   isnull ? "" : ", amount ", isnull ? "" : oms_num_text(sum))));
 	return sum;
 }
 
@@ -206,7 +153,7 @@ spread_refund(int64 order_id, int64 return_id, Numeric amount, text *provider_re
 	char		nulls[7] = {' ', ' ', ' ', ' ', ' ', ' ', ' '};
 	SPITupleTable *captures;
 	uint64		ncaptures;
-	Numeric		left = num_int(0);
+	Numeric		left = oms_num_int(0);
 	Numeric		rest = amount;
 	Datum		caller = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
 	StringInfoData ids;
@@ -223,14 +170,14 @@ spread_refund(int64 order_id, int64 return_id, Numeric amount, text *provider_re
 	captures = SPI_tuptable;
 	ncaptures = SPI_processed;
 	for (uint64 i = 0; i < ncaptures; i++)
-		left = num_add(left, DatumGetNumeric(SPI_getbinval(captures->vals[i], captures->tupdesc, 2, &isnull)));
-	if (num_cmp(amount, left) > 0)
+		left = oms_num_add(left, DatumGetNumeric(SPI_getbinval(captures->vals[i], captures->tupdesc, 2, &isnull)));
+	if (oms_num_cmp(amount, left) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_REFUND_UNCOVERED),
-				 errmsg("a refund of %s exceeds the %s the order's captures have left", num_text(amount), num_text(left)),
+				 errmsg("a refund of %s exceeds the %s the order's captures have left", oms_num_text(amount), oms_num_text(left)),
 				 errdetail("Order %lld: what is captured and not refunded yet is %s; the return may refund %s.",
-						   (long long) order_id, num_text(left), num_text(b->refundable)),
-				 errhint("Capture the payment first (oms.record_payment), or refund at most %s.", num_text(left))));
+						   (long long) order_id, oms_num_text(left), oms_num_text(b->refundable)),
+				 errhint("Capture the payment first (oms.record_payment), or refund at most %s.", oms_num_text(left))));
 
 	oms_prepare(&insert_plan,
 				"INSERT INTO oms.payment (order_id, kind, amount, provider_ref, created_by, refund_of, return_id)"
@@ -239,10 +186,10 @@ spread_refund(int64 order_id, int64 return_id, Numeric amount, text *provider_re
 				6, argtypes);
 	initStringInfo(&ids);
 	appendStringInfoChar(&ids, '[');
-	for (uint64 i = 0; i < ncaptures && num_cmp(rest, num_int(0)) > 0; i++)
+	for (uint64 i = 0; i < ncaptures && oms_num_cmp(rest, oms_num_int(0)) > 0; i++)
 	{
 		Numeric		has = DatumGetNumeric(SPI_getbinval(captures->vals[i], captures->tupdesc, 2, &isnull));
-		Numeric		take = num_cmp(has, rest) < 0 ? has : rest;
+		Numeric		take = oms_num_cmp(has, rest) < 0 ? has : rest;
 		char	   *ref = NULL;
 
 		pieces++;
@@ -269,7 +216,7 @@ spread_refund(int64 order_id, int64 return_id, Numeric amount, text *provider_re
 					 errmsg("provider_ref \"%s\" was recorded for another payment", ref)));
 		appendStringInfo(&ids, "%s%lld", pieces == 1 ? "" : ", ",
 						 (long long) DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)));
-		rest = num_sub(rest, take);
+		rest = oms_num_sub(rest, take);
 	}
 	appendStringInfoChar(&ids, ']');
 	return ids.data;
@@ -287,7 +234,7 @@ book_refund(int64 order_id, int64 return_id, Numeric amount, const Breakdown *b)
 	static SPIPlanPtr lines_plan = NULL;
 	Oid			argtypes[6] = {INT8OID, INT8OID, NUMERICOID, NUMERICOID, NUMERICOID, JSONBOID};
 	Datum		values[6];
-	bool		in_full = num_cmp(amount, b->refundable) >= 0;
+	bool		in_full = oms_num_cmp(amount, b->refundable) >= 0;
 	int			rc;
 
 	oms_prepare(&return_plan,
@@ -328,12 +275,9 @@ book_refund(int64 order_id, int64 return_id, Numeric amount, const Breakdown *b)
 Datum
 oms_refund_return(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr lock_plan = NULL;
 	int64		return_id = oms_arg_int64(fcinfo, 0, "return_id");
 	Numeric		amount = PG_ARGISNULL(1) ? NULL : PG_GETARG_NUMERIC(1);
 	text	   *provider_ref = oms_arg_optional_text(fcinfo, 2);
-	Oid			argtypes[2] = {INT8OID, INT8OID};
-	Datum		values[2];
 	int64		order_id;
 	Numeric		replayed;
 	Breakdown	b;
@@ -341,7 +285,6 @@ oms_refund_return(PG_FUNCTION_ARGS)
 	char	   *details;
 	OmsEvent	event;
 	Datum		result;
-	int			rc;
 
 	if (amount)
 		check_amount(amount);
@@ -356,15 +299,7 @@ oms_refund_return(PG_FUNCTION_ARGS)
 	}
 
 	oms_spi_connect();
-	order_id = return_order(return_id);
-	(void) oms_lock_order(order_id);
-	oms_prepare(&lock_plan,
-				"SELECT 1 FROM oms.returns WHERE order_id = $1 AND return_id = $2 FOR NO KEY UPDATE",
-				2, argtypes);
-	values[0] = Int64GetDatum(order_id);
-	values[1] = Int64GetDatum(return_id);
-	rc = SPI_execute_plan(lock_plan, values, NULL, false, 1);
-	oms_check_spi(rc, SPI_OK_SELECT, "locking the return");
+	order_id = oms_lock_return(return_id).order_id;
 
 	/* A retry of a refund recorded before returns its amount, and does nothing. */
 	if (provider_ref && (replayed = replayed_refund(order_id, return_id, provider_ref, amount)) != NULL)
@@ -377,19 +312,19 @@ oms_refund_return(PG_FUNCTION_ARGS)
 	b = read_breakdown(order_id, return_id);
 	if (amount == NULL)
 		amount = b.refundable;
-	else if (num_cmp(amount, b.refundable) > 0)
+	else if (oms_num_cmp(amount, b.refundable) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_REFUND_EXCEEDS),
 				 errmsg("a refund of %s exceeds the %s return %lld may refund now",
-						num_text(amount), num_text(b.refundable), (long long) return_id),
+						oms_num_text(amount), oms_num_text(b.refundable), (long long) return_id),
 				 errdetail("Goods %s - restocking fee %s + shipping %s = %s, of which %s is refunded already.",
-						   num_text(b.goods), num_text(b.fee), num_text(b.shipping), num_text(b.total),
-						   num_text(b.refunded)),
+						   oms_num_text(b.goods), oms_num_text(b.fee), oms_num_text(b.shipping), oms_num_text(b.total),
+						   oms_num_text(b.refunded)),
 				 errhint("oms.return_refund_preview(%lld) shows the breakdown.", (long long) return_id)));
-	if (num_cmp(amount, num_int(0)) <= 0)
+	if (oms_num_cmp(amount, oms_num_int(0)) <= 0)
 	{
 		/* Nothing to refund now (nothing received yet, or refunded already). */
-		result = SPI_datumTransfer(NumericGetDatum(num_int(0)), false, -1);
+		result = SPI_datumTransfer(NumericGetDatum(oms_num_int(0)), false, -1);
 		oms_spi_finish();
 		PG_RETURN_DATUM(result);
 	}
@@ -402,12 +337,12 @@ oms_refund_return(PG_FUNCTION_ARGS)
 	event.order_id = order_id;
 	event.entity = "refund";
 	event.entity_id = return_id;
-	event.from_status = num_cmp(b.refunded, num_int(0)) > 0 ? CStringGetTextDatum("issued") : (Datum) 0;
+	event.from_status = oms_num_cmp(b.refunded, oms_num_int(0)) > 0 ? CStringGetTextDatum("issued") : (Datum) 0;
 	event.to_status = CStringGetTextDatum("issued");
 	details = psprintf("{\"return_id\": %lld, \"amount\": %s, \"goods\": %s, \"restocking_fee\": %s,"
 					   " \"shipping\": %s, \"payments\": %s}",
-					   (long long) return_id, num_text(amount), num_text(b.goods), num_text(b.fee),
-					   num_text(b.shipping), payment_ids);
+					   (long long) return_id, oms_num_text(amount), oms_num_text(b.goods), oms_num_text(b.fee),
+					   oms_num_text(b.shipping), payment_ids);
 	event.details = DirectFunctionCall1(jsonb_in, CStringGetDatum(details));
 	oms_write_events(&event, 1);
 
@@ -432,7 +367,7 @@ oms_return_refund_preview(PG_FUNCTION_ARGS)
 	int			rc;
 
 	oms_spi_connect();
-	values[0] = Int64GetDatum(return_order(return_id));
+	values[0] = Int64GetDatum(oms_return_order(return_id));
 	values[1] = Int64GetDatum(return_id);
 	oms_prepare(&plan,
 				"SELECT jsonb_build_object('return_id', $2, 'order_id', $1, 'currency', o.currency,"

@@ -649,13 +649,36 @@ check_request_lines(int64 order_id, RequestLine *lines, int nlines, int32 window
 }
 
 /*
+ * Returns the order of return return_id, from oms.return_ref; an unknown
+ * return is OM150.
+ */
+int64
+oms_return_order(int64 return_id)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtype = INT8OID;
+	Datum		value = Int64GetDatum(return_id);
+	bool		isnull;
+	int			rc;
+
+	/* Not read-only: sees a return requested earlier in the calling statement. */
+	oms_prepare(&plan, "SELECT order_id FROM oms.return_ref WHERE return_id = $1", 1, &argtype);
+	rc = SPI_execute_plan(plan, &value, NULL, false, 1);
+	oms_check_spi(rc, SPI_OK_SELECT, "finding the return");
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_UNKNOWN_RETURN),
+				 errmsg("return %lld does not exist", (long long) return_id)));
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
  * Finds return return_id, locks its order and then the return, and reads
  * it; an unknown return is OM150.
  */
 OmsReturn
 oms_lock_return(int64 return_id)
 {
-	static SPIPlanPtr ref_plan = NULL;
 	static SPIPlanPtr row_plan = NULL;
 	Oid			argtypes[2] = {INT8OID, INT8OID};
 	Datum		values[2];
@@ -664,17 +687,8 @@ oms_lock_return(int64 return_id)
 	Datum		d;
 	int			rc;
 
-	/* Not read-only: sees a return requested earlier in the calling statement. */
-	oms_prepare(&ref_plan, "SELECT order_id FROM oms.return_ref WHERE return_id = $1", 1, argtypes);
-	values[0] = Int64GetDatum(return_id);
-	rc = SPI_execute_plan(ref_plan, values, NULL, false, 1);
-	oms_check_spi(rc, SPI_OK_SELECT, "finding the return");
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_OMS_UNKNOWN_RETURN),
-				 errmsg("return %lld does not exist", (long long) return_id)));
 	r.return_id = return_id;
-	r.order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	r.order_id = oms_return_order(return_id);
 	(void) oms_lock_order(r.order_id);
 
 	oms_prepare(&row_plan,
