@@ -133,7 +133,6 @@ SELECT o.external_ref, o.status, o.total_amount, o.replaces_order_id = :w4 AS re
        o.replaces_return_id = :c2 AS for_c2, r.replacement_order_id = o.order_id AS linked_back
   FROM oms.orders o JOIN oms.returns r ON r.return_id = :c2 WHERE o.replaces_return_id = :c2;
 SELECT oms.refund_return(:c2, 1);                      -- OM167: a replace claim refunds nothing
-
 -- Exchanges (WEB: reserved on request): a TEE for a CAP.  The replacement order goes through
 -- place_order (routing, reservation, events); cancelling the exchange cancels it.
 SELECT oms.place_order('WEB', 'W-5', '[{"sku": "TEE", "qty": 1, "unit_price": 20}]') AS w5 \gset
@@ -162,5 +161,68 @@ SELECT replacement_order_id IS NULL AS not_yet FROM oms.returns WHERE return_id 
 SELECT oms.receive_return(:x2, '[{"line_no": 1, "qty": 1, "disposition": "restock"}]');
 SELECT o.status, o.units FROM oms.returns r JOIN oms.orders o ON o.order_id = r.replacement_order_id
  WHERE r.return_id = :x2;
+
+-- A settled claim completes, and its units are claimed for good: neither returnable nor claimable again.
+SELECT r.return_id = :c1 AS is_c1, r.status, r.refund_status, l.qty_shipped, l.qty_claimed, l.qty_in_returns,
+       l.qty_returned
+  FROM oms.returns r JOIN oms.order_lines l ON l.order_id = r.order_id
+ WHERE r.return_id IN (:c1, :c2) ORDER BY r.return_id;
+SELECT oms.request_return(:w3, '[{"line_no": 1, "qty": 1}]');                      -- OM154: claimed already
+SELECT oms.request_return(:w4, '[{"line_no": 1, "qty": 1}]', '{"kind": "claim"}'); -- OM154
+-- Claimed units change only through the return functions, as returned ones do.
+UPDATE oms.order_lines SET qty_claimed = 0 WHERE order_id = :w3;                   -- OM091
+UPDATE oms.order_lines SET qty_in_returns = 1 WHERE order_id = :w3;                -- OM091
+-- A refund claim refunded in part stays open; closing it accepts it as it stands (nothing is
+-- missing, the units are claimed) and what it may refund stays refundable.
+SELECT oms.place_order('WEB', 'W-6', '[{"sku": "CAP", "qty": 2, "unit_price": 12}]') AS w6 \gset
+SELECT oms.record_payment(:w6, 'authorize', 24) > 0, oms.record_payment(:w6, 'capture', 24) > 0;
+SELECT oms.ship(oms.create_shipment(:w6, 'BER'), 'DHL', 'T-8') AS shipped \gset
+SELECT oms.request_return(:w6, '[{"line_no": 1, "qty": 2}]', '{"kind": "claim"}') AS c3 \gset
+SELECT refund_status AS due FROM oms.returns WHERE return_id = :c3;
+SELECT oms.refund_return(:c3, 12) AS refunded;
+SELECT * FROM pg_temp.money(:c3);
+SELECT oms.close_return(:c3, 'settled with the customer') AS missing;
+SELECT * FROM pg_temp.money(:c3);
+SELECT qty_claimed, qty_in_returns FROM oms.order_lines WHERE order_id = :w6;
+SELECT oms.refund_return(:c3) AS rest;
+SELECT * FROM pg_temp.money(:c3);
+-- A replace claim that waits for authorization has its replacement at once and completes when
+-- authorized; declined, it would cancel the replacement and free the units.
+UPDATE oms.return_policy SET authorization_required = true
+ WHERE channel_id = (SELECT id FROM oms.channel WHERE code = 'WEB');
+SELECT oms.place_order('WEB', 'W-7', '[{"sku": "CAP", "qty": 1, "unit_price": 12}]') AS w7 \gset
+SELECT oms.ship(oms.create_shipment(:w7, 'BER'), 'DHL', 'T-9') AS shipped \gset
+SELECT oms.request_return(:w7, '[{"line_no": 1, "qty": 1}]', '{"kind": "claim", "resolution": "replace"}') AS c4 \gset
+SELECT status, replacement_order_id IS NOT NULL AS replaced FROM oms.returns WHERE return_id = :c4;
+SELECT oms.authorize_return(:c4);
+SELECT r.status, l.qty_claimed FROM oms.returns r JOIN oms.order_lines l ON l.order_id = r.order_id
+ WHERE r.return_id = :c4;
+UPDATE oms.return_policy SET authorization_required = false
+ WHERE channel_id = (SELECT id FROM oms.channel WHERE code = 'WEB');
+
+-- A part of a refund pays for whole units of a line once it covers them (the goods before the
+-- fee): W-8, two TEE at 20 back (WEB: 10 % fee, 36 due); 18 pays for one.
+SELECT oms.place_order('WEB', 'W-8', '[{"sku": "TEE", "qty": 2, "unit_price": 20}]') AS w8 \gset
+SELECT oms.record_payment(:w8, 'authorize', 40) > 0, oms.record_payment(:w8, 'capture', 40) > 0;
+SELECT oms.ship(oms.create_shipment(:w8, 'BER'), 'DHL', 'T-10') AS shipped \gset
+SELECT oms.request_return(:w8, '[{"line_no": 1, "qty": 2}]') AS r8 \gset
+SELECT refund_status AS before_receipt FROM oms.returns WHERE return_id = :r8;
+SELECT oms.receive_return(:r8, '[{"line_no": 1, "qty": 2, "disposition": "restock"}]');
+SELECT refund_status AS after_receipt FROM oms.returns WHERE return_id = :r8;
+SELECT oms.refund_return(:r8, 17.99) AS refunded;
+SELECT * FROM pg_temp.money(:r8);
+SELECT oms.refund_return(:r8, 0.01) AS refunded;
+SELECT * FROM pg_temp.money(:r8);
+SELECT oms.refund_return(:r8) AS rest;
+SELECT * FROM pg_temp.money(:r8);
+
+-- Refunds are figured to the currency's minor unit: whole yen.  A-3 (APP: refund on request,
+-- no fee): 3 units at 500 yen with 100 off the order, 1400 paid; one unit is worth 466.67, 466 refunded.
+SELECT oms.currency_exponent('JPY') AS jpy, oms.currency_exponent('EUR') AS eur, oms.currency_exponent('KWD') AS kwd;
+SELECT oms.place_order('APP', 'A-3', '[{"sku": "CAP", "qty": 3, "unit_price": 500}]', NULL,
+                       '{"currency": "JPY", "order_discount": 100}') AS a3 \gset
+SELECT oms.record_payment(:a3, 'authorize', 1400) > 0, oms.record_payment(:a3, 'capture', 1400) > 0;
+SELECT oms.ship(oms.create_shipment(:a3, 'BER'), 'DHL', 'T-11') AS shipped \gset
+SELECT oms.refund_return(oms.request_return(:a3, '[{"line_no": 1, "qty": 1}]')) AS yen;
 
 SELECT * FROM oms.check_invariants();

@@ -403,7 +403,10 @@ oms_set_line_money(OmsInsert *ins, OrderLine *line)
 	oms_insert_set(ins, "tax_amount", amount_or_zero(line->tax));
 	if (line->external_line_id)
 		oms_insert_set(ins, "external_line_id", CStringGetTextDatum(line->external_line_id));
-	/* Not money, but 0.2.0's too: a new line has no units in returns. */
+	/* Not money, but 0.2.0's too: a new line has no units in returns or claims. */
 	if (has_column(ins, "qty_in_returns"))
+	{
 		oms_insert_set(ins, "qty_in_returns", Int32GetDatum(0));
+		oms_insert_set(ins, "qty_claimed", Int32GetDatum(0));
+	}
 }

@@ -483,6 +483,7 @@ extern int64 oms_return_order(int64 return_id);
 extern OmsReturn oms_lock_return(int64 return_id);
 extern void oms_require_return_status(const OmsReturn *r, const char *action, const char *const *allowed);
 extern void oms_set_return_status(const OmsReturn *r, const char *status, text *reason);
+extern void oms_settle_returns(int64 order_id);
 extern char *oms_return_payload_hash(Jsonb *a, Jsonb *b);
 extern int64 oms_find_return_key(int64 order_id, const char *operation, const char *key, const char *hash);
 extern void oms_save_return_key(int64 order_id, const char *operation, const char *key, const char *hash,

@@ -223,9 +223,15 @@ spread_refund(int64 order_id, int64 return_id, Numeric amount, text *provider_re
 }
 
 /*
- * Adds amount to what return return_id has refunded; once it has refunded
- * all it may (b, before this refund), its lines show their units and
- * amounts.
+ * Adds amount to what return return_id has refunded (b: its breakdown
+ * before), and spreads it over the return's lines.  The money pays for the
+ * goods first, net of the restocking fee, then shipping: the goods it has
+ * paid for in all, before the fee, are min(goods, refunded * goods / (goods
+ * - fee)), to the currency's minor unit; what is new of them goes to the
+ * lines in line order, each up to its eligible amount, and a line's
+ * qty_refunded is the units its refund_amount pays for in full.  Both only
+ * grow.  Then the return's refund_status (and a refund claim refunded in
+ * full completes: returns.c).
  */
 static void
 book_refund(int64 order_id, int64 return_id, Numeric amount, const Breakdown *b)
@@ -234,17 +240,12 @@ book_refund(int64 order_id, int64 return_id, Numeric amount, const Breakdown *b)
 	static SPIPlanPtr lines_plan = NULL;
 	Oid			argtypes[6] = {INT8OID, INT8OID, NUMERICOID, NUMERICOID, NUMERICOID, JSONBOID};
 	Datum		values[6];
-	bool		in_full = oms_num_cmp(amount, b->refundable) >= 0;
 	int			rc;
 
 	oms_prepare(&return_plan,
-				"UPDATE oms.returns r"
-				"   SET refund_amount = r.refund_amount + $3, restocking_fee = $4, shipping_refund = $5,"
-				"       refund_status = CASE WHEN r.refund_amount + $3 >= b.refundable_total"
-				"                             AND b.units_eligible >= b.units_expected THEN 'refunded' ELSE 'partial' END,"
-				"       updated_at = now()"
-				"  FROM oms.refund_breakdown($1, $2) b"
-				" WHERE r.order_id = $1 AND r.return_id = $2",
+				"UPDATE oms.returns"
+				"   SET refund_amount = refund_amount + $3, restocking_fee = $4, shipping_refund = $5, updated_at = now()"
+				" WHERE order_id = $1 AND return_id = $2",
 				5, argtypes);
 	values[0] = Int64GetDatum(order_id);
 	values[1] = Int64GetDatum(return_id);
@@ -254,17 +255,40 @@ book_refund(int64 order_id, int64 return_id, Numeric amount, const Breakdown *b)
 	rc = SPI_execute_plan(return_plan, values, NULL, false, 0);
 	oms_check_spi(rc, SPI_OK_UPDATE, "recording the refund on the return");
 
-	if (!in_full)
-		return;
+	/* $3 refunded in all, $4 fee, $5 goods, $6 the lines' eligible units and amounts */
 	oms_prepare(&lines_plan,
-				"UPDATE oms.return_line rl SET qty_refunded = x.qty, refund_amount = x.amount"
-				"  FROM jsonb_to_recordset($6) AS x(line_no integer, qty integer, amount numeric)"
-				" WHERE rl.order_id = $1 AND rl.return_id = $2 AND rl.line_no = x.line_no"
-				"   AND (rl.qty_refunded, rl.refund_amount) IS DISTINCT FROM (x.qty, x.amount)",
+				"WITH x AS (SELECT * FROM jsonb_to_recordset($6) AS x(line_no integer, qty integer, amount numeric)),"
+				" cur AS ("
+				"    SELECT rl.line_no, rl.refund_amount, rl.qty_refunded, x.qty, x.amount,"
+				"           greatest(x.amount - rl.refund_amount, 0) AS room"
+				"      FROM oms.return_line rl JOIN x ON x.line_no = rl.line_no"
+				"     WHERE rl.order_id = $1 AND rl.return_id = $2),"
+				" due AS ("
+				"    SELECT greatest(CASE WHEN $3 >= $5 - $4 THEN $5"
+				"                         ELSE trunc($3 * $5 / nullif($5 - $4, 0), oms.currency_exponent(o.currency)) END"
+				"                    - (SELECT coalesce(sum(refund_amount), 0) FROM cur), 0) AS goods"
+				"      FROM oms.orders o WHERE o.order_id = $1),"
+				" a AS ("
+				"    SELECT cur.line_no, cur.qty, cur.amount, cur.qty_refunded,"
+				"           cur.refund_amount + least(cur.room, greatest(due.goods - coalesce(sum(cur.room) OVER ("
+				"               ORDER BY cur.line_no ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0), 0)) AS refund_amount"
+				"      FROM cur, due),"
+				" n AS ("
+				"    SELECT a.line_no, a.refund_amount,"
+				"           greatest(a.qty_refunded, CASE WHEN a.refund_amount >= a.amount THEN a.qty"
+				"                                         ELSE floor(a.refund_amount * a.qty / a.amount)::integer END) AS qty"
+				"      FROM a)"
+				" UPDATE oms.return_line rl SET refund_amount = n.refund_amount, qty_refunded = n.qty"
+				"   FROM n"
+				"  WHERE rl.order_id = $1 AND rl.return_id = $2 AND rl.line_no = n.line_no"
+				"    AND (rl.refund_amount, rl.qty_refunded) IS DISTINCT FROM (n.refund_amount, n.qty)",
 				6, argtypes);
+	values[2] = NumericGetDatum(oms_num_add(b->refunded, amount));
+	values[4] = NumericGetDatum(b->goods);
 	values[5] = b->lines;
 	rc = SPI_execute_plan(lines_plan, values, NULL, false, 0);
 	oms_check_spi(rc, SPI_OK_UPDATE, "recording the refunded units");
+	oms_settle_returns(order_id);
 }
 
 /*

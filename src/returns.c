@@ -49,6 +49,7 @@ PG_FUNCTION_INFO_V1(oms_cancel_return);
 PG_FUNCTION_INFO_V1(oms_receive_return);
 PG_FUNCTION_INFO_V1(oms_close_return);
 PG_FUNCTION_INFO_V1(oms_release_quarantine);
+PG_FUNCTION_INFO_V1(oms_expire_returns);
 
 /* Return statuses in which units are still expected. */
 #define OPEN_RETURN_STATUSES "('requested', 'authorized', 'partially_received')"
@@ -417,7 +418,7 @@ add_in_returns(int64 order_id, int32 line_no, int32 delta)
 				"UPDATE oms.order_lines SET qty_in_returns = qty_in_returns + $3"
 				" WHERE order_id = $1 AND line_no = $2",
 				3, argtypes);
-	rc = SPI_execute_plan(plan, values, NULL, false, 0);
+	rc = oms_execute_trusted(plan, values, NULL, 0);
 	oms_check_spi(rc, SPI_OK_UPDATE, "counting the units in open returns");
 }
 
@@ -442,8 +443,98 @@ end_in_returns(int64 order_id, int64 return_id)
 				" WHERE rl.order_id = $1 AND rl.return_id = $2"
 				"   AND l.order_id = rl.order_id AND l.line_no = rl.line_no",
 				2, argtypes);
-	rc = SPI_execute_plan(plan, values, NULL, false, 0);
+	rc = oms_execute_trusted(plan, values, NULL, 0);
 	oms_check_spi(rc, SPI_OK_UPDATE, "counting the units in open returns");
+}
+
+/*
+ * Completes claim r (with reason, or NULL): the units it still expects (requested - received -
+ * missing; a claim expects none to come back) move from its order lines'
+ * units in open returns to their claimed units, never returnable again.
+ */
+static void
+complete_claim(const OmsReturn *r, text *reason)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, INT8OID};
+	Datum		values[2] = {Int64GetDatum(r->order_id), Int64GetDatum(r->return_id)};
+	int			rc;
+
+	oms_prepare(&plan,
+				"UPDATE oms.order_lines l"
+				"   SET qty_in_returns = l.qty_in_returns - (rl.qty_requested - rl.qty_received - rl.qty_missing),"
+				"       qty_claimed = l.qty_claimed + (rl.qty_requested - rl.qty_received - rl.qty_missing)"
+				"  FROM oms.return_line rl"
+				" WHERE rl.order_id = $1 AND rl.return_id = $2"
+				"   AND l.order_id = rl.order_id AND l.line_no = rl.line_no",
+				2, argtypes);
+	rc = oms_execute_trusted(plan, values, NULL, 0);
+	oms_check_spi(rc, SPI_OK_UPDATE, "counting the claimed units");
+	oms_set_return_status(r, "completed", reason);
+}
+
+/*
+ * Brings the returns of order order_id, which the caller has locked, up to
+ * date with their money: each one's refund_status follows from
+ * oms.refund_breakdown() (another return of the order may have made
+ * shipping refundable), and a claim settled in full -- a refund claim
+ * refunded, a replace claim with its replacement order -- completes.
+ * Every return function calls it last.
+ */
+void
+oms_settle_returns(int64 order_id)
+{
+	static SPIPlanPtr status_plan = NULL;
+	static SPIPlanPtr claims_plan = NULL;
+	Oid			argtype = INT8OID;
+	Datum		value = Int64GetDatum(order_id);
+	int64	   *claims;
+	uint64		nclaims;
+	int			rc;
+
+	/*
+	 * none: nothing refundable yet; pending: refundable, nothing refunded;
+	 * partial; refunded: all it may refund, with every unit it expects
+	 * eligible (and some eligible: an exchange refunds nothing).
+	 */
+	oms_prepare(&status_plan,
+				"UPDATE oms.returns r SET refund_status = x.refund_status"
+				"  FROM (SELECT t.return_id,"
+				"               CASE WHEN t.refund_amount >= b.refundable_total AND b.units_eligible > 0"
+				"                         AND b.units_eligible >= b.units_expected THEN 'refunded'"
+				"                    WHEN t.refund_amount > 0 THEN 'partial'"
+				"                    WHEN b.refundable > 0 THEN 'pending'"
+				"                    ELSE 'none' END AS refund_status"
+				"          FROM oms.returns t, LATERAL oms.refund_breakdown(t.order_id, t.return_id) b"
+				"         WHERE t.order_id = $1) x"
+				" WHERE r.order_id = $1 AND r.return_id = x.return_id AND r.refund_status <> x.refund_status",
+				1, &argtype);
+	rc = SPI_execute_plan(status_plan, &value, NULL, false, 0);
+	oms_check_spi(rc, SPI_OK_UPDATE, "setting the returns' refund status");
+
+	oms_prepare(&claims_plan,
+				"SELECT return_id, replacement_order_id FROM oms.returns"
+				" WHERE order_id = $1 AND kind = 'claim' AND status = 'authorized'"
+				"   AND CASE resolution WHEN 'replace' THEN replacement_order_id IS NOT NULL"
+				"                       ELSE refund_status = 'refunded' END"
+				" ORDER BY return_id",
+				1, &argtype);
+	rc = SPI_execute_plan(claims_plan, &value, NULL, false, 0);
+	oms_check_spi(rc, SPI_OK_SELECT, "finding the settled claims");
+	nclaims = SPI_processed;
+	claims = palloc(sizeof(int64) * Max(nclaims, 1));
+	for (uint64 i = 0; i < nclaims; i++)
+	{
+		bool		isnull;
+
+		claims[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	for (uint64 i = 0; i < nclaims; i++)
+	{
+		OmsReturn	claim = {.order_id = order_id, .return_id = claims[i], .status = "authorized", .kind = "claim"};
+
+		complete_claim(&claim, NULL);
+	}
 }
 
 /*
@@ -549,7 +640,7 @@ check_request_lines(int64 order_id, RequestLine *lines, int nlines, int32 window
 	 * Units shipped outside any parcel (a till sale) count from placement.
 	 */
 	oms_prepare(&plan,
-				"SELECT l.line_no, l.sku_id, l.qty_shipped, l.qty_returned, coalesce(r.open, 0)::integer,"
+				"SELECT l.line_no, l.sku_id, l.qty_shipped, l.qty_returned + l.qty_claimed, coalesce(r.open, 0)::integer,"
 				"       trunc((l.qty * l.unit_price - l.discount_amount"
 				"              + CASE WHEN o.prices_include_tax THEN 0 ELSE l.tax_amount END"
 				"              - CASE WHEN o.order_discount = 0 THEN 0"
@@ -622,7 +713,8 @@ check_request_lines(int64 order_id, RequestLine *lines, int nlines, int32 window
 						(errcode(ERRCODE_OMS_NOT_RETURNABLE),
 						 errmsg("line %d of order %lld has %d returnable units, not %d",
 								line->line_no, (long long) order_id, Max(returnable, 0), line->qty),
-						 errdetail("%d shipped, %d in open returns, %d returned already.", shipped, open, returned)));
+						 errdetail("%d shipped, %d in open returns, %d returned or claimed already.", shipped, open,
+								   returned)));
 
 			/*
 			 * Units in open returns or returned count against those within
@@ -1010,6 +1102,7 @@ oms_request_return(PG_FUNCTION_ARGS)
 	}
 	/* refunds: an exchange or replace claim's replacement order (exchange.c). */
 	(void) oms_place_replacement(order_id, return_id, false);
+	oms_settle_returns(order_id);
 	oms_spi_finish();
 	PG_RETURN_INT64(return_id);
 }
@@ -1029,6 +1122,7 @@ oms_authorize_return(PG_FUNCTION_ARGS)
 	r = oms_lock_return(return_id);
 	oms_require_return_status(&r, "authorized", allowed);
 	oms_set_return_status(&r, "authorized", NULL);
+	oms_settle_returns(r.order_id);
 	oms_spi_finish();
 	PG_RETURN_VOID();
 }
@@ -1051,6 +1145,7 @@ oms_decline_return(PG_FUNCTION_ARGS)
 	end_in_returns(r.order_id, r.return_id);
 	oms_set_return_status(&r, "declined", reason);
 	cancel_replacement(&r, reason);
+	oms_settle_returns(r.order_id);
 	oms_spi_finish();
 	PG_RETURN_VOID();
 }
@@ -1095,6 +1190,7 @@ oms_cancel_return(PG_FUNCTION_ARGS)
 	end_in_returns(r.order_id, r.return_id);
 	oms_set_return_status(&r, "cancelled", reason);
 	cancel_replacement(&r, reason);
+	oms_settle_returns(r.order_id);
 	oms_spi_finish();
 	PG_RETURN_VOID();
 }
@@ -1503,6 +1599,7 @@ oms_receive_return(PG_FUNCTION_ARGS)
 	fill_restocked(receipts, nreceipts);
 	/* refunds: an exchange reserved on receipt (exchange.c). */
 	(void) oms_place_replacement(r.order_id, return_id, true);
+	oms_settle_returns(r.order_id);
 	oms_spi_finish();
 	PG_RETURN_INT32(total);
 }
@@ -1510,6 +1607,8 @@ oms_receive_return(PG_FUNCTION_ARGS)
 /*
  * oms.close_return(return_id, reason): completes a return; the units that
  * have not arrived will not, and count as missing.  Returns their number.
+ * A claim expects no parcel: closing it accepts it as it stands, and its
+ * units are claimed (none missing).
  */
 Datum
 oms_close_return(PG_FUNCTION_ARGS)
@@ -1528,6 +1627,14 @@ oms_close_return(PG_FUNCTION_ARGS)
 	oms_spi_connect();
 	r = oms_lock_return(return_id);
 	oms_require_return_status(&r, "closed", allowed);
+	if (strcmp(r.kind, "claim") == 0)
+	{
+		/* Closing a claim accepts it as it stands: nothing is missing. */
+		complete_claim(&r, reason);
+		oms_settle_returns(r.order_id);
+		oms_spi_finish();
+		PG_RETURN_INT32(0);
+	}
 	end_in_returns(r.order_id, return_id);
 	values[0] = Int64GetDatum(r.order_id);
 	values[1] = Int64GetDatum(return_id);
@@ -1542,6 +1649,7 @@ oms_close_return(PG_FUNCTION_ARGS)
 	oms_check_spi(rc, SPI_OK_SELECT, "counting the missing units");
 	missing = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	oms_set_return_status(&r, "completed", reason);
+	oms_settle_returns(r.order_id);
 	oms_spi_finish();
 	PG_RETURN_INT32(missing);
 }
@@ -1694,4 +1802,68 @@ oms_release_quarantine(PG_FUNCTION_ARGS)
 	fill_restocked(&rc, 1);
 	oms_spi_finish();
 	PG_RETURN_INT32(qty);
+}
+
+/*
+ * oms.expire_returns(): expires the authorized returns whose parcel did not
+ * come within the policy's expire_days; their units are returnable again.
+ * Returns how many.
+ */
+Datum
+oms_expire_returns(PG_FUNCTION_ARGS)
+{
+	static SPIPlanPtr plan = NULL;
+	int64	   *orders;
+	uint64		norders;
+	int32		expired = 0;
+	int			rc;
+
+	/*
+	 * Orders first, as every return function locks them; an order another
+	 * transaction holds is left for the next round.  A receipt or
+	 * cancellation committed in between wins: the UPDATE finds the return
+	 * no longer authorized.  Expired units leave their lines'
+	 * qty_in_returns.
+	 */
+	oms_spi_connect();
+	oms_prepare(&plan,
+				"WITH due AS ("
+				"    SELECT o.order_id FROM oms.orders o"
+				"     WHERE o.order_id IN (SELECT r.order_id FROM oms.returns r"
+				"                           WHERE r.status = 'authorized' AND r.expires_at <= now())"
+				"     ORDER BY o.order_id"
+				"       FOR NO KEY UPDATE SKIP LOCKED),"
+				" e AS ("
+				"    UPDATE oms.returns r"
+				"       SET status = 'expired', status_reason = 'no parcel by ' || r.expires_at::text,"
+				"           closed_at = now(), updated_at = now()"
+				"      FROM due"
+				"     WHERE r.order_id = due.order_id AND r.status = 'authorized' AND r.expires_at <= now()"
+				"    RETURNING r.order_id, r.return_id),"
+				" l AS ("
+				"    UPDATE oms.order_lines ol"
+				"       SET qty_in_returns = ol.qty_in_returns - x.open"
+				"      FROM (SELECT rl.order_id, rl.line_no, sum(rl.qty_requested - rl.qty_received - rl.qty_missing) AS open"
+				"              FROM oms.return_line rl"
+				"              JOIN e ON e.order_id = rl.order_id AND e.return_id = rl.return_id"
+				"             GROUP BY 1, 2) x"
+				"     WHERE ol.order_id = x.order_id AND ol.line_no = x.line_no"
+				"    RETURNING 1)"
+				" SELECT order_id, count(*)::integer FROM e GROUP BY order_id ORDER BY order_id",
+				0, NULL);
+	rc = oms_execute_trusted(plan, NULL, NULL, 0);
+	oms_check_spi(rc, SPI_OK_SELECT, "expiring returns");
+	norders = SPI_processed;
+	orders = palloc(sizeof(int64) * Max(norders, 1));
+	for (uint64 i = 0; i < norders; i++)
+	{
+		bool		isnull;
+
+		orders[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		expired += DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	for (uint64 i = 0; i < norders; i++)
+		oms_settle_returns(orders[i]);
+	oms_spi_finish();
+	PG_RETURN_INT32(expired);
 }

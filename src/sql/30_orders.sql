@@ -87,9 +87,11 @@ CREATE TABLE oms.order_lines (
     tax_amount      oms.amount NOT NULL DEFAULT 0,
     external_line_id text,
     qty_in_returns  oms.units NOT NULL DEFAULT 0,
+    qty_claimed     oms.units NOT NULL DEFAULT 0,
     PRIMARY KEY (order_id, line_no),
     CONSTRAINT order_lines_check CHECK (
-        qty = qty_reserved + qty_shipped + qty_cancelled + qty_backordered AND qty_returned <= qty_shipped)
+        qty = qty_reserved + qty_shipped + qty_cancelled + qty_backordered AND qty_returned <= qty_shipped),
+    CONSTRAINT order_lines_returns_check CHECK (qty_returned + qty_in_returns + qty_claimed <= qty_shipped)
 );
 CREATE INDEX order_lines_sku_idx ON oms.order_lines (sku_id);
 COMMENT ON TABLE oms.order_lines IS 'The lines of an order; qty = qty_reserved + qty_shipped + qty_cancelled + qty_backordered always.';
@@ -100,6 +102,7 @@ COMMENT ON COLUMN oms.order_lines.discount_amount IS 'Amount off this line in to
 COMMENT ON COLUMN oms.order_lines.tax_amount IS 'Tax of this line in total; added to the line total unless the order''s prices_include_tax.';
 COMMENT ON COLUMN oms.order_lines.external_line_id IS 'The channel''s own id of the line, if it sent one.';
 COMMENT ON COLUMN oms.order_lines.qty_in_returns IS 'Units of the line in open returns (requested - received - missing of returns requested, authorized or partially received); every return function changes it under the order lock.';
+COMMENT ON COLUMN oms.order_lines.qty_claimed IS 'Units of the line settled by completed claims (lost or broken on the way, refunded or replaced without coming back): never returnable again.';
 COMMENT ON COLUMN oms.order_lines.status IS 'reserved | backordered | partially_shipped | shipped | delivered | cancelled, derived from the quantities and shipments.';
 
 CREATE SEQUENCE oms.reservation_id_seq AS bigint;
@@ -195,7 +198,7 @@ CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.reservation
     FOR EACH ROW EXECUTE FUNCTION oms.stock_guard('qty', 'state');
 CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.order_lines
     FOR EACH ROW EXECUTE FUNCTION oms.stock_guard('qty_reserved', 'qty_shipped', 'qty_cancelled', 'qty_backordered',
-                                                  'qty_returned');
+                                                  'qty_returned', 'qty_in_returns', 'qty_claimed');
 
 CREATE FUNCTION oms.place_order(channel text, external_ref text, lines jsonb,
                                 ship_to jsonb DEFAULT NULL, options jsonb DEFAULT '{}')

@@ -430,36 +430,8 @@ COMMENT ON COLUMN oms.v_returns.closed_at IS 'When the return was ended short of
 
 CREATE FUNCTION oms.expire_returns()
     RETURNS integer
-    LANGUAGE sql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-    -- Orders first, as every return function locks them; an order another
-    -- transaction holds is left for the next round.  A receipt or
-    -- cancellation committed in between wins: the UPDATE finds the return
-    -- no longer authorized.  Expired units leave their lines' qty_in_returns.
-    WITH due AS (
-        SELECT o.order_id FROM oms.orders o
-         WHERE o.order_id IN (SELECT r.order_id FROM oms.returns r
-                               WHERE r.status = 'authorized' AND r.expires_at <= now())
-         ORDER BY o.order_id
-           FOR NO KEY UPDATE SKIP LOCKED),
-    e AS (
-        UPDATE oms.returns r
-           SET status = 'expired', status_reason = 'no parcel by ' || r.expires_at::text,
-               closed_at = now(), updated_at = now()
-          FROM due
-         WHERE r.order_id = due.order_id AND r.status = 'authorized' AND r.expires_at <= now()
-        RETURNING r.order_id, r.return_id),
-    l AS (
-        UPDATE oms.order_lines ol
-           SET qty_in_returns = ol.qty_in_returns - x.open
-          FROM (SELECT rl.order_id, rl.line_no, sum(rl.qty_requested - rl.qty_received - rl.qty_missing) AS open
-                  FROM oms.return_line rl
-                  JOIN e ON e.order_id = rl.order_id AND e.return_id = rl.return_id
-                 GROUP BY 1, 2) x
-         WHERE ol.order_id = x.order_id AND ol.line_no = x.line_no
-        RETURNING 1)
-    SELECT count(*)::integer FROM e
-$$;
+    LANGUAGE c VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp SET jit = off
+    AS 'MODULE_PATHNAME', 'oms_expire_returns';
 COMMENT ON FUNCTION oms.expire_returns() IS
     'Expires the authorized returns whose parcel did not come within the policy''s expire_days (their units are returnable again); returns how many.  Orders another transaction holds wait for the next call.  Call it from a scheduler.';

@@ -20,6 +20,25 @@
 --
 
 --
+-- The minor unit of a currency (ISO 4217): refunds are figured to it, so a
+-- yen refund is whole yen and a dinar refund has three places.
+--
+CREATE FUNCTION oms.currency_exponent(currency text)
+    RETURNS integer
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT CASE
+             WHEN $1 IN ('BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'UYI',
+                         'VND', 'VUV', 'XAF', 'XOF', 'XPF') THEN 0
+             WHEN $1 IN ('BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND') THEN 3
+             WHEN $1 IN ('CLF', 'UYW') THEN 4
+             ELSE 2 END
+$$;
+COMMENT ON FUNCTION oms.currency_exponent(text) IS
+    'Decimal places of a currency''s minor unit (ISO 4217): 0 for JPY, KRW, CLP and the like, 3 for BHD, KWD and the like, 4 for CLF and UYW, else 2.  Refund amounts are figured to it.';
+
+--
 -- What each capture of an order may still refund: its amount, less the
 -- refunds linked to it (refund_of), less its share of the refunds recorded
 -- without a link (oms.record_payment), which take from the oldest captures
@@ -54,14 +73,14 @@ COMMENT ON FUNCTION oms.refund_captures(bigint) IS
 -- What a return may refund, line by line (README, "Refunds").  Per order
 -- line, the customer paid its total (qty * unit_price - discount, plus tax
 -- unless prices include tax) less its share of order_discount (in
--- proportion to its net); e eligible units of a line are worth
--- trunc(paid * e / qty, 2).  Eligible are the received units (a return
+-- proportion to its net); n eligible units of a line are worth
+-- trunc(paid * n / qty, e), e the currency's decimals.  Eligible are the received units (a return
 -- refunded on receipt), the requested units not missing (refunded on
 -- request) or the requested units (a refund claim), never fewer than were
 -- refunded; none while the return is requested, declined, cancelled or
 -- expired, and none for an exchange or a replace claim.  A return's
--- restocking fee is restocking_fee_pct of the goods, to the cent (claims pay
--- none).  Shipping (price - discount, plus its tax unless prices include
+-- restocking fee is restocking_fee_pct of the goods, to the minor unit
+-- (claims pay none).  Shipping (price - discount, plus its tax unless prices include
 -- tax) belongs to at most one return of the order: the one that refunded it
 -- already, or else this one when its rule says so (always; full_return:
 -- every shipped unit of the order is eligible in its returns) and it has
@@ -75,7 +94,7 @@ CREATE FUNCTION oms.refund_breakdown(order_id bigint, return_id bigint)
     SET search_path = pg_catalog, pg_temp
     AS $$
     WITH o AS (
-        SELECT o.order_discount, o.prices_include_tax,
+        SELECT o.order_discount, o.prices_include_tax, oms.currency_exponent(o.currency) AS e,
                o.shipping_amount - o.shipping_discount
                    + CASE WHEN o.prices_include_tax THEN 0 ELSE o.shipping_tax END AS shipping_paid
           FROM oms.orders o WHERE o.order_id = $1),
@@ -100,9 +119,9 @@ CREATE FUNCTION oms.refund_breakdown(order_id bigint, return_id bigint)
          WHERE rl.order_id = $1),
     mine AS (
         SELECT el.line_no, el.eligible, el.qty_requested - el.qty_missing AS expected, p.paid, p.qty,
-               CASE WHEN el.eligible = p.qty THEN trunc(p.paid, 2)
-                    ELSE trunc(p.paid * el.eligible / p.qty, 2) END AS amount
-          FROM el JOIN paid p ON p.line_no = el.line_no
+               CASE WHEN el.eligible = p.qty THEN trunc(p.paid, o.e)
+                    ELSE trunc(p.paid * el.eligible / p.qty, o.e) END AS amount
+          FROM el JOIN paid p ON p.line_no = el.line_no, o
          WHERE el.return_id = $2),
     r AS (
         SELECT r.kind, r.restocking_fee_pct, r.refund_shipping, r.refund_amount, r.shipping_refund
@@ -121,9 +140,9 @@ CREATE FUNCTION oms.refund_breakdown(order_id bigint, return_id bigint)
                     ELSE 0 END AS shipping
           FROM r, g, o),
     f AS (
-        SELECT g.goods, CASE WHEN r.kind = 'return' THEN round(g.goods * r.restocking_fee_pct / 100, 2) ELSE 0 END AS fee,
+        SELECT g.goods, CASE WHEN r.kind = 'return' THEN round(g.goods * r.restocking_fee_pct / 100, o.e) ELSE 0 END AS fee,
                s.shipping, r.refund_amount, g.units, g.expected
-          FROM g, r, s)
+          FROM g, r, s, o)
     SELECT f.goods, f.fee, f.shipping, f.goods - f.fee + f.shipping, f.refund_amount,
            greatest(f.goods - f.fee + f.shipping - f.refund_amount, 0), f.units, f.expected,
            (SELECT coalesce(jsonb_agg(jsonb_build_object('line_no', line_no, 'qty', eligible, 'paid_per_line', paid,

@@ -339,26 +339,30 @@ AS $$
         OR (e.to_level = 'out_of_stock') <> (l.level = 'out_of_stock')
     UNION ALL
     -- 13. Returns: every shipped unit comes back at most once -- per order
-    --     line, units in open returns plus units returned stay within the
-    --     units shipped, qty_in_returns counts the units in open returns
-    --     and qty_returned is what returns received; per
+    --     line, units in open returns, returned and claimed stay within the
+    --     units shipped, qty_in_returns counts the units in open returns,
+    --     qty_returned is what returns received and qty_claimed what
+    --     completed claims settled without a parcel; per
     --     return line, received + missing <= requested and every received
     --     unit has one disposition, as its receipts say; every restocked
     --     receipt is one ledger movement of kind return and every such
     --     movement a receipt's; a return's status follows from its lines.
-    SELECT 'returned and open-return units within shipped',
-           format('order %s line %s: shipped %s, qty_returned %s, received by returns %s, in open returns %s, qty_in_returns %s',
+    SELECT 'returned, open-return and claimed units within shipped',
+           format('order %s line %s: shipped %s, qty_returned %s, received by returns %s, in open returns %s, qty_in_returns %s, in completed claims %s, qty_claimed %s',
                   l.order_id, l.line_no, l.qty_shipped, l.qty_returned, coalesce(x.received, 0), coalesce(x.open, 0),
-                  l.qty_in_returns)
+                  l.qty_in_returns, coalesce(x.claimed, 0), l.qty_claimed)
       FROM oms.order_lines l
       LEFT JOIN (SELECT rl.order_id, rl.line_no, sum(rl.qty_received) AS received,
                         sum(CASE WHEN r.status IN ('requested', 'authorized', 'partially_received')
-                                 THEN rl.qty_requested - rl.qty_received - rl.qty_missing ELSE 0 END) AS open
+                                 THEN rl.qty_requested - rl.qty_received - rl.qty_missing ELSE 0 END) AS open,
+                        sum(CASE WHEN r.kind = 'claim' AND r.status = 'completed'
+                                 THEN rl.qty_requested - rl.qty_received - rl.qty_missing ELSE 0 END) AS claimed
                    FROM oms.return_line rl
                    JOIN oms.returns r ON r.order_id = rl.order_id AND r.return_id = rl.return_id
                   GROUP BY 1, 2) x ON x.order_id = l.order_id AND x.line_no = l.line_no
-     WHERE coalesce(x.open, 0) + l.qty_returned > l.qty_shipped OR coalesce(x.received, 0) <> l.qty_returned
-        OR coalesce(x.open, 0) <> l.qty_in_returns
+     WHERE coalesce(x.open, 0) + l.qty_returned + coalesce(x.claimed, 0) > l.qty_shipped
+        OR coalesce(x.received, 0) <> l.qty_returned
+        OR coalesce(x.open, 0) <> l.qty_in_returns OR coalesce(x.claimed, 0) <> l.qty_claimed
     UNION ALL
     SELECT 'return line units add up',
            format('order %s return %s line %s: requested %s, received %s (restocked %s, damaged %s, written off %s, quarantined %s), missing %s; receipts: restock %s, damaged %s, write_off %s, quarantine %s, released %s',
@@ -435,7 +439,8 @@ AS $$
     --     name a capture of the same order); per order, refunds stay within
     --     captures; shipping is refunded by one return of an order at most,
     --     and at most what was paid for it; a return's refund_amount is its
-    --     refund rows and within what oms.refund_breakdown() lets it refund.
+    --     refund rows and within what oms.refund_breakdown() lets it refund,
+    --     its lines' refunds within its goods, and its refund_status follows.
     SELECT 'refunds within their capture',
            format('order %s refund %s: refund_of %s (%s), captured %s, refunded from it %s', r.order_id, r.id,
                   r.refund_of, coalesce(c.kind, 'missing'), c.amount, x.refunded)
@@ -463,15 +468,24 @@ AS $$
         OR x.shipping > o.shipping_amount - o.shipping_discount + CASE WHEN o.prices_include_tax THEN 0 ELSE o.shipping_tax END
     UNION ALL
     SELECT 'return refunds within the refundable',
-           format('order %s return %s: refund_amount %s, refund rows %s, may refund %s (goods %s - fee %s + shipping %s)',
+           format('order %s return %s: refund_amount %s, refund rows %s, may refund %s (goods %s - fee %s + shipping %s), lines refunded %s of goods, refund_status %s',
                   r.order_id, r.return_id, r.refund_amount, coalesce(p.refunded, 0), b.refundable_total, b.goods,
-                  b.restocking_fee, b.shipping)
+                  b.restocking_fee, b.shipping, l.goods, r.refund_status)
       FROM oms.returns r
       LEFT JOIN (SELECT order_id, return_id, sum(amount) AS refunded FROM oms.payment
                   WHERE kind = 'refund' AND return_id IS NOT NULL GROUP BY order_id, return_id) p
         ON p.order_id = r.order_id AND p.return_id = r.return_id
       CROSS JOIN LATERAL oms.refund_breakdown(r.order_id, r.return_id) b
-     WHERE r.refund_amount <> coalesce(p.refunded, 0) OR r.refund_amount > b.refundable_total
+      CROSS JOIN LATERAL (SELECT sum(rl.refund_amount) AS goods FROM oms.return_line rl
+                           WHERE rl.order_id = r.order_id AND rl.return_id = r.return_id) l
+     WHERE r.refund_amount <> coalesce(p.refunded, 0) OR r.refund_amount > b.refundable_total OR l.goods > b.goods
+        -- refund_status: none (nothing refundable yet), pending (refundable, nothing refunded),
+        -- partial, refunded (all it may, every unit it expects eligible); src/returns.c
+        OR r.refund_status <> CASE WHEN r.refund_amount >= b.refundable_total AND b.units_eligible > 0
+                                        AND b.units_eligible >= b.units_expected THEN 'refunded'
+                                   WHEN r.refund_amount > 0 THEN 'partial'
+                                   WHEN b.refundable > 0 THEN 'pending'
+                                   ELSE 'none' END
 $$;
 COMMENT ON FUNCTION oms.check_invariants() IS
     'Lists every violated invariant (one row each, with the offending keys); no rows means healthy.';

@@ -261,16 +261,21 @@ END
 $$;
 COMMENT ON FUNCTION oms.master_delete_guard() IS
     'Trigger: refuses to delete a channel, SKU, location or return reason that orders, holds or returns refer to.';
--- Returned units of an order line change only through the return functions.
+-- Units of a line in open returns: every return function changes them
+-- under the order lock, so a REPEATABLE READ return that missed another
+-- fails with a serialization error.  Units of completed claims are never
+-- returnable again.  Returned, in-return and claimed units of an order line
+-- change only through the return functions.
+ALTER TABLE oms.order_lines
+    ADD COLUMN qty_in_returns oms.units NOT NULL DEFAULT 0,
+    ADD COLUMN qty_claimed oms.units NOT NULL DEFAULT 0,
+    ADD CONSTRAINT order_lines_returns_check CHECK (qty_returned + qty_in_returns + qty_claimed <= qty_shipped);
+COMMENT ON COLUMN oms.order_lines.qty_in_returns IS 'Units of the line in open returns (requested - received - missing of returns requested, authorized or partially received); every return function changes it under the order lock.';
+COMMENT ON COLUMN oms.order_lines.qty_claimed IS 'Units of the line settled by completed claims (lost or broken on the way, refunded or replaced without coming back): never returnable again.';
 DROP TRIGGER stock_guard ON oms.order_lines;
 CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.order_lines
     FOR EACH ROW EXECUTE FUNCTION oms.stock_guard('qty_reserved', 'qty_shipped', 'qty_cancelled', 'qty_backordered',
-                                                  'qty_returned');
--- Units of a line in open returns: every return function changes them
--- under the order lock, so a REPEATABLE READ return that missed another
--- fails with a serialization error.
-ALTER TABLE oms.order_lines ADD COLUMN qty_in_returns oms.units NOT NULL DEFAULT 0;
-COMMENT ON COLUMN oms.order_lines.qty_in_returns IS 'Units of the line in open returns (requested - received - missing of returns requested, authorized or partially received); every return function changes it under the order lock.';
+                                                  'qty_returned', 'qty_in_returns', 'qty_claimed');
 
 -- Refunds, exchanges and claims of returns (issue 13): refunds linked to
 -- their capture and return, replacement orders linked to the order they
