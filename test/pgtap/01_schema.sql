@@ -120,12 +120,12 @@ SELECT is(
     (SELECT array_agg(p.proname::text || ' ' || p.provolatile::text ORDER BY p.proname) FROM pg_proc p
       WHERE p.pronamespace = 'oms'::regnamespace AND p.provolatile <> 'v'),
     ARRAY['atp_compute s', 'check_invariants s', 'connector_amazon s', 'connector_pos s',
-          'connector_shopify s', 'json_sum i', 'refund_breakdown s', 'refund_captures s'],
+          'connector_shopify s', 'currency_exponent i', 'json_sum i', 'refund_breakdown s', 'refund_captures s'],
     'STABLE or IMMUTABLE only where a function reads nothing the statement writes and caches nothing');
 SELECT is(
     (SELECT array_agg(p.proname::text || ' ' || p.proparallel::text ORDER BY p.proname) FROM pg_proc p
       WHERE p.pronamespace = 'oms'::regnamespace AND p.proparallel <> 'u'),
-    ARRAY['atp_compute s', 'check_invariants s', 'connector_error s', 'json_sum s',
+    ARRAY['atp_compute s', 'check_invariants s', 'connector_error s', 'currency_exponent s', 'json_sum s',
           'next_xact_id s', 'refund_breakdown s', 'refund_captures s'],
     'PARALLEL SAFE only where a function neither writes nor reads the master-data cache');
 
