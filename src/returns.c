@@ -425,51 +425,38 @@ add_in_returns(int64 order_id, int32 line_no, int32 delta)
 /*
  * Takes the units return return_id of order order_id still expects
  * (requested - received - missing) off its order lines' qty_in_returns:
- * the return ends (declined, cancelled, closed).  Touches each of its
- * lines even when nothing is expected any more (see add_in_returns).
+ * the return ends (declined, cancelled, closed), or, claimed, a claim
+ * completes and they become the lines' claimed units, never returnable
+ * again.  Touches each of its lines even when nothing is expected any more
+ * (see add_in_returns).
  */
 static void
-end_in_returns(int64 order_id, int64 return_id)
+end_in_returns(int64 order_id, int64 return_id, bool claimed)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[2] = {INT8OID, INT8OID};
-	Datum		values[2] = {Int64GetDatum(order_id), Int64GetDatum(return_id)};
+	Oid			argtypes[3] = {INT8OID, INT8OID, BOOLOID};
+	Datum		values[3] = {Int64GetDatum(order_id), Int64GetDatum(return_id), BoolGetDatum(claimed)};
 	int			rc;
 
 	oms_prepare(&plan,
-				"UPDATE oms.order_lines l SET qty_in_returns = l.qty_in_returns"
-				"       - (rl.qty_requested - rl.qty_received - rl.qty_missing)"
-				"  FROM oms.return_line rl"
-				" WHERE rl.order_id = $1 AND rl.return_id = $2"
-				"   AND l.order_id = rl.order_id AND l.line_no = rl.line_no",
-				2, argtypes);
+				"UPDATE oms.order_lines l"
+				"   SET qty_in_returns = l.qty_in_returns - x.open,"
+				"       qty_claimed = l.qty_claimed + CASE WHEN $3 THEN x.open ELSE 0 END"
+				"  FROM (SELECT line_no, qty_requested - qty_received - qty_missing AS open FROM oms.return_line"
+				"         WHERE order_id = $1 AND return_id = $2) x"
+				" WHERE l.order_id = $1 AND l.line_no = x.line_no",
+				3, argtypes);
 	rc = oms_execute_trusted(plan, values, NULL, 0);
 	oms_check_spi(rc, SPI_OK_UPDATE, "counting the units in open returns");
 }
 
 /*
- * Completes claim r (with reason, or NULL): the units it still expects (requested - received -
- * missing; a claim expects none to come back) move from its order lines'
- * units in open returns to their claimed units, never returnable again.
+ * Completes claim r (with reason, or NULL): its units are claimed.
  */
 static void
 complete_claim(const OmsReturn *r, text *reason)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[2] = {INT8OID, INT8OID};
-	Datum		values[2] = {Int64GetDatum(r->order_id), Int64GetDatum(r->return_id)};
-	int			rc;
-
-	oms_prepare(&plan,
-				"UPDATE oms.order_lines l"
-				"   SET qty_in_returns = l.qty_in_returns - (rl.qty_requested - rl.qty_received - rl.qty_missing),"
-				"       qty_claimed = l.qty_claimed + (rl.qty_requested - rl.qty_received - rl.qty_missing)"
-				"  FROM oms.return_line rl"
-				" WHERE rl.order_id = $1 AND rl.return_id = $2"
-				"   AND l.order_id = rl.order_id AND l.line_no = rl.line_no",
-				2, argtypes);
-	rc = oms_execute_trusted(plan, values, NULL, 0);
-	oms_check_spi(rc, SPI_OK_UPDATE, "counting the claimed units");
+	end_in_returns(r->order_id, r->return_id, true);
 	oms_set_return_status(r, "completed", reason);
 }
 
@@ -1142,7 +1129,7 @@ oms_decline_return(PG_FUNCTION_ARGS)
 	oms_spi_connect();
 	r = oms_lock_return(return_id);
 	oms_require_return_status(&r, "declined", allowed);
-	end_in_returns(r.order_id, r.return_id);
+	end_in_returns(r.order_id, r.return_id, false);
 	oms_set_return_status(&r, "declined", reason);
 	cancel_replacement(&r, reason);
 	oms_settle_returns(r.order_id);
@@ -1187,7 +1174,7 @@ oms_cancel_return(PG_FUNCTION_ARGS)
 	oms_spi_connect();
 	r = oms_lock_return(return_id);
 	oms_require_return_status(&r, "cancelled", allowed);
-	end_in_returns(r.order_id, r.return_id);
+	end_in_returns(r.order_id, r.return_id, false);
 	oms_set_return_status(&r, "cancelled", reason);
 	cancel_replacement(&r, reason);
 	oms_settle_returns(r.order_id);
@@ -1635,7 +1622,7 @@ oms_close_return(PG_FUNCTION_ARGS)
 		oms_spi_finish();
 		PG_RETURN_INT32(0);
 	}
-	end_in_returns(r.order_id, return_id);
+	end_in_returns(r.order_id, return_id, false);
 	values[0] = Int64GetDatum(r.order_id);
 	values[1] = Int64GetDatum(return_id);
 	oms_prepare(&plan,
