@@ -5,13 +5,16 @@
  *
  *	  oms.request_return() records which units of which lines come back,
  *	  never more than a line's returnable units (shipped, less those in open
- *	  returns and those returned already), within the channel's return
- *	  window; oms.authorize_return(), oms.decline_return() and
+ *	  returns, those returned and those claimed already), within the
+ *	  channel's return window; oms.authorize_return(), oms.decline_return() and
  *	  oms.cancel_return() move it on; oms.receive_return() records what
  *	  arrives and what becomes of it -- restocked units go back into on_hand
  *	  through the ledger (kind return) and to waiting backorders --,
  *	  oms.close_return() gives up on what never arrives, and
- *	  oms.release_quarantine() settles units kept apart.
+ *	  oms.release_quarantine() settles units kept apart.  A claim (a parcel
+ *	  lost or broken) expects nothing back: settled in money or by its
+ *	  replacement, it completes and its units are claimed for good
+ *	  (oms_settle_returns(), which every function calls last).
  *
  *	  Every function locks the order first, as the forward flow does, so two
  *	  calls on returns of one order take turns and each sees what the other
@@ -500,7 +503,7 @@ oms_settle_returns(int64 order_id)
 	oms_check_spi(rc, SPI_OK_UPDATE, "setting the returns' refund status");
 
 	oms_prepare(&claims_plan,
-				"SELECT return_id, replacement_order_id FROM oms.returns"
+				"SELECT return_id FROM oms.returns"
 				" WHERE order_id = $1 AND kind = 'claim' AND status = 'authorized'"
 				"   AND CASE resolution WHEN 'replace' THEN replacement_order_id IS NOT NULL"
 				"                       ELSE refund_status = 'refunded' END"

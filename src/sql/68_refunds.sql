@@ -74,14 +74,15 @@ COMMENT ON FUNCTION oms.refund_captures(bigint) IS
 -- line, the customer paid its total (qty * unit_price - discount, plus tax
 -- unless prices include tax) less its share of order_discount (in
 -- proportion to its net); n eligible units of a line are worth
--- trunc(paid * n / qty, e), e the currency's decimals.  Eligible are the received units (a return
--- refunded on receipt), the requested units not missing (refunded on
--- request) or the requested units (a refund claim), never fewer than were
--- refunded; none while the return is requested, declined, cancelled or
--- expired, and none for an exchange or a replace claim.  A return's
--- restocking fee is restocking_fee_pct of the goods, to the minor unit
--- (claims pay none).  Shipping (price - discount, plus its tax unless prices include
--- tax) belongs to at most one return of the order: the one that refunded it
+-- trunc(paid * n / qty, e), e the decimals of the currency's minor unit.
+-- Eligible are the received units (a return refunded on receipt), the
+-- requested units not missing (refunded on request) or the requested
+-- units (a refund claim), never fewer than were refunded; none while the
+-- return is requested, declined, cancelled or expired, and none for an
+-- exchange or a replace claim.  A return's restocking fee is
+-- restocking_fee_pct of the goods, to the minor unit (claims pay none).
+-- Shipping (price - discount, plus its tax unless prices include tax)
+-- belongs to at most one return of the order: the one that refunded it
 -- already, or else this one when its rule says so (always; full_return:
 -- every shipped unit of the order is eligible in its returns) and it has
 -- eligible units.
