@@ -95,6 +95,23 @@ oms_check_spi(int rc, int expected, const char *what)
 }
 
 /*
+ * Copies the bigint column col (1-based, never NULL) of the rows the last
+ * SPI query returned, so that other queries may run while they are used;
+ * sets *n to their number.
+ */
+int64 *
+oms_spi_int64s(int col, uint64 *n)
+{
+	int64	   *values = palloc(sizeof(int64) * Max(SPI_processed, 1));
+	bool		isnull;
+
+	*n = SPI_processed;
+	for (uint64 i = 0; i < SPI_processed; i++)
+		values[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, col, &isnull));
+	return values;
+}
+
+/*
  * Returns text argument argno, which must not be NULL.
  */
 text *

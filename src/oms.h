@@ -179,6 +179,7 @@ extern SPIPlanPtr oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid
 extern SPIPlanPtr oms_prepare_planned(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes,
 									  int cursor_options);
 extern void oms_check_spi(int rc, int expected, const char *what);
+extern int64 *oms_spi_int64s(int col, uint64 *n);
 extern text *oms_arg_text(FunctionCallInfo fcinfo, int argno, const char *argname);
 extern int32 oms_arg_int32(FunctionCallInfo fcinfo, int argno, const char *argname);
 extern int64 oms_arg_int64(FunctionCallInfo fcinfo, int argno, const char *argname);

@@ -511,14 +511,7 @@ oms_settle_returns(int64 order_id)
 				1, &argtype);
 	rc = SPI_execute_plan(claims_plan, &value, NULL, false, 0);
 	oms_check_spi(rc, SPI_OK_SELECT, "finding the settled claims");
-	nclaims = SPI_processed;
-	claims = palloc(sizeof(int64) * Max(nclaims, 1));
-	for (uint64 i = 0; i < nclaims; i++)
-	{
-		bool		isnull;
-
-		claims[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-	}
+	claims = oms_spi_int64s(1, &nclaims);
 	for (uint64 i = 0; i < nclaims; i++)
 	{
 		OmsReturn	claim = {.order_id = order_id, .return_id = claims[i], .status = "authorized", .kind = "claim"};
@@ -1804,8 +1797,7 @@ oms_expire_returns(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr plan = NULL;
 	int64	   *orders;
-	uint64		norders;
-	int32		expired = 0;
+	uint64		expired;
 	int			rc;
 
 	/*
@@ -1839,21 +1831,14 @@ oms_expire_returns(PG_FUNCTION_ARGS)
 				"             GROUP BY 1, 2) x"
 				"     WHERE ol.order_id = x.order_id AND ol.line_no = x.line_no"
 				"    RETURNING 1)"
-				" SELECT order_id, count(*)::integer FROM e GROUP BY order_id ORDER BY order_id",
+				" SELECT order_id FROM e ORDER BY order_id",
 				0, NULL);
 	rc = oms_execute_trusted(plan, NULL, NULL, 0);
 	oms_check_spi(rc, SPI_OK_SELECT, "expiring returns");
-	norders = SPI_processed;
-	orders = palloc(sizeof(int64) * Max(norders, 1));
-	for (uint64 i = 0; i < norders; i++)
-	{
-		bool		isnull;
-
-		orders[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-		expired += DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
-	}
-	for (uint64 i = 0; i < norders; i++)
-		oms_settle_returns(orders[i]);
+	orders = oms_spi_int64s(1, &expired);
+	for (uint64 i = 0; i < expired; i++)
+		if (i == 0 || orders[i] != orders[i - 1])
+			oms_settle_returns(orders[i]);
 	oms_spi_finish();
-	PG_RETURN_INT32(expired);
+	PG_RETURN_INT32((int32) expired);
 }
