@@ -43,6 +43,7 @@ OBJS = \
 	src/feed.o \
 	src/returns.o \
 	src/report.o \
+	src/histogram.o \
 	src/refund.o \
 	src/exchange.o
 

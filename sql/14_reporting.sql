@@ -42,35 +42,46 @@ SELECT order_id, sum(qty * unit_price) AS gross, sum(discount_amount) AS discoun
        sum(qty_cancelled) AS cancelled, sum(qty_returned) AS returned,
        sum(round((qty * unit_price - discount_amount) * qty_returned / qty, 4)) AS returns
   FROM oms.order_lines GROUP BY order_id;
+-- Sales: an order's units and money on the day it was placed, an order
+-- cancelled as a whole on its cancelled_at, cancelled units on the day of
+-- their cancellation, refunds on the day they were recorded.
 CREATE VIEW pg_temp.sales_oracle AS
-SELECT coalesce(a.d, r.d) AS sales_date, c.code AS channel, coalesce(a.cur, r.cur) AS currency,
-       coalesce(a.orders, 0) AS orders, coalesce(a.units, 0) AS units, coalesce(a.gross, 0) AS gross_sales,
-       coalesce(a.discounts, 0) AS discounts, coalesce(a.tax, 0) AS tax, coalesce(a.shipping, 0) AS shipping,
-       coalesce(a.returns, 0) AS returns,
-       coalesce(a.gross, 0) - coalesce(a.discounts, 0) - coalesce(a.returns, 0) AS net_sales,
-       round((a.gross - a.discounts - a.returns) / nullif(a.orders, 0), 2) AS average_order_value,
-       coalesce(a.cancelled_orders, 0) AS cancelled_orders, coalesce(a.cancelled_units, 0) AS cancelled_units,
-       coalesce(a.returned_units, 0) AS returned_units, coalesce(r.refunds, 0) AS refunds
-  FROM (SELECT o.placed_at::date AS d, o.channel_id AS ch, o.currency::text AS cur, count(*) AS orders,
-               sum(o.units) AS units, sum(s.gross) AS gross, sum(s.discount + o.order_discount) AS discounts,
-               sum(s.tax + o.shipping_tax) AS tax, sum(o.shipping_amount - o.shipping_discount) AS shipping,
-               sum(s.returns) AS returns, count(*) FILTER (WHERE o.status = 'cancelled') AS cancelled_orders,
-               sum(s.cancelled) AS cancelled_units, sum(s.returned) AS returned_units
+SELECT x.d AS sales_date, c.code AS channel, x.cur AS currency,
+       sum(x.orders) AS orders, sum(x.units) AS units, sum(x.gross) AS gross_sales, sum(x.discounts) AS discounts,
+       sum(x.tax) AS tax, sum(x.shipping) AS shipping, sum(x.returns) AS returns,
+       sum(x.gross) - sum(x.discounts) - sum(x.returns) AS net_sales,
+       round((sum(x.gross) - sum(x.discounts) - sum(x.returns)) / nullif(sum(x.orders), 0), 2) AS average_order_value,
+       sum(x.cancelled_orders) AS cancelled_orders, sum(x.cancelled_units) AS cancelled_units,
+       sum(x.returned_units) AS returned_units, sum(x.refunds) AS refunds
+  FROM (SELECT o.placed_at::date AS d, o.channel_id AS ch, o.currency::text AS cur, 1 AS orders, o.units,
+               s.gross, s.discount + o.order_discount AS discounts, s.tax + o.shipping_tax AS tax,
+               o.shipping_amount - o.shipping_discount AS shipping, s.returns, 0 AS cancelled_orders,
+               0 AS cancelled_units, s.returned AS returned_units, 0 AS refunds
           FROM oms.orders o JOIN pg_temp.line_sums s ON s.order_id = o.order_id
-         GROUP BY 1, 2, 3) a
-  FULL JOIN (SELECT p.created_at::date AS d, o.channel_id AS ch, o.currency::text AS cur, sum(p.amount) AS refunds
-               FROM oms.payment p JOIN oms.orders o ON o.order_id = p.order_id
-              WHERE p.kind = 'refund' GROUP BY 1, 2, 3) r
-    ON r.d = a.d AND r.ch = a.ch AND r.cur = a.cur
-  JOIN oms.channel c ON c.id = coalesce(a.ch, r.ch);
+        UNION ALL
+        SELECT o.cancelled_at::date, o.channel_id, o.currency::text, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0
+          FROM oms.orders o WHERE o.cancelled_at IS NOT NULL
+        UNION ALL
+        SELECT k.cancelled_at::date, o.channel_id, o.currency::text, 0, 0, 0, 0, 0, 0, 0, 0, k.qty, 0, 0
+          FROM oms.order_cancellation k JOIN oms.orders o ON o.order_id = k.order_id
+        UNION ALL
+        SELECT p.created_at::date, o.channel_id, o.currency::text, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, p.amount
+          FROM oms.payment p JOIN oms.orders o ON o.order_id = p.order_id
+         WHERE p.kind = 'refund') x
+  JOIN oms.channel c ON c.id = x.ch
+ GROUP BY 1, 2, 3;
 CREATE VIEW pg_temp.products_oracle AS
 SELECT d AS sales_date, c.code AS channel, k.code AS sku, sum(ordered) AS units_ordered, sum(shipped) AS units_shipped,
        sum(cancelled) AS units_cancelled, sum(returned) AS units_returned, sum(lines) AS order_lines,
        sum(net) AS net_revenue
   FROM (SELECT o.placed_at::date AS d, o.channel_id AS ch, l.sku_id, l.qty AS ordered, 0 AS shipped,
-               l.qty_cancelled AS cancelled, l.qty_returned AS returned, 1 AS lines,
+               0 AS cancelled, l.qty_returned AS returned, 1 AS lines,
                round((l.qty * l.unit_price - l.discount_amount) * (l.qty - l.qty_cancelled - l.qty_returned) / l.qty, 4) AS net
           FROM oms.order_lines l JOIN oms.orders o ON o.order_id = l.order_id
+        UNION ALL
+        SELECT kc.cancelled_at::date, o.channel_id, l.sku_id, 0, 0, kc.qty, 0, 0, 0
+          FROM oms.order_cancellation kc JOIN oms.order_lines l ON l.order_id = kc.order_id AND l.line_no = kc.line_no
+          JOIN oms.orders o ON o.order_id = kc.order_id
         UNION ALL
         SELECT s.shipped_at::date, o.channel_id, l.sku_id, 0, sl.qty, 0, 0, 0, 0
           FROM oms.shipment s JOIN oms.shipment_line sl ON sl.shipment_id = s.id
@@ -79,6 +90,15 @@ SELECT d AS sales_date, c.code AS channel, k.code AS sku, sum(ordered) AS units_
          WHERE s.shipped_at IS NOT NULL) x
   JOIN oms.channel c ON c.id = x.ch JOIN oms.sku k ON k.id = x.sku_id
  GROUP BY 1, 2, 3;
+-- Whole hours as the fulfilment percentiles report them: exact below 32,
+-- above it the highest hour of its sixteenth of a doubling (w hours wide,
+-- w = 2^(bits - 5)), written here without the C of oms.report_bucket_hours.
+CREATE FUNCTION pg_temp.bucketed(h integer) RETURNS bigint
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN h < 32 THEN greatest(h, 0)
+                ELSE (h::bigint / w + 1) * w - 1 END
+      FROM (SELECT (1 << (length(ltrim(h::bit(32)::text, '0')) - 5)) AS w) x
+$$;
 CREATE VIEW pg_temp.shipped AS
 SELECT s.*, o.placed_at, l.code AS location,
        (SELECT sum(sl.qty) FROM oms.shipment_line sl WHERE sl.shipment_id = s.id) AS units,
@@ -87,9 +107,9 @@ SELECT s.*, o.placed_at, l.code AS location,
                       ON ol.order_id = sl.order_id AND ol.line_no = sl.line_no
          WHERE sl.shipment_id = s.id AND ol.qty_shipped = ol.qty) AS filled,
        (SELECT count(*) FROM oms.shipment x WHERE x.order_id = s.order_id AND x.shipped_at IS NOT NULL) > 1 AS split,
-       least(greatest(ceil(extract(epoch FROM s.shipped_at - o.placed_at) / 3600), 0), 720) AS to_ship,
+       pg_temp.bucketed(ceil(extract(epoch FROM s.shipped_at - o.placed_at) / 3600)::integer) AS to_ship,
        CASE WHEN s.delivered_at IS NOT NULL
-            THEN least(greatest(ceil(extract(epoch FROM s.delivered_at - s.shipped_at) / 3600), 0), 720) END AS to_deliver
+            THEN pg_temp.bucketed(ceil(extract(epoch FROM s.delivered_at - s.shipped_at) / 3600)::integer) END AS to_deliver
   FROM oms.shipment s JOIN oms.orders o ON o.order_id = s.order_id JOIN oms.location l ON l.id = s.location_id
  WHERE s.shipped_at IS NOT NULL;
 CREATE VIEW pg_temp.fulfilment_oracle AS
@@ -317,6 +337,32 @@ SELECT oms.report_compact();
 RESET ROLE;
 DROP OWNED BY oms_regress_bi;
 DROP ROLE oms_regress_bi;
+
+-- Hour histograms: buckets exact below 32 hours, then 16 per doubling; any
+-- histograms add up bucket by bucket, negated ones take counts out again;
+-- percentiles as percentile_disc picks them, read as the bucket's highest hour.
+SELECT h, oms.report_hours_bucket(h) AS bucket, oms.report_bucket_hours(oms.report_hours_bucket(h)) AS reads_as,
+       pg_temp.bucketed(h) AS oracle
+  FROM unnest(ARRAY[-3, 0, 1, 31, 32, 33, 34, 63, 64, 68, 100, 720, 2147483647]) h;
+SELECT count(*) AS buckets_differ FROM generate_series(0, 5000) h
+ WHERE oms.report_bucket_hours(oms.report_hours_bucket(h)) <> pg_temp.bucketed(h);
+SELECT oms.report_hist(5) AS one, oms.report_hist_add(oms.report_hist(5), oms.report_hist(40)) AS two,
+       oms.report_hist_add(oms.report_hist_add(oms.report_hist(5), oms.report_hist(40)), oms.report_hist_neg(oms.report_hist(40))) AS back,
+       oms.report_hist_add(oms.report_hist(5), oms.report_hist_neg(oms.report_hist(5))) AS empty;
+WITH hours AS (SELECT (i * 37) % 200 AS h FROM generate_series(1, 1001) i)
+SELECT oms.report_hist_percentile(oms.report_hist_sum(oms.report_hist(h)), 0.5) AS p50,
+       (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY pg_temp.bucketed(h)) FROM hours) AS p50_oracle,
+       oms.report_hist_percentile(oms.report_hist_sum(oms.report_hist(h)), 0.9) AS p90,
+       (SELECT percentile_disc(0.9) WITHIN GROUP (ORDER BY pg_temp.bucketed(h)) FROM hours) AS p90_oracle,
+       oms.report_hist_percentile(oms.report_hist_sum(oms.report_hist(h)), 0) AS p0,
+       oms.report_hist_percentile(oms.report_hist_sum(oms.report_hist(h)), 1) AS p100
+  FROM hours;
+SELECT oms.report_hist_sum(h) AS none, oms.report_hist_percentile('{}', 0.5) AS no_percentile
+  FROM (SELECT NULL::bigint[] AS h WHERE false) x;
+SELECT oms.report_hist_percentile(oms.report_hist(3), 1.5);
+SELECT oms.report_hist_percentile('{1,NULL}', 0.5);
+SELECT oms.report_hist_add('{{1},{2}}', '{}');
+SELECT oms.report_bucket_hours(-1);
 
 -- Errors.
 SELECT oms.report_compact(0);

@@ -95,6 +95,8 @@
 #define ERRCODE_OMS_REFUND_EXCEEDS			MAKE_SQLSTATE('O','M','1','6','7')
 #define ERRCODE_OMS_REFUND_UNCOVERED		MAKE_SQLSTATE('O','M','1','6','8')
 #define ERRCODE_OMS_INVALID_REFUND			MAKE_SQLSTATE('O','M','1','6','9')
+#define ERRCODE_OMS_INVALID_PERCENTILE		MAKE_SQLSTATE('O','M','2','1','0')
+#define ERRCODE_OMS_INVALID_HISTOGRAM		MAKE_SQLSTATE('O','M','2','1','1')
 
 /* A master-data row found by its code. */
 typedef struct OmsRef

@@ -17,11 +17,13 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 #include "oms.h"
@@ -331,6 +333,17 @@ check_cancellable(int64 order_id, const char *status)
 }
 
 /*
+ * Whether this database records cancellations (oms.order_cancellation, new
+ * in 0.2.0): a database still on 0.1.0 before ALTER EXTENSION oms UPDATE
+ * runs the new library without it.
+ */
+static bool
+cancellations_recorded(void)
+{
+	return OidIsValid(get_relname_relid("order_cancellation", get_namespace_oid("oms", false)));
+}
+
+/*
  * oms.cancel_order(order_id, reason): cancels every open unit.
  */
 Datum
@@ -338,6 +351,7 @@ oms_cancel_order(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr shipments_plan = NULL;
 	static SPIPlanPtr lines_plan = NULL;
+	static SPIPlanPtr lines_plan_010 = NULL;
 	Oid			argtypes[2] = {INT8OID, TEXTOID};
 	Datum		values[2];
 	char		nulls[2] = {' ', ' '};
@@ -368,21 +382,39 @@ oms_cancel_order(PG_FUNCTION_ARGS)
 
 	oms_close_reservations(order_id, 0, 0, PG_INT32_MAX, false, NULL);
 
-	/* Every open unit becomes cancelled; the old figures say how many. */
-	oms_prepare(&lines_plan,
-				"WITH c AS (UPDATE oms.order_lines l"
-				"              SET qty_cancelled = l.qty_cancelled + l.qty_reserved + l.qty_backordered,"
-				"                  qty_reserved = 0, qty_backordered = 0, cancel_reason = $2"
-				"             FROM oms.order_lines o"
-				"            WHERE l.order_id = $1 AND o.order_id = l.order_id AND o.line_no = l.line_no"
-				"              AND l.qty_reserved + l.qty_backordered > 0"
-				"        RETURNING o.qty_reserved + o.qty_backordered AS open)"
-				" SELECT coalesce(sum(open), 0)::integer FROM c",
-				2, argtypes);
+	/*
+	 * Every open unit becomes cancelled; the old figures say how many, and
+	 * each line's go into its cancellation record (not before ALTER
+	 * EXTENSION oms UPDATE: 0.1.0 has none).
+	 */
+	if (cancellations_recorded())
+		oms_prepare(&lines_plan,
+					"WITH c AS (UPDATE oms.order_lines l"
+					"              SET qty_cancelled = l.qty_cancelled + l.qty_reserved + l.qty_backordered,"
+					"                  qty_reserved = 0, qty_backordered = 0, cancel_reason = $2"
+					"             FROM oms.order_lines o"
+					"            WHERE l.order_id = $1 AND o.order_id = l.order_id AND o.line_no = l.line_no"
+					"              AND l.qty_reserved + l.qty_backordered > 0"
+					"        RETURNING l.line_no, o.qty_reserved + o.qty_backordered AS open),"
+					"      k AS (INSERT INTO oms.order_cancellation (order_id, line_no, qty, reason)"
+					"            SELECT $1, c.line_no, c.open, $2 FROM c)"
+					" SELECT coalesce(sum(open), 0)::integer FROM c",
+					2, argtypes);
+	else
+		oms_prepare(&lines_plan_010,
+					"WITH c AS (UPDATE oms.order_lines l"
+					"              SET qty_cancelled = l.qty_cancelled + l.qty_reserved + l.qty_backordered,"
+					"                  qty_reserved = 0, qty_backordered = 0, cancel_reason = $2"
+					"             FROM oms.order_lines o"
+					"            WHERE l.order_id = $1 AND o.order_id = l.order_id AND o.line_no = l.line_no"
+					"              AND l.qty_reserved + l.qty_backordered > 0"
+					"        RETURNING o.qty_reserved + o.qty_backordered AS open)"
+					" SELECT coalesce(sum(open), 0)::integer FROM c",
+					2, argtypes);
 	values[0] = Int64GetDatum(order_id);
 	values[1] = PointerGetDatum(reason);
 	nulls[1] = reason ? ' ' : 'n';
-	rc = oms_execute_trusted(lines_plan, values, nulls, 0);
+	rc = oms_execute_trusted(cancellations_recorded() ? lines_plan : lines_plan_010, values, nulls, 0);
 	oms_check_spi(rc, SPI_OK_SELECT, "cancelling the lines");
 	units = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	oms_settle_order(order_id, reason);
@@ -400,6 +432,7 @@ oms_cancel_line(PG_FUNCTION_ARGS)
 {
 	static SPIPlanPtr line_plan = NULL;
 	static SPIPlanPtr update_plan = NULL;
+	static SPIPlanPtr update_plan_010 = NULL;
 	Oid			argtypes[5] = {INT8OID, INT4OID, INT4OID, INT4OID, TEXTOID};
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
@@ -459,18 +492,37 @@ oms_cancel_line(PG_FUNCTION_ARGS)
 		oms_close_reservations(order_id, line_no, 0, qty - from_backorder, false, NULL);
 	}
 
-	oms_prepare(&update_plan,
-				"UPDATE oms.order_lines"
-				"   SET qty_backordered = qty_backordered - $3, qty_reserved = qty_reserved - $4,"
-				"       qty_cancelled = qty_cancelled + $3 + $4, cancel_reason = $5"
-				" WHERE order_id = $1 AND line_no = $2",
-				5, argtypes);
+	/* The units cancelled, and when, go into the line's cancellation record (from 0.2.0). */
+	if (cancellations_recorded())
+		oms_prepare(&update_plan,
+					"WITH u AS (UPDATE oms.order_lines"
+					"              SET qty_backordered = qty_backordered - $3, qty_reserved = qty_reserved - $4,"
+					"                  qty_cancelled = qty_cancelled + $3 + $4, cancel_reason = $5"
+					"            WHERE order_id = $1 AND line_no = $2 RETURNING line_no)"
+					" INSERT INTO oms.order_cancellation (order_id, line_no, qty, reason)"
+					" SELECT $1, u.line_no, $3 + $4, $5 FROM u",
+					5, argtypes);
+	else
+		oms_prepare(&update_plan_010,
+					"UPDATE oms.order_lines"
+					"   SET qty_backordered = qty_backordered - $3, qty_reserved = qty_reserved - $4,"
+					"       qty_cancelled = qty_cancelled + $3 + $4, cancel_reason = $5"
+					" WHERE order_id = $1 AND line_no = $2",
+					5, argtypes);
 	values[2] = Int32GetDatum(from_backorder);
 	values[3] = Int32GetDatum(qty - from_backorder);
 	values[4] = PointerGetDatum(reason);
 	nulls[4] = reason ? ' ' : 'n';
-	rc = oms_execute_trusted(update_plan, values, nulls, 0);
-	oms_check_spi(rc, SPI_OK_UPDATE, "cancelling the order line");
+	if (cancellations_recorded())
+	{
+		rc = oms_execute_trusted(update_plan, values, nulls, 0);
+		oms_check_spi(rc, SPI_OK_INSERT, "cancelling the order line");
+	}
+	else
+	{
+		rc = oms_execute_trusted(update_plan_010, values, nulls, 0);
+		oms_check_spi(rc, SPI_OK_UPDATE, "cancelling the order line");
+	}
 	oms_settle_order(order_id, reason);
 	oms_report_touch_order(order_id);	/* a part of a line moves no status */
 

@@ -105,6 +105,25 @@ COMMENT ON COLUMN oms.order_lines.qty_in_returns IS 'Units of the line in open r
 COMMENT ON COLUMN oms.order_lines.qty_claimed IS 'Units of the line settled by completed claims (lost or broken on the way, refunded or replaced without coming back): never returnable again.';
 COMMENT ON COLUMN oms.order_lines.status IS 'reserved | backordered | partially_shipped | shipped | delivered | cancelled, derived from the quantities and shipments.';
 
+CREATE SEQUENCE oms.order_cancellation_id_seq AS bigint;
+CREATE TABLE oms.order_cancellation (
+    order_id        bigint NOT NULL,
+    id              bigint NOT NULL DEFAULT nextval('oms.order_cancellation_id_seq'),
+    line_no         integer NOT NULL,
+    qty             oms.quantity NOT NULL,
+    reason          text,
+    cancelled_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (order_id, id)
+);
+ALTER SEQUENCE oms.order_cancellation_id_seq OWNED BY oms.order_cancellation.id;
+COMMENT ON TABLE oms.order_cancellation IS 'Append-only: one row each time units of an order line are cancelled (oms.cancel_order, oms.cancel_line), so that reports count cancellations on the day they happened; the qty of a line''s rows add up to its qty_cancelled.';
+COMMENT ON COLUMN oms.order_cancellation.order_id IS 'The order.';
+COMMENT ON COLUMN oms.order_cancellation.id IS 'The cancellation''s id (oms.order_cancellation_id_seq).';
+COMMENT ON COLUMN oms.order_cancellation.line_no IS 'The order line whose units were cancelled.';
+COMMENT ON COLUMN oms.order_cancellation.qty IS 'Units cancelled.';
+COMMENT ON COLUMN oms.order_cancellation.reason IS 'The reason given, if any.';
+COMMENT ON COLUMN oms.order_cancellation.cancelled_at IS 'When they were cancelled.';
+
 CREATE SEQUENCE oms.reservation_id_seq AS bigint;
 CREATE TABLE oms.reservation (
     order_id        bigint NOT NULL,
@@ -137,6 +156,8 @@ SELECT pg_catalog.pg_extension_config_dump('oms.order_ref', '');
 SELECT pg_catalog.pg_extension_config_dump('oms.order_lines', '');
 SELECT pg_catalog.pg_extension_config_dump('oms.reservation', '');
 SELECT pg_catalog.pg_extension_config_dump('oms.reservation_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('oms.order_cancellation', '');
+SELECT pg_catalog.pg_extension_config_dump('oms.order_cancellation_id_seq', '');
 
 --
 -- Orders point at channels, SKUs and pickup locations without foreign keys:

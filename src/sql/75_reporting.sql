@@ -16,7 +16,7 @@
 -- order writes a row another order writes.
 --
 -- Rollups are keyed by their grain (kind, day, channel, location, SKU,
--- currency, reason, bucket); the per-order tables by order_id first, like
+-- currency, reason); the per-order tables by order_id first, like
 -- every table of an order.  No foreign keys.
 --
 
@@ -44,8 +44,11 @@ COMMENT ON COLUMN oms.report_state.zone IS 'The time zone of the days in oms.rep
 COMMENT ON COLUMN oms.report_state.compacted_at IS 'When oms.report_compact() last folded orders in.';
 COMMENT ON COLUMN oms.report_state.rebuilt_at IS 'When the rollups were last recomputed from all orders (oms.report_rebuild(), or a change of oms.report_timezone).';
 
--- The grain columns of a rollup row; kind says which figures n1..n8, a1..a6
--- are (oms.report_current's comment lists them).
+-- The grain columns of a rollup row; kind says which figures n1..n8, a1..a6,
+-- h1, h2 are (oms.report_current's comment lists them).  One row per grain:
+-- day x channel x currency for sales, day x channel x SKU for products, day x
+-- location for fulfilment (its hours as histograms, src/histogram.c), so a
+-- year of a shop is a few rows per day however many orders it takes.
 CREATE TABLE oms.report_rollup (
     kind            smallint NOT NULL,
     day             date NOT NULL,
@@ -54,7 +57,6 @@ CREATE TABLE oms.report_rollup (
     sku_id          bigint NOT NULL,
     currency        text NOT NULL,
     reason          text NOT NULL,
-    bucket          integer NOT NULL,
     n1              bigint NOT NULL DEFAULT 0,
     n2              bigint NOT NULL DEFAULT 0,
     n3              bigint NOT NULL DEFAULT 0,
@@ -69,19 +71,20 @@ CREATE TABLE oms.report_rollup (
     a4              numeric NOT NULL DEFAULT 0,
     a5              numeric NOT NULL DEFAULT 0,
     a6              numeric NOT NULL DEFAULT 0,
-    PRIMARY KEY (kind, day, channel_id, location_id, sku_id, currency, reason, bucket)
+    h1              bigint[] NOT NULL DEFAULT '{}',
+    h2              bigint[] NOT NULL DEFAULT '{}',
+    PRIMARY KEY (kind, day, channel_id, location_id, sku_id, currency, reason)
 );
 -- Stock health reads a location's SKUs' last 28 days.
 CREATE INDEX report_rollup_stock_idx ON oms.report_rollup (location_id, sku_id, day) WHERE kind = 6;
 COMMENT ON TABLE oms.report_rollup IS 'The reporting rollups: sums of oms.report_order_contrib by grain, maintained by oms.report_compact(); only oms.report_current reads them.';
-COMMENT ON COLUMN oms.report_rollup.kind IS '1 sales, 2 products, 3 fulfilment, 4 hours placed to shipped, 5 hours shipped to delivered, 6 units shipped per SKU and location, 7 returns, 8 routing.';
+COMMENT ON COLUMN oms.report_rollup.kind IS '1 sales, 2 products, 3 fulfilment, 6 units shipped per SKU and location, 7 returns, 8 routing (4 and 5 are no longer used).';
 COMMENT ON COLUMN oms.report_rollup.day IS 'The day in oms.report_state.zone (the first of the month for kind 7).';
 COMMENT ON COLUMN oms.report_rollup.channel_id IS 'The channel, 0 where the grain has none.';
 COMMENT ON COLUMN oms.report_rollup.location_id IS 'The location, 0 where the grain has none.';
 COMMENT ON COLUMN oms.report_rollup.sku_id IS 'The SKU, 0 where the grain has none.';
 COMMENT ON COLUMN oms.report_rollup.currency IS 'The order currency, empty where the grain has none.';
 COMMENT ON COLUMN oms.report_rollup.reason IS 'The return reason (kind 7; empty for the shipped units), else empty.';
-COMMENT ON COLUMN oms.report_rollup.bucket IS 'Whole hours, rounded up (kinds 4 and 5), else 0.';
 COMMENT ON COLUMN oms.report_rollup.n1 IS 'A count; oms.report_current says which for each kind.';
 COMMENT ON COLUMN oms.report_rollup.n2 IS 'A count; oms.report_current says which for each kind.';
 COMMENT ON COLUMN oms.report_rollup.n3 IS 'A count; oms.report_current says which for each kind.';
@@ -96,6 +99,8 @@ COMMENT ON COLUMN oms.report_rollup.a3 IS 'An amount; oms.report_current says wh
 COMMENT ON COLUMN oms.report_rollup.a4 IS 'An amount; oms.report_current says which for each kind.';
 COMMENT ON COLUMN oms.report_rollup.a5 IS 'An amount; oms.report_current says which for each kind.';
 COMMENT ON COLUMN oms.report_rollup.a6 IS 'An amount; oms.report_current says which for each kind.';
+COMMENT ON COLUMN oms.report_rollup.h1 IS 'Kind 3: shipments by whole hours from order placed to shipment left, an hour histogram (oms.report_hist_sum); else empty.';
+COMMENT ON COLUMN oms.report_rollup.h2 IS 'Kind 3: delivered shipments by whole hours from shipment left to delivery, an hour histogram; else empty.';
 
 CREATE TABLE oms.report_order_contrib (
     order_id        bigint NOT NULL,
@@ -106,7 +111,6 @@ CREATE TABLE oms.report_order_contrib (
     sku_id          bigint NOT NULL,
     currency        text NOT NULL,
     reason          text NOT NULL,
-    bucket          integer NOT NULL,
     n1              bigint NOT NULL DEFAULT 0,
     n2              bigint NOT NULL DEFAULT 0,
     n3              bigint NOT NULL DEFAULT 0,
@@ -121,7 +125,9 @@ CREATE TABLE oms.report_order_contrib (
     a4              numeric NOT NULL DEFAULT 0,
     a5              numeric NOT NULL DEFAULT 0,
     a6              numeric NOT NULL DEFAULT 0,
-    PRIMARY KEY (order_id, kind, day, channel_id, location_id, sku_id, currency, reason, bucket)
+    h1              bigint[] NOT NULL DEFAULT '{}',
+    h2              bigint[] NOT NULL DEFAULT '{}',
+    PRIMARY KEY (order_id, kind, day, channel_id, location_id, sku_id, currency, reason)
 );
 COMMENT ON TABLE oms.report_order_contrib IS 'What each order contributes to oms.report_rollup as last folded in: oms.report_compact() subtracts it before it adds the order''s contribution now.';
 COMMENT ON COLUMN oms.report_order_contrib.order_id IS 'The order.';
@@ -132,7 +138,6 @@ COMMENT ON COLUMN oms.report_order_contrib.location_id IS 'As oms.report_rollup.
 COMMENT ON COLUMN oms.report_order_contrib.sku_id IS 'As oms.report_rollup.sku_id.';
 COMMENT ON COLUMN oms.report_order_contrib.currency IS 'As oms.report_rollup.currency.';
 COMMENT ON COLUMN oms.report_order_contrib.reason IS 'As oms.report_rollup.reason.';
-COMMENT ON COLUMN oms.report_order_contrib.bucket IS 'As oms.report_rollup.bucket.';
 COMMENT ON COLUMN oms.report_order_contrib.n1 IS 'As oms.report_rollup.n1.';
 COMMENT ON COLUMN oms.report_order_contrib.n2 IS 'As oms.report_rollup.n2.';
 COMMENT ON COLUMN oms.report_order_contrib.n3 IS 'As oms.report_rollup.n3.';
@@ -147,6 +152,8 @@ COMMENT ON COLUMN oms.report_order_contrib.a3 IS 'As oms.report_rollup.a3.';
 COMMENT ON COLUMN oms.report_order_contrib.a4 IS 'As oms.report_rollup.a4.';
 COMMENT ON COLUMN oms.report_order_contrib.a5 IS 'As oms.report_rollup.a5.';
 COMMENT ON COLUMN oms.report_order_contrib.a6 IS 'As oms.report_rollup.a6.';
+COMMENT ON COLUMN oms.report_order_contrib.h1 IS 'As oms.report_rollup.h1.';
+COMMENT ON COLUMN oms.report_order_contrib.h2 IS 'As oms.report_rollup.h2.';
 
 CREATE TABLE oms.report_stock_threshold (
     sku_id          bigint NOT NULL,
@@ -171,37 +178,115 @@ SELECT coalesce((SELECT s.zone FROM oms.report_state s WHERE s.id = 1),
 COMMENT ON VIEW oms.report_zone IS 'The time zone of the reporting days: the rollups'' (oms.report_state), or oms.report_timezone before the first compaction.';
 
 --
+-- The hour histograms of the fulfilment rollups (src/histogram.c): counts of
+-- shipments in fixed log-scale buckets of whole hours, exact below 32 hours,
+-- 1/16 of a doubling wide above; added bucket by bucket, so that any days
+-- and locations merge, and p50/p90 read from the merged buckets.
+--
+CREATE FUNCTION oms.report_hours_bucket(hours integer)
+    RETURNS integer
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'oms_report_hours_bucket';
+COMMENT ON FUNCTION oms.report_hours_bucket(integer) IS
+    'The bucket of an hour histogram that whole hours fall in: the hours themselves below 32 (below 0 counts as 0), then 16 buckets per doubling.';
+
+CREATE FUNCTION oms.report_bucket_hours(bucket integer)
+    RETURNS bigint
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'oms_report_bucket_hours';
+COMMENT ON FUNCTION oms.report_bucket_hours(integer) IS
+    'The highest whole hour of a bucket of an hour histogram (OM211 for no bucket): what a percentile in that bucket reads as.';
+
+CREATE FUNCTION oms.report_hist(hours integer)
+    RETURNS bigint[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'oms_report_hist';
+COMMENT ON FUNCTION oms.report_hist(integer) IS
+    'The hour histogram of one shipment, hours after: one count in the bucket of the hours, the array''s lower bound being the bucket.';
+
+CREATE FUNCTION oms.report_hist_add(a bigint[], b bigint[])
+    RETURNS bigint[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'oms_report_hist_add';
+COMMENT ON FUNCTION oms.report_hist_add(bigint[], bigint[]) IS
+    'Two hour histograms added bucket by bucket (OM211 for an array that is not one).';
+
+CREATE FUNCTION oms.report_hist_neg(a bigint[])
+    RETURNS bigint[]
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'oms_report_hist_neg';
+COMMENT ON FUNCTION oms.report_hist_neg(bigint[]) IS
+    'An hour histogram with its counts negated: what takes a contribution out of a rollup.';
+
+CREATE FUNCTION oms.report_hist_merge(internal, bigint[])
+    RETURNS internal
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'oms_report_hist_merge';
+COMMENT ON FUNCTION oms.report_hist_merge(internal, bigint[]) IS 'Transition function of oms.report_hist_sum.';
+
+CREATE FUNCTION oms.report_hist_final(internal)
+    RETURNS bigint[]
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'oms_report_hist_final';
+COMMENT ON FUNCTION oms.report_hist_final(internal) IS 'Final function of oms.report_hist_sum.';
+
+CREATE AGGREGATE oms.report_hist_sum(bigint[]) (
+    SFUNC = oms.report_hist_merge,
+    STYPE = internal,
+    FINALFUNC = oms.report_hist_final
+);
+COMMENT ON AGGREGATE oms.report_hist_sum(bigint[]) IS
+    'The hour histograms of the rows added bucket by bucket; NULLs are skipped, and no rows give the empty histogram.';
+
+CREATE FUNCTION oms.report_hist_percentile(hist bigint[], fraction double precision)
+    RETURNS bigint
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+    AS 'MODULE_PATHNAME', 'oms_report_hist_percentile';
+COMMENT ON FUNCTION oms.report_hist_percentile(bigint[], double precision) IS
+    'The highest hour of the bucket holding the fraction (0 to 1, else OM210) of the shipments an hour histogram counts, picked as percentile_disc picks; NULL when it counts none.';
+
+--
 -- The contribution of every order to every rollup, computed from the tables
 -- as they are now; compaction and the views read it for a few orders at a
 -- time (order_id = ...), oms.report_rebuild() for all.  Each figure counts
--- on the day of its fact: an order, its units, money, cancellations and
--- returns on the day it was placed; shipped units, shipments and their
--- times on the day they shipped; refunds on the day they were recorded.
--- Money of a line after cancellations and returns is prorated by units and
--- rounded to 4 decimals per line.
+-- on the day of its fact: an order, its units, money and returns on the day
+-- it was placed; cancelled units on the day they were cancelled
+-- (oms.order_cancellation), an order cancelled as a whole on its
+-- cancelled_at; shipped units, shipments and their times on the day they
+-- shipped; refunds on the day they were recorded.  Money of a line after
+-- cancellations and returns is prorated by units and rounded to 4 decimals
+-- per line.
 --
 CREATE VIEW oms.report_contrib AS
 WITH z AS (SELECT zone FROM oms.report_zone)
-SELECT u.order_id, u.kind, u.day, u.channel_id, u.location_id, u.sku_id, u.currency, u.reason, u.bucket,
+SELECT u.order_id, u.kind, u.day, u.channel_id, u.location_id, u.sku_id, u.currency, u.reason,
        sum(u.n1)::bigint AS n1, sum(u.n2)::bigint AS n2, sum(u.n3)::bigint AS n3, sum(u.n4)::bigint AS n4,
        sum(u.n5)::bigint AS n5, sum(u.n6)::bigint AS n6, sum(u.n7)::bigint AS n7, sum(u.n8)::bigint AS n8,
-       sum(u.a1) AS a1, sum(u.a2) AS a2, sum(u.a3) AS a3, sum(u.a4) AS a4, sum(u.a5) AS a5, sum(u.a6) AS a6
+       sum(u.a1) AS a1, sum(u.a2) AS a2, sum(u.a3) AS a3, sum(u.a4) AS a4, sum(u.a5) AS a5, sum(u.a6) AS a6,
+       oms.report_hist_sum(u.h1) AS h1, oms.report_hist_sum(u.h2) AS h2
   FROM (
     -- 1 sales: orders, units, cancelled orders, cancelled units, returned units;
     --   gross, discounts, tax, shipping, returns, refunds
     SELECT o.order_id, 1::smallint AS kind, (o.placed_at AT TIME ZONE z.zone)::date AS day,
            o.channel_id, 0::bigint AS location_id, 0::bigint AS sku_id, o.currency::text AS currency,
-           ''::text AS reason, 0 AS bucket,
-           1::bigint AS n1, o.units::bigint AS n2,
-           (o.status::text = 'cancelled' OR o.cancelled_at IS NOT NULL)::integer::bigint AS n3,
-           l.cancelled AS n4, l.returned AS n5, 0::bigint AS n6, 0::bigint AS n7, 0::bigint AS n8,
+           ''::text AS reason,
+           1::bigint AS n1, o.units::bigint AS n2, 0::bigint AS n3,
+           0::bigint AS n4, l.returned AS n5, 0::bigint AS n6, 0::bigint AS n7, 0::bigint AS n8,
            l.gross AS a1, l.discount + o.order_discount AS a2, l.tax + o.shipping_tax AS a3,
-           o.shipping_amount - o.shipping_discount AS a4, l.returns AS a5, 0::numeric AS a6
+           o.shipping_amount - o.shipping_discount AS a4, l.returns AS a5, 0::numeric AS a6,
+           NULL::bigint[] AS h1, NULL::bigint[] AS h2
       FROM oms.orders o
      CROSS JOIN z
      CROSS JOIN LATERAL (
-            SELECT coalesce(sum(ol.qty_cancelled), 0)::bigint AS cancelled,
-                   coalesce(sum(ol.qty_returned), 0)::bigint AS returned,
+            SELECT coalesce(sum(ol.qty_returned), 0)::bigint AS returned,
                    coalesce(sum(ol.qty * ol.unit_price), 0) AS gross,
                    coalesce(sum(ol.discount_amount), 0) AS discount,
                    coalesce(sum(ol.tax_amount), 0) AS tax,
@@ -209,24 +294,43 @@ SELECT u.order_id, u.kind, u.day, u.channel_id, u.location_id, u.sku_id, u.curre
                        AS returns
               FROM oms.order_lines ol WHERE ol.order_id = o.order_id) l
     UNION ALL
+    SELECT o.order_id, 1::smallint, (o.cancelled_at AT TIME ZONE z.zone)::date, o.channel_id, 0, 0, o.currency::text,
+           '', 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL
+      FROM oms.orders o
+     CROSS JOIN z
+     WHERE o.cancelled_at IS NOT NULL
+    UNION ALL
+    SELECT k.order_id, 1::smallint, (k.cancelled_at AT TIME ZONE z.zone)::date, o.channel_id, 0, 0, o.currency::text,
+           '', 0, 0, 0, k.qty, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL
+      FROM oms.order_cancellation k
+      JOIN oms.orders o ON o.order_id = k.order_id
+     CROSS JOIN z
+    UNION ALL
     SELECT p.order_id, 1::smallint, (p.created_at AT TIME ZONE z.zone)::date, o.channel_id, 0, 0, o.currency::text,
-           '', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, p.amount
+           '', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, p.amount, NULL, NULL
       FROM oms.payment p
       JOIN oms.orders o ON o.order_id = p.order_id
      CROSS JOIN z
      WHERE p.kind = 'refund'
     UNION ALL
     -- 2 products: units ordered, shipped, cancelled, returned, lines; net revenue
-    SELECT ol.order_id, 2::smallint, (o.placed_at AT TIME ZONE z.zone)::date, o.channel_id, 0, ol.sku_id, '', '', 0,
-           ol.qty, 0, ol.qty_cancelled, ol.qty_returned, 1, 0, 0, 0,
+    SELECT ol.order_id, 2::smallint, (o.placed_at AT TIME ZONE z.zone)::date, o.channel_id, 0, ol.sku_id, '', '',
+           ol.qty, 0, 0, ol.qty_returned, 1, 0, 0, 0,
            round((ol.qty * ol.unit_price - ol.discount_amount) * (ol.qty - ol.qty_cancelled - ol.qty_returned) / ol.qty, 4),
-           0, 0, 0, 0, 0
+           0, 0, 0, 0, 0, NULL, NULL
       FROM oms.order_lines ol
       JOIN oms.orders o ON o.order_id = ol.order_id
      CROSS JOIN z
     UNION ALL
-    SELECT s.order_id, 2::smallint, (s.shipped_at AT TIME ZONE z.zone)::date, o.channel_id, 0, ol.sku_id, '', '', 0,
-           0, sl.qty, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    SELECT k.order_id, 2::smallint, (k.cancelled_at AT TIME ZONE z.zone)::date, o.channel_id, 0, ol.sku_id, '', '',
+           0, 0, k.qty, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL
+      FROM oms.order_cancellation k
+      JOIN oms.order_lines ol ON ol.order_id = k.order_id AND ol.line_no = k.line_no
+      JOIN oms.orders o ON o.order_id = k.order_id
+     CROSS JOIN z
+    UNION ALL
+    SELECT s.order_id, 2::smallint, (s.shipped_at AT TIME ZONE z.zone)::date, o.channel_id, 0, ol.sku_id, '', '',
+           0, sl.qty, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL
       FROM oms.shipment s
       JOIN oms.shipment_line sl ON sl.shipment_id = s.id
       JOIN oms.order_lines ol ON ol.order_id = sl.order_id AND ol.line_no = sl.line_no
@@ -235,16 +339,19 @@ SELECT u.order_id, u.kind, u.day, u.channel_id, u.location_id, u.sku_id, u.curre
      WHERE s.shipped_at IS NOT NULL
     UNION ALL
     -- 3 fulfilment: orders shipped, shipments, units, lines shipped, lines filled,
-    --   split orders, shipments on time (within 48 hours of the order), shipments delivered
-    SELECT f.order_id, 3::smallint, f.day, 0, f.location_id, 0, '', '', 0,
+    --   split orders, shipments on time (within 48 hours of the order), shipments delivered;
+    --   hour histograms of placed to shipped, and of shipped to delivered
+    SELECT f.order_id, 3::smallint, f.day, 0, f.location_id, 0, '', '',
            1, count(*), sum(f.units), sum(f.lines), sum(f.filled), max(f.split), count(*) FILTER (WHERE f.on_time),
-           count(*) FILTER (WHERE f.delivered), 0, 0, 0, 0, 0, 0
+           count(f.to_deliver), 0, 0, 0, 0, 0, 0,
+           oms.report_hist_sum(oms.report_hist(f.to_ship)), oms.report_hist_sum(oms.report_hist(f.to_deliver))
       FROM (SELECT s.order_id, (s.shipped_at AT TIME ZONE z.zone)::date AS day, s.location_id,
                    x.units, x.lines, x.filled,
                    ((SELECT count(*) FROM oms.shipment s2
                       WHERE s2.order_id = s.order_id AND s2.shipped_at IS NOT NULL) > 1)::integer AS split,
                    s.shipped_at <= o.placed_at + interval '48 hours' AS on_time,
-                   s.delivered_at IS NOT NULL AS delivered
+                   ceil(extract(epoch FROM s.shipped_at - o.placed_at) / 3600)::integer AS to_ship,
+                   ceil(extract(epoch FROM s.delivered_at - s.shipped_at) / 3600)::integer AS to_deliver
               FROM oms.shipment s
               JOIN oms.orders o ON o.order_id = s.order_id
              CROSS JOIN z
@@ -257,25 +364,9 @@ SELECT u.order_id, u.kind, u.day, u.channel_id, u.location_id, u.sku_id, u.curre
              WHERE s.shipped_at IS NOT NULL) f
      GROUP BY f.order_id, f.day, f.location_id
     UNION ALL
-    -- 4 hours from placed to shipped, 5 from shipped to delivered: shipments per whole hour
-    SELECT s.order_id, 4::smallint, (s.shipped_at AT TIME ZONE z.zone)::date, 0, s.location_id, 0, '', '',
-           least(greatest(ceil(extract(epoch FROM s.shipped_at - o.placed_at) / 3600), 0), 720)::integer,
-           1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-      FROM oms.shipment s
-      JOIN oms.orders o ON o.order_id = s.order_id
-     CROSS JOIN z
-     WHERE s.shipped_at IS NOT NULL
-    UNION ALL
-    SELECT s.order_id, 5::smallint, (s.shipped_at AT TIME ZONE z.zone)::date, 0, s.location_id, 0, '', '',
-           least(greatest(ceil(extract(epoch FROM s.delivered_at - s.shipped_at) / 3600), 0), 720)::integer,
-           1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-      FROM oms.shipment s
-     CROSS JOIN z
-     WHERE s.shipped_at IS NOT NULL AND s.delivered_at IS NOT NULL
-    UNION ALL
     -- 6 units shipped per SKU and location
-    SELECT s.order_id, 6::smallint, (s.shipped_at AT TIME ZONE z.zone)::date, 0, s.location_id, ol.sku_id, '', '', 0,
-           sl.qty, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+    SELECT s.order_id, 6::smallint, (s.shipped_at AT TIME ZONE z.zone)::date, 0, s.location_id, ol.sku_id, '', '',
+           sl.qty, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL
       FROM oms.shipment s
       JOIN oms.shipment_line sl ON sl.shipment_id = s.id
       JOIN oms.order_lines ol ON ol.order_id = sl.order_id AND ol.line_no = sl.line_no
@@ -285,7 +376,7 @@ SELECT u.order_id, u.kind, u.day, u.channel_id, u.location_id, u.sku_id, u.curre
     -- 7 returns by month: shipped units (reason empty); units received back (month of receipt)
     --   and refunds (month the return was received, or requested) by reason
     SELECT s.order_id, 7::smallint, date_trunc('month', s.shipped_at AT TIME ZONE z.zone)::date, 0, 0, ol.sku_id,
-           '', '', 0, sl.qty, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+           '', '', sl.qty, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL
       FROM oms.shipment s
       JOIN oms.shipment_line sl ON sl.shipment_id = s.id
       JOIN oms.order_lines ol ON ol.order_id = sl.order_id AND ol.line_no = sl.line_no
@@ -293,7 +384,7 @@ SELECT u.order_id, u.kind, u.day, u.channel_id, u.location_id, u.sku_id, u.curre
      WHERE s.shipped_at IS NOT NULL
     UNION ALL
     SELECT rc.order_id, 7::smallint, date_trunc('month', rc.received_at AT TIME ZONE z.zone)::date, 0, 0, rc.sku_id,
-           '', coalesce(rr.code, 'unspecified'), 0, 0, rc.qty, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+           '', coalesce(rr.code, 'unspecified'), 0, rc.qty, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL
       FROM oms.return_receipt rc
       JOIN oms.return_line rl ON rl.order_id = rc.order_id AND rl.return_id = rc.return_id AND rl.line_no = rc.line_no
       LEFT JOIN oms.return_reason rr ON rr.id = rl.reason_id
@@ -301,7 +392,8 @@ SELECT u.order_id, u.kind, u.day, u.channel_id, u.location_id, u.sku_id, u.curre
      WHERE NOT rc.from_quarantine
     UNION ALL
     SELECT rl.order_id, 7::smallint, date_trunc('month', coalesce(rt.received_at, rt.requested_at) AT TIME ZONE z.zone)::date,
-           0, 0, rl.sku_id, '', coalesce(rr.code, 'unspecified'), 0, 0, 0, 0, 0, 0, 0, 0, 0, rl.refund_amount, 0, 0, 0, 0, 0
+           0, 0, rl.sku_id, '', coalesce(rr.code, 'unspecified'), 0, 0, 0, 0, 0, 0, 0, 0, rl.refund_amount, 0, 0, 0, 0, 0,
+           NULL, NULL
       FROM oms.return_line rl
       JOIN oms.returns rt ON rt.order_id = rl.order_id AND rt.return_id = rl.return_id
       LEFT JOIN oms.return_reason rr ON rr.id = rl.reason_id
@@ -310,7 +402,7 @@ SELECT u.order_id, u.kind, u.day, u.channel_id, u.location_id, u.sku_id, u.curre
     UNION ALL
     -- 8 routing: orders, routed orders, planned shipments, re-routed orders, backordered lines, lines;
     --   distance (km), shipping cost
-    SELECT o.order_id, 8::smallint, (o.placed_at AT TIME ZONE z.zone)::date, o.channel_id, 0, 0, '', '', 0,
+    SELECT o.order_id, 8::smallint, (o.placed_at AT TIME ZONE z.zone)::date, o.channel_id, 0, 0, '', '',
            1, (o.routing IS NOT NULL)::integer,
            coalesce((o.routing -> 'objective' ->> 'shipments')::bigint, 0),
            (coalesce((o.routing ->> 'attempts')::integer, 1) > 1)::integer,
@@ -321,25 +413,24 @@ SELECT u.order_id, u.kind, u.day, u.channel_id, u.location_id, u.sku_id, u.curre
            0, 0,
            coalesce((o.routing -> 'objective' ->> 'distance_km')::numeric, 0),
            coalesce((o.routing -> 'objective' ->> 'cost')::numeric, 0),
-           0, 0, 0, 0
+           0, 0, 0, 0, NULL, NULL
       FROM oms.orders o
      CROSS JOIN z) u
- GROUP BY u.order_id, u.kind, u.day, u.channel_id, u.location_id, u.sku_id, u.currency, u.reason, u.bucket;
+ GROUP BY u.order_id, u.kind, u.day, u.channel_id, u.location_id, u.sku_id, u.currency, u.reason;
 COMMENT ON VIEW oms.report_contrib IS 'Each order''s contribution to the reporting rollups, computed from the tables now; see oms.report_current for the figures of each kind.';
 
 --
 -- What the reporting views read: the rollups, plus, for every order noted
 -- as changed and not yet folded in, its contribution now minus the one the
--- rollups hold.  The figures n1..n8 and a1..a6 of each kind:
---   1 sales (day, channel, currency): orders, units, cancelled orders,
---     cancelled units, returned units; gross, discounts, tax, shipping,
---     returns, refunds
---   2 products (day, channel, SKU): units ordered, shipped, cancelled,
---     returned, lines; net revenue
+-- rollups hold.  The figures n1..n8, a1..a6 and h1, h2 of each kind:
+--   1 sales (day, channel, currency): orders, units, orders cancelled that
+--     day, units cancelled that day, returned units; gross, discounts, tax,
+--     shipping, returns, refunds
+--   2 products (day, channel, SKU): units ordered, shipped, cancelled (that
+--     day), returned, lines; net revenue
 --   3 fulfilment (day, location): orders shipped, shipments, units, lines
---     shipped, lines filled, split orders, shipments on time, delivered
---   4, 5 (day, location, bucket): shipments shipped bucket hours after the
---     order was placed, delivered bucket hours after they shipped
+--     shipped, lines filled, split orders, shipments on time, delivered;
+--     hour histograms of placed to shipped (h1) and shipped to delivered (h2)
 --   6 (day, location, SKU): units shipped
 --   7 returns (month, SKU, reason): shipped units (reason ''), returned
 --     units; refunds
@@ -347,24 +438,28 @@ COMMENT ON VIEW oms.report_contrib IS 'Each order''s contribution to the reporti
 --     re-routed orders, backordered lines, lines; km, shipping cost
 --
 CREATE VIEW oms.report_tail AS
-SELECT c.kind, c.day, c.channel_id, c.location_id, c.sku_id, c.currency, c.reason, c.bucket,
-       c.n1, c.n2, c.n3, c.n4, c.n5, c.n6, c.n7, c.n8, c.a1, c.a2, c.a3, c.a4, c.a5, c.a6
-  FROM (SELECT DISTINCT d.order_id FROM oms.report_dirty d) d
- CROSS JOIN LATERAL (SELECT * FROM oms.report_contrib c WHERE c.order_id = d.order_id) c
+SELECT c.kind, c.day, c.channel_id, c.location_id, c.sku_id, c.currency, c.reason,
+       c.n1, c.n2, c.n3, c.n4, c.n5, c.n6, c.n7, c.n8, c.a1, c.a2, c.a3, c.a4, c.a5, c.a6, c.h1, c.h2
+  FROM oms.report_contrib c
+ WHERE c.order_id = ANY (ARRAY(SELECT DISTINCT d.order_id FROM oms.report_dirty d))
 UNION ALL
-SELECT p.kind, p.day, p.channel_id, p.location_id, p.sku_id, p.currency, p.reason, p.bucket,
-       -p.n1, -p.n2, -p.n3, -p.n4, -p.n5, -p.n6, -p.n7, -p.n8, -p.a1, -p.a2, -p.a3, -p.a4, -p.a5, -p.a6
-  FROM (SELECT DISTINCT d.order_id FROM oms.report_dirty d) d
-  JOIN oms.report_order_contrib p ON p.order_id = d.order_id;
+SELECT p.kind, p.day, p.channel_id, p.location_id, p.sku_id, p.currency, p.reason,
+       -p.n1, -p.n2, -p.n3, -p.n4, -p.n5, -p.n6, -p.n7, -p.n8, -p.a1, -p.a2, -p.a3, -p.a4, -p.a5, -p.a6,
+       oms.report_hist_neg(p.h1), oms.report_hist_neg(p.h2)
+  FROM oms.report_order_contrib p
+ WHERE p.order_id = ANY (ARRAY(SELECT DISTINCT d.order_id FROM oms.report_dirty d));
+-- The noted orders as an array, not a join: "order_id = ANY (array)" goes
+-- down through report_contrib's grouping and union into every table's
+-- index on order_id, together with the reading view's kind and day.
 COMMENT ON VIEW oms.report_tail IS 'What the rollups miss now: for every order changed since compaction, its contribution now minus the one folded in.';
 
 CREATE VIEW oms.report_current AS
-SELECT r.kind, r.day, r.channel_id, r.location_id, r.sku_id, r.currency, r.reason, r.bucket,
-       r.n1, r.n2, r.n3, r.n4, r.n5, r.n6, r.n7, r.n8, r.a1, r.a2, r.a3, r.a4, r.a5, r.a6
+SELECT r.kind, r.day, r.channel_id, r.location_id, r.sku_id, r.currency, r.reason,
+       r.n1, r.n2, r.n3, r.n4, r.n5, r.n6, r.n7, r.n8, r.a1, r.a2, r.a3, r.a4, r.a5, r.a6, r.h1, r.h2
   FROM oms.report_rollup r
 UNION ALL
-SELECT t.kind, t.day, t.channel_id, t.location_id, t.sku_id, t.currency, t.reason, t.bucket,
-       t.n1, t.n2, t.n3, t.n4, t.n5, t.n6, t.n7, t.n8, t.a1, t.a2, t.a3, t.a4, t.a5, t.a6
+SELECT t.kind, t.day, t.channel_id, t.location_id, t.sku_id, t.currency, t.reason,
+       t.n1, t.n2, t.n3, t.n4, t.n5, t.n6, t.n7, t.n8, t.a1, t.a2, t.a3, t.a4, t.a5, t.a6, t.h1, t.h2
   FROM oms.report_tail t;
 COMMENT ON VIEW oms.report_current IS 'The rollups as of now: oms.report_rollup plus, for the orders changed since compaction, their contribution now minus the one folded in. Figures per kind: see the comment in src/sql/75_reporting.sql.';
 
@@ -385,36 +480,38 @@ AS $$
 BEGIN
     -- Take out what the rollups hold of these orders ...
     INSERT INTO oms.report_rollup AS r
-    SELECT p.kind, p.day, p.channel_id, p.location_id, p.sku_id, p.currency, p.reason, p.bucket,
+    SELECT p.kind, p.day, p.channel_id, p.location_id, p.sku_id, p.currency, p.reason,
            -sum(p.n1), -sum(p.n2), -sum(p.n3), -sum(p.n4), -sum(p.n5), -sum(p.n6), -sum(p.n7), -sum(p.n8),
-           -sum(p.a1), -sum(p.a2), -sum(p.a3), -sum(p.a4), -sum(p.a5), -sum(p.a6)
+           -sum(p.a1), -sum(p.a2), -sum(p.a3), -sum(p.a4), -sum(p.a5), -sum(p.a6),
+           oms.report_hist_neg(oms.report_hist_sum(p.h1)), oms.report_hist_neg(oms.report_hist_sum(p.h2))
       FROM oms.report_order_contrib p
      WHERE p.order_id = ANY (orders)
-     GROUP BY p.kind, p.day, p.channel_id, p.location_id, p.sku_id, p.currency, p.reason, p.bucket
-        ON CONFLICT (kind, day, channel_id, location_id, sku_id, currency, reason, bucket) DO UPDATE
+     GROUP BY p.kind, p.day, p.channel_id, p.location_id, p.sku_id, p.currency, p.reason
+        ON CONFLICT (kind, day, channel_id, location_id, sku_id, currency, reason) DO UPDATE
        SET n1 = r.n1 + excluded.n1, n2 = r.n2 + excluded.n2, n3 = r.n3 + excluded.n3, n4 = r.n4 + excluded.n4,
            n5 = r.n5 + excluded.n5, n6 = r.n6 + excluded.n6, n7 = r.n7 + excluded.n7, n8 = r.n8 + excluded.n8,
            a1 = r.a1 + excluded.a1, a2 = r.a2 + excluded.a2, a3 = r.a3 + excluded.a3, a4 = r.a4 + excluded.a4,
-           a5 = r.a5 + excluded.a5, a6 = r.a6 + excluded.a6;
+           a5 = r.a5 + excluded.a5, a6 = r.a6 + excluded.a6,
+           h1 = oms.report_hist_add(r.h1, excluded.h1), h2 = oms.report_hist_add(r.h2, excluded.h2);
     DELETE FROM oms.report_order_contrib p WHERE p.order_id = ANY (orders);
 
     -- ... and put in what they contribute now.
     INSERT INTO oms.report_order_contrib
-    SELECT c.*
-      FROM (SELECT DISTINCT x.order_id FROM unnest(orders) AS x(order_id)) d
-     CROSS JOIN LATERAL (SELECT * FROM oms.report_contrib c WHERE c.order_id = d.order_id) c;
+    SELECT c.* FROM oms.report_contrib c WHERE c.order_id = ANY (orders);
     INSERT INTO oms.report_rollup AS r
-    SELECT p.kind, p.day, p.channel_id, p.location_id, p.sku_id, p.currency, p.reason, p.bucket,
+    SELECT p.kind, p.day, p.channel_id, p.location_id, p.sku_id, p.currency, p.reason,
            sum(p.n1), sum(p.n2), sum(p.n3), sum(p.n4), sum(p.n5), sum(p.n6), sum(p.n7), sum(p.n8),
-           sum(p.a1), sum(p.a2), sum(p.a3), sum(p.a4), sum(p.a5), sum(p.a6)
+           sum(p.a1), sum(p.a2), sum(p.a3), sum(p.a4), sum(p.a5), sum(p.a6),
+           oms.report_hist_sum(p.h1), oms.report_hist_sum(p.h2)
       FROM oms.report_order_contrib p
      WHERE p.order_id = ANY (orders)
-     GROUP BY p.kind, p.day, p.channel_id, p.location_id, p.sku_id, p.currency, p.reason, p.bucket
-        ON CONFLICT (kind, day, channel_id, location_id, sku_id, currency, reason, bucket) DO UPDATE
+     GROUP BY p.kind, p.day, p.channel_id, p.location_id, p.sku_id, p.currency, p.reason
+        ON CONFLICT (kind, day, channel_id, location_id, sku_id, currency, reason) DO UPDATE
        SET n1 = r.n1 + excluded.n1, n2 = r.n2 + excluded.n2, n3 = r.n3 + excluded.n3, n4 = r.n4 + excluded.n4,
            n5 = r.n5 + excluded.n5, n6 = r.n6 + excluded.n6, n7 = r.n7 + excluded.n7, n8 = r.n8 + excluded.n8,
            a1 = r.a1 + excluded.a1, a2 = r.a2 + excluded.a2, a3 = r.a3 + excluded.a3, a4 = r.a4 + excluded.a4,
-           a5 = r.a5 + excluded.a5, a6 = r.a6 + excluded.a6;
+           a5 = r.a5 + excluded.a5, a6 = r.a6 + excluded.a6,
+           h1 = oms.report_hist_add(r.h1, excluded.h1), h2 = oms.report_hist_add(r.h2, excluded.h2);
 END
 $$;
 COMMENT ON FUNCTION oms.report_fold(bigint[]) IS
@@ -438,11 +535,12 @@ BEGIN
     TRUNCATE oms.report_rollup, oms.report_order_contrib;
     INSERT INTO oms.report_order_contrib SELECT * FROM oms.report_contrib;
     INSERT INTO oms.report_rollup
-    SELECT p.kind, p.day, p.channel_id, p.location_id, p.sku_id, p.currency, p.reason, p.bucket,
+    SELECT p.kind, p.day, p.channel_id, p.location_id, p.sku_id, p.currency, p.reason,
            sum(p.n1), sum(p.n2), sum(p.n3), sum(p.n4), sum(p.n5), sum(p.n6), sum(p.n7), sum(p.n8),
-           sum(p.a1), sum(p.a2), sum(p.a3), sum(p.a4), sum(p.a5), sum(p.a6)
+           sum(p.a1), sum(p.a2), sum(p.a3), sum(p.a4), sum(p.a5), sum(p.a6),
+           oms.report_hist_sum(p.h1), oms.report_hist_sum(p.h2)
       FROM oms.report_order_contrib p
-     GROUP BY p.kind, p.day, p.channel_id, p.location_id, p.sku_id, p.currency, p.reason, p.bucket;
+     GROUP BY p.kind, p.day, p.channel_id, p.location_id, p.sku_id, p.currency, p.reason;
     DELETE FROM oms.report_dirty WHERE txid < v_horizon OR txid >= oms.next_xact_id();
     SELECT count(DISTINCT order_id) INTO v_orders FROM oms.report_order_contrib;
     RETURN v_orders;
@@ -544,7 +642,7 @@ SELECT g.day AS sales_date,
          GROUP BY c.day, c.channel_id, c.currency) g
   JOIN oms.channel ch ON ch.id = g.channel_id
  CROSS JOIN oms.report_zone z;
-COMMENT ON VIEW oms_report.sales_daily IS 'Sales per day, channel and currency, exact as of the query. Orders, their units, money and cancellations count on the day the order was placed; refunds on the day they were recorded.';
+COMMENT ON VIEW oms_report.sales_daily IS 'Sales per day, channel and currency, exact as of the query. Orders, their units, money and returns count on the day the order was placed; cancellations on the day they happened; refunds on the day they were recorded.';
 COMMENT ON COLUMN oms_report.sales_daily.sales_date IS 'The day, in the reporting time zone (oms.report_timezone).';
 COMMENT ON COLUMN oms_report.sales_daily.day_start IS 'When the day began, as a timestamp.';
 COMMENT ON COLUMN oms_report.sales_daily.channel IS 'The channel''s code.';
@@ -558,8 +656,8 @@ COMMENT ON COLUMN oms_report.sales_daily.shipping IS 'Shipping charged, net of s
 COMMENT ON COLUMN oms_report.sales_daily.returns IS 'Net value of the units returned (line net prorated by units, 4 decimals per line), counted on the day the order was placed.';
 COMMENT ON COLUMN oms_report.sales_daily.net_sales IS 'gross_sales - discounts - returns.';
 COMMENT ON COLUMN oms_report.sales_daily.average_order_value IS 'net_sales / orders, 2 decimals.';
-COMMENT ON COLUMN oms_report.sales_daily.cancelled_orders IS 'Orders placed that day that are cancelled now.';
-COMMENT ON COLUMN oms_report.sales_daily.cancelled_units IS 'Units of orders placed that day that are cancelled now (whole orders or lines).';
+COMMENT ON COLUMN oms_report.sales_daily.cancelled_orders IS 'Orders cancelled as a whole that day (their cancelled_at), whenever they were placed.';
+COMMENT ON COLUMN oms_report.sales_daily.cancelled_units IS 'Units cancelled that day, of whole orders or of lines (oms.order_cancellation), whenever the order was placed.';
 COMMENT ON COLUMN oms_report.sales_daily.returned_units IS 'Units of orders placed that day that came back.';
 COMMENT ON COLUMN oms_report.sales_daily.refunds IS 'Money refunded that day (payments of kind refund), whenever the order was placed.';
 
@@ -585,7 +683,7 @@ SELECT g.day AS sales_date,
   JOIN oms.channel ch ON ch.id = g.channel_id
   JOIN oms.sku k ON k.id = g.sku_id
  CROSS JOIN oms.report_zone z;
-COMMENT ON VIEW oms_report.product_sales_daily IS 'Per day, channel and SKU: units ordered, cancelled and returned (on the day the order was placed), shipped (on the day they shipped), and net revenue: bestsellers and slow movers.';
+COMMENT ON VIEW oms_report.product_sales_daily IS 'Per day, channel and SKU: units ordered and returned (on the day the order was placed), cancelled (on the day they were cancelled), shipped (on the day they shipped), and net revenue: bestsellers and slow movers.';
 COMMENT ON COLUMN oms_report.product_sales_daily.sales_date IS 'The day, in the reporting time zone (oms.report_timezone).';
 COMMENT ON COLUMN oms_report.product_sales_daily.day_start IS 'When the day began, as a timestamp.';
 COMMENT ON COLUMN oms_report.product_sales_daily.channel IS 'The channel''s code.';
@@ -593,7 +691,7 @@ COMMENT ON COLUMN oms_report.product_sales_daily.sku IS 'The SKU''s code.';
 COMMENT ON COLUMN oms_report.product_sales_daily.sku_name IS 'The SKU''s name.';
 COMMENT ON COLUMN oms_report.product_sales_daily.units_ordered IS 'Units ordered on orders placed that day.';
 COMMENT ON COLUMN oms_report.product_sales_daily.units_shipped IS 'Units that left a location that day.';
-COMMENT ON COLUMN oms_report.product_sales_daily.units_cancelled IS 'Units of orders placed that day that are cancelled now.';
+COMMENT ON COLUMN oms_report.product_sales_daily.units_cancelled IS 'Units cancelled that day (oms.order_cancellation), whenever the order was placed.';
 COMMENT ON COLUMN oms_report.product_sales_daily.units_returned IS 'Units of orders placed that day that came back.';
 COMMENT ON COLUMN oms_report.product_sales_daily.order_lines IS 'Order lines of the SKU placed that day.';
 COMMENT ON COLUMN oms_report.product_sales_daily.net_revenue IS 'Line net (qty * unit_price - discount) of the units neither cancelled nor returned, prorated by units, 4 decimals per line; in the orders'' currencies added together.';
@@ -612,41 +710,22 @@ SELECT x.day AS ship_date,
        round(x.split_orders::numeric / nullif(x.orders_shipped, 0), 4) AS split_shipment_rate,
        x.shipments_on_time,
        round(x.shipments_on_time::numeric / nullif(x.shipments, 0), 4) AS on_time_ship_rate,
-       (SELECT min(h.b) FROM (SELECT u.b, sum(u.n) OVER (ORDER BY u.b) AS cum
-                                FROM unnest(x.ship_b, x.ship_n) AS u(b, n)) h
-         WHERE h.cum >= 0.5 * x.ship_total) AS p50_hours_to_ship,
-       (SELECT min(h.b) FROM (SELECT u.b, sum(u.n) OVER (ORDER BY u.b) AS cum
-                                FROM unnest(x.ship_b, x.ship_n) AS u(b, n)) h
-         WHERE h.cum >= 0.9 * x.ship_total) AS p90_hours_to_ship,
+       oms.report_hist_percentile(x.ship_hours, 0.5)::integer AS p50_hours_to_ship,
+       oms.report_hist_percentile(x.ship_hours, 0.9)::integer AS p90_hours_to_ship,
        x.shipments_delivered,
-       (SELECT min(h.b) FROM (SELECT u.b, sum(u.n) OVER (ORDER BY u.b) AS cum
-                                FROM unnest(x.deliver_b, x.deliver_n) AS u(b, n)) h
-         WHERE h.cum >= 0.5 * x.deliver_total) AS p50_hours_to_deliver,
-       (SELECT min(h.b) FROM (SELECT u.b, sum(u.n) OVER (ORDER BY u.b) AS cum
-                                FROM unnest(x.deliver_b, x.deliver_n) AS u(b, n)) h
-         WHERE h.cum >= 0.9 * x.deliver_total) AS p90_hours_to_deliver
-  FROM (SELECT g.day, g.location_id,
-               coalesce(sum(g.n1) FILTER (WHERE g.kind = 3), 0)::bigint AS orders_shipped,
-               coalesce(sum(g.n2) FILTER (WHERE g.kind = 3), 0)::bigint AS shipments,
-               coalesce(sum(g.n3) FILTER (WHERE g.kind = 3), 0)::bigint AS units_shipped,
-               coalesce(sum(g.n4) FILTER (WHERE g.kind = 3), 0)::bigint AS lines_shipped,
-               coalesce(sum(g.n5) FILTER (WHERE g.kind = 3), 0)::bigint AS lines_filled,
-               coalesce(sum(g.n6) FILTER (WHERE g.kind = 3), 0)::bigint AS split_orders,
-               coalesce(sum(g.n7) FILTER (WHERE g.kind = 3), 0)::bigint AS shipments_on_time,
-               coalesce(sum(g.n8) FILTER (WHERE g.kind = 3), 0)::bigint AS shipments_delivered,
-               array_agg(g.bucket ORDER BY g.bucket) FILTER (WHERE g.kind = 4 AND g.n1 > 0) AS ship_b,
-               array_agg(g.n1 ORDER BY g.bucket) FILTER (WHERE g.kind = 4 AND g.n1 > 0) AS ship_n,
-               sum(g.n1) FILTER (WHERE g.kind = 4) AS ship_total,
-               array_agg(g.bucket ORDER BY g.bucket) FILTER (WHERE g.kind = 5 AND g.n1 > 0) AS deliver_b,
-               array_agg(g.n1 ORDER BY g.bucket) FILTER (WHERE g.kind = 5 AND g.n1 > 0) AS deliver_n,
-               sum(g.n1) FILTER (WHERE g.kind = 5) AS deliver_total
-          FROM (SELECT c.kind, c.day, c.location_id, c.bucket,
-                       sum(c.n1) AS n1, sum(c.n2) AS n2, sum(c.n3) AS n3, sum(c.n4) AS n4,
-                       sum(c.n5) AS n5, sum(c.n6) AS n6, sum(c.n7) AS n7, sum(c.n8) AS n8
-                  FROM oms.report_current c
-                 WHERE c.kind IN (3, 4, 5)
-                 GROUP BY c.kind, c.day, c.location_id, c.bucket) g
-         GROUP BY g.day, g.location_id) x
+       oms.report_hist_percentile(x.deliver_hours, 0.5)::integer AS p50_hours_to_deliver,
+       oms.report_hist_percentile(x.deliver_hours, 0.9)::integer AS p90_hours_to_deliver,
+       x.ship_hours AS ship_hours_histogram,
+       x.deliver_hours AS deliver_hours_histogram
+  FROM (SELECT c.day, c.location_id,
+               sum(c.n1)::bigint AS orders_shipped, sum(c.n2)::bigint AS shipments,
+               sum(c.n3)::bigint AS units_shipped, sum(c.n4)::bigint AS lines_shipped,
+               sum(c.n5)::bigint AS lines_filled, sum(c.n6)::bigint AS split_orders,
+               sum(c.n7)::bigint AS shipments_on_time, sum(c.n8)::bigint AS shipments_delivered,
+               oms.report_hist_sum(c.h1) AS ship_hours, oms.report_hist_sum(c.h2) AS deliver_hours
+          FROM oms.report_current c
+         WHERE c.kind = 3
+         GROUP BY c.day, c.location_id) x
   JOIN oms.location l ON l.id = x.location_id
  CROSS JOIN oms.report_zone z;
 COMMENT ON VIEW oms_report.fulfilment_daily IS 'Per day and location, the shipments that left it that day: orders, units, lines and how complete they were, split orders, shipments on time (within 48 hours of the order) and the p50/p90 hours from order to shipment and from shipment to delivery.';
@@ -663,11 +742,13 @@ COMMENT ON COLUMN oms_report.fulfilment_daily.split_orders IS 'Orders shipped th
 COMMENT ON COLUMN oms_report.fulfilment_daily.split_shipment_rate IS 'split_orders / orders_shipped.';
 COMMENT ON COLUMN oms_report.fulfilment_daily.shipments_on_time IS 'Shipments that left within 48 hours of the order being placed (the promise).';
 COMMENT ON COLUMN oms_report.fulfilment_daily.on_time_ship_rate IS 'shipments_on_time / shipments.';
-COMMENT ON COLUMN oms_report.fulfilment_daily.p50_hours_to_ship IS 'Median of the whole hours (rounded up, at most 720) from order placed to shipment left.';
+COMMENT ON COLUMN oms_report.fulfilment_daily.p50_hours_to_ship IS 'Median of the whole hours (rounded up) from order placed to shipment left, read from an hour histogram: exact below 32 hours, above it the highest hour of its bucket (at most 6.25 % high; oms.report_bucket_hours).';
 COMMENT ON COLUMN oms_report.fulfilment_daily.p90_hours_to_ship IS '90th percentile of the same.';
 COMMENT ON COLUMN oms_report.fulfilment_daily.shipments_delivered IS 'Of the shipments that left that day, those delivered by now.';
-COMMENT ON COLUMN oms_report.fulfilment_daily.p50_hours_to_deliver IS 'Median of the whole hours (rounded up, at most 720) from shipment left to delivered, over the delivered ones.';
+COMMENT ON COLUMN oms_report.fulfilment_daily.p50_hours_to_deliver IS 'Median of the whole hours (rounded up) from shipment left to delivered, over the delivered ones; from an hour histogram as p50_hours_to_ship.';
 COMMENT ON COLUMN oms_report.fulfilment_daily.p90_hours_to_deliver IS '90th percentile of the same.';
+COMMENT ON COLUMN oms_report.fulfilment_daily.ship_hours_histogram IS 'The shipments by whole hours from order placed to shipment left, as an hour histogram (counts by bucket, the array''s lower bound the first bucket): add those of several days or locations with oms.report_hist_sum and read percentiles of the whole period with oms.report_hist_percentile(histogram, 0.5).';
+COMMENT ON COLUMN oms_report.fulfilment_daily.deliver_hours_histogram IS 'The delivered shipments by whole hours from shipment left to delivery, as an hour histogram (see ship_hours_histogram).';
 
 CREATE VIEW oms_report.stock_health AS
 SELECT k.code AS sku,

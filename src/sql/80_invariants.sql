@@ -89,6 +89,16 @@ AS $$
         ON r.order_id = l.order_id AND r.line_no = l.line_no
      WHERE coalesce(l.qty_reserved, 0) <> coalesce(r.qty, 0)
     UNION ALL
+    SELECT 'order line cancelled equals its cancellations',
+           format('order %s line %s: qty_cancelled %s, cancellations %s',
+                  coalesce(l.order_id, c.order_id), coalesce(l.line_no, c.line_no),
+                  coalesce(l.qty_cancelled, 0), coalesce(c.qty, 0))
+      FROM oms.order_lines l
+      FULL JOIN (SELECT order_id, line_no, sum(qty) AS qty
+                   FROM oms.order_cancellation GROUP BY order_id, line_no) c
+        ON c.order_id = l.order_id AND c.line_no = l.line_no
+     WHERE coalesce(l.qty_cancelled, 0) <> coalesce(c.qty, 0)
+    UNION ALL
     SELECT 'reservations belong to order lines',
            format('order %s line %s has reservations but no line', r.order_id, r.line_no)
       FROM (SELECT DISTINCT order_id, line_no FROM oms.reservation) r

@@ -147,6 +147,9 @@ BEGIN
     END IF;
     EXECUTE format('GRANT USAGE ON SCHEMA oms_report TO %I', role);
     EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA oms_report TO %I', role);
+    -- The views' hour histograms: pure functions of their arguments.
+    EXECUTE format('GRANT EXECUTE ON FUNCTION oms.report_hist(integer), oms.report_hist_sum(bigint[]), '
+                   'oms.report_hist_neg(bigint[]), oms.report_hist_percentile(bigint[], double precision) TO %I', role);
 END
 $$;
 COMMENT ON FUNCTION oms.grant_reporting(name) IS
@@ -287,6 +290,35 @@ ALTER TABLE oms.orders ADD COLUMN replaces_order_id bigint, ADD COLUMN replaces_
 COMMENT ON COLUMN oms.orders.replaces_order_id IS 'On the replacement order of an exchange or a replace claim: the order whose return it replaces (oms.returns.replacement_order_id links the other way); else NULL.';
 COMMENT ON COLUMN oms.orders.replaces_return_id IS 'On a replacement order: the return (exchange or replace claim) it was placed for; else NULL.';
 --@include src/sql/68_refunds.sql
+
+-- When units were cancelled (reports count cancellations on that day): one
+-- row per cancellation from now on; a line cancelled before gets one row of
+-- all its cancelled units, at its order's cancellation or last change.
+CREATE SEQUENCE oms.order_cancellation_id_seq AS bigint;
+CREATE TABLE oms.order_cancellation (
+    order_id        bigint NOT NULL,
+    id              bigint NOT NULL DEFAULT nextval('oms.order_cancellation_id_seq'),
+    line_no         integer NOT NULL,
+    qty             oms.quantity NOT NULL,
+    reason          text,
+    cancelled_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (order_id, id)
+);
+ALTER SEQUENCE oms.order_cancellation_id_seq OWNED BY oms.order_cancellation.id;
+COMMENT ON TABLE oms.order_cancellation IS 'Append-only: one row each time units of an order line are cancelled (oms.cancel_order, oms.cancel_line), so that reports count cancellations on the day they happened; the qty of a line''s rows add up to its qty_cancelled.';
+COMMENT ON COLUMN oms.order_cancellation.order_id IS 'The order.';
+COMMENT ON COLUMN oms.order_cancellation.id IS 'The cancellation''s id (oms.order_cancellation_id_seq).';
+COMMENT ON COLUMN oms.order_cancellation.line_no IS 'The order line whose units were cancelled.';
+COMMENT ON COLUMN oms.order_cancellation.qty IS 'Units cancelled.';
+COMMENT ON COLUMN oms.order_cancellation.reason IS 'The reason given, if any.';
+COMMENT ON COLUMN oms.order_cancellation.cancelled_at IS 'When they were cancelled.';
+SELECT pg_catalog.pg_extension_config_dump('oms.order_cancellation', '');
+SELECT pg_catalog.pg_extension_config_dump('oms.order_cancellation_id_seq', '');
+INSERT INTO oms.order_cancellation (order_id, line_no, qty, reason, cancelled_at)
+SELECT l.order_id, l.line_no, l.qty_cancelled, l.cancel_reason, coalesce(o.cancelled_at, o.updated_at)
+  FROM oms.order_lines l JOIN oms.orders o ON o.order_id = l.order_id
+ WHERE l.qty_cancelled > 0
+ ORDER BY l.order_id, l.line_no;
 
 -- Reporting for BI tools: schema oms_report, the rollups and their upkeep.
 --@include src/sql/75_reporting.sql

@@ -1,10 +1,10 @@
 -- The schema: tables, keys, constraints, and what pg_dump keeps.
 BEGIN;
-SELECT plan(44);
+SELECT plan(45);
 
 SELECT has_schema('oms');
 SELECT tables_are('oms', ARRAY['channel', 'location', 'channel_location', 'sku', 'stock', 'stock_slot',
-                               'stock_movement', 'orders', 'order_ref', 'order_lines', 'reservation',
+                               'stock_movement', 'orders', 'order_ref', 'order_lines', 'order_cancellation', 'reservation',
                                'hold', 'hold_line', 'routing_policy', 'location_load', 'transition',
                                'shipment', 'shipment_line', 'tracking_event', 'payment', 'order_event',
                                'outbox', 'event_consumer', 'event_lease',
@@ -25,6 +25,7 @@ SELECT col_is_pk('oms', 'stock_movement', ARRAY['sku_id', 'id'], 'the ledger is 
 SELECT col_is_pk('oms', 'channel_location', ARRAY['channel_id', 'location_id'], 'channel_location is keyed by channel and location');
 SELECT col_is_pk('oms', 'order_lines', ARRAY['order_id', 'line_no'], 'lines are keyed by order first');
 SELECT col_is_pk('oms', 'reservation', ARRAY['order_id', 'id'], 'reservations are keyed by order first');
+SELECT col_is_pk('oms', 'order_cancellation', ARRAY['order_id', 'id'], 'cancellations are keyed by order first');
 SELECT col_is_pk('oms', 'order_ref', ARRAY['channel_id', 'external_ref'], 'idempotency keys have a table of their own');
 SELECT col_is_pk('oms', 'atp_level', ARRAY['sku_id', 'channel_id'], 'the feed is keyed by sku first');
 SELECT col_is_pk('oms', 'atp_policy', ARRAY['sku_id', 'channel_id'], 'feed policies are keyed by sku first');
@@ -120,13 +121,18 @@ SELECT is(
     (SELECT array_agg(p.proname::text || ' ' || p.provolatile::text ORDER BY p.proname) FROM pg_proc p
       WHERE p.pronamespace = 'oms'::regnamespace AND p.provolatile <> 'v'),
     ARRAY['atp_compute s', 'check_invariants s', 'connector_amazon s', 'connector_pos s',
-          'connector_shopify s', 'currency_exponent i', 'json_sum i', 'refund_breakdown s', 'refund_captures s'],
+          'connector_shopify s', 'currency_exponent i', 'json_sum i', 'refund_breakdown s', 'refund_captures s',
+          'report_bucket_hours i', 'report_hist i', 'report_hist_add i', 'report_hist_final i',
+          'report_hist_merge i', 'report_hist_neg i', 'report_hist_percentile i', 'report_hist_sum i',
+          'report_hours_bucket i'],
     'STABLE or IMMUTABLE only where a function reads nothing the statement writes and caches nothing');
 SELECT is(
     (SELECT array_agg(p.proname::text || ' ' || p.proparallel::text ORDER BY p.proname) FROM pg_proc p
       WHERE p.pronamespace = 'oms'::regnamespace AND p.proparallel <> 'u'),
     ARRAY['atp_compute s', 'check_invariants s', 'connector_error s', 'currency_exponent s', 'json_sum s',
-          'next_xact_id s', 'refund_breakdown s', 'refund_captures s'],
+          'next_xact_id s', 'refund_breakdown s', 'refund_captures s', 'report_bucket_hours s', 'report_hist s',
+          'report_hist_add s', 'report_hist_final s', 'report_hist_merge s', 'report_hist_neg s',
+          'report_hist_percentile s', 'report_hours_bucket s'],
     'PARALLEL SAFE only where a function neither writes nor reads the master-data cache');
 
 -- Nothing of oms is open to PUBLIC.
