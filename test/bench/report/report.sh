@@ -3,15 +3,21 @@
 # reporting views of schema oms_report on a generated shop, on a throwaway
 # cluster of its own (port BENCH_REPORT_PORT, 5491).
 #
-#   1. Loads BENCH_REPORT_ORDERS (1000000) orders over BENCH_REPORT_DAYS (365)
-#      days in BENCH_REPORT_STAGES steps (gen.sql, the bulk path; the rollups
-#      rebuilt after each step), and after each step times every view's
-#      typical dashboard query (queries.txt) with pgbench: mean and p95 of
-#      BENCH_REPORT_RUNS (30) runs, once with nothing noted and once with a
-#      tail of orders not yet folded in (BENCH_REPORT_TAIL, 1000, placed
-#      through oms.place_order with the worker's compaction paused).
-#   2. Checks the views against the oracle of sql/14_reporting.sql for the
-#      daily sales (every row) on the full data set.
+#   0. Proves the bulk path (prove.sh): BENCH_REPORT_PROVE (2000) orders of
+#      one plan loaded by bulk.sql and by oms's functions (real.sql), in two
+#      databases: the same rows in every table the reports read, the same
+#      figures in every view (one md5 each).
+#   1. Loads BENCH_REPORT_ORDERS or ORDERS (1000000) orders over
+#      BENCH_REPORT_DAYS (365) days in BENCH_REPORT_STAGES steps (plan.sql
+#      draws them, bulk.sql writes them; the rollups rebuilt after each
+#      step), and after each
+#      step times every view's typical dashboard query (queries.txt) with
+#      pgbench: mean and p95 of BENCH_REPORT_RUNS (30) runs, once with
+#      nothing noted and once with a tail of orders not yet folded in
+#      (BENCH_REPORT_TAIL, 1000, placed through oms.place_order with the
+#      worker's compaction paused); EXPLAIN ANALYZE of each in explain_*.txt.
+#   2. Checks the daily sales against the oracle of sql/14_reporting.sql
+#      (every row) on the full data set.
 #   3. Measures (after the first step) oms.place_order throughput (place.sql, 3-line orders,
 #      BENCH_REPORT_CLIENTS clients, BENCH_REPORT_SECONDS per run) with
 #      oms.report on (the worker compacting every second) and off,
@@ -23,20 +29,21 @@
 # size), BENCH_REPORT_STAGES ("100000 300000" orders after which to measure
 # too, besides the last), BENCH_REPORT_DAYS (365), BENCH_REPORT_SKUS (1000),
 # BENCH_REPORT_RUNS (30), BENCH_REPORT_TAIL (1000), BENCH_REPORT_CLIENTS (8),
-# BENCH_REPORT_SECONDS (20), BENCH_REPORT_ROUNDS (3), BENCH_REPORT_PORT
+# BENCH_REPORT_SECONDS (20), BENCH_REPORT_ROUNDS (5), BENCH_REPORT_PROVE (2000; 0 skips), BENCH_REPORT_PORT
 # (5491), BENCH_NO_BUILD=1, BENCH_KEEP=1.  Output: test/bench/results/report/.
 . "$(dirname "$0")/../../tools/lib.sh"
 HERE=$OMS_ROOT/test/bench/report
 OUT=$OMS_ROOT/test/bench/results/report
-ORDERS=${BENCH_REPORT_ORDERS:-1000000}
+ORDERS=${BENCH_REPORT_ORDERS:-${ORDERS:-1000000}}
 STAGES=${BENCH_REPORT_STAGES:-100000 300000}
 DAYS=${BENCH_REPORT_DAYS:-365}
 NSKUS=${BENCH_REPORT_SKUS:-1000}
 RUNS=${BENCH_REPORT_RUNS:-30}
+PROVE=${BENCH_REPORT_PROVE:-2000}
 TAIL=${BENCH_REPORT_TAIL:-1000}
 CLIENTS=${BENCH_REPORT_CLIENTS:-8}
 SECS=${BENCH_REPORT_SECONDS:-20}
-ROUNDS=${BENCH_REPORT_ROUNDS:-3}
+ROUNDS=${BENCH_REPORT_ROUNDS:-5}
 DB=oms_report_bench
 
 ensure_packages
@@ -63,6 +70,7 @@ time_queries() {
     while IFS='|' read -r name sql; do
         [ -n "$name" ] || continue
         echo "$sql;" >"$OUT/q_$name.sql"
+        psql_q -c "EXPLAIN (ANALYZE, BUFFERS) $sql" >"$OUT/explain_${label}_$name.txt" 2>&1 || true
         "$PGBIN/pgbench" -n -c 1 -t "$RUNS" -f "$OUT/q_$name.sql" -l --log-prefix="$OUT/log_${label}_$name" \
             >"$OUT/pgbench_${label}_$name.txt" 2>&1
         cat "$OUT"/log_"${label}_$name".* | awk '{ print $3 / 1000.0 }' | sort -n | awk -v name="$name" '
@@ -79,16 +87,31 @@ place_tail() {
 
 # oms.place_order with reporting on and off, alternating.
 throughput() {
-    step "oms.place_order with reporting on and off: $CLIENTS clients, ${SECS}s per run, $ROUNDS rounds"
+    step "oms.place_order with reporting off, on, and on with compaction deferred: $CLIENTS clients, ${SECS}s per run, $ROUNDS rounds"
     echo "round report tps" >"$OUT/throughput.txt"
+    local modes="off on deferred" round mode tps
     for round in $(seq 1 "$ROUNDS"); do
-        for mode in off on; do
-            [ $((round % 2)) = 0 ] && mode=$([ "$mode" = off ] && echo on || echo off)
+        for mode in $modes; do
             psql_q -c CHECKPOINT >/dev/null
-            tps=$(PGOPTIONS="-c oms.report=$mode" "$PGBIN/pgbench" -n -M prepared -c "$CLIENTS" -j 2 -T "$SECS" \
-                      -D nskus="$NSKUS" -f "$HERE/place.sql" 2>&1 | sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
+            if [ "$mode" = deferred ]; then
+                psql_q -c "ALTER SYSTEM SET oms.report_compact_interval = 0" -c "SELECT pg_reload_conf()" >/dev/null
+                sleep 1
+            fi
+            tps=$(PGOPTIONS="-c oms.report=$([ "$mode" = off ] && echo off || echo on)" "$PGBIN/pgbench" -n -M prepared \
+                      -c "$CLIENTS" -j 2 -T "$SECS" -D nskus="$NSKUS" -f "$HERE/place.sql" 2>&1 \
+                      | sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
             echo "$round $mode $tps" | tee -a "$OUT/throughput.txt"
+            if [ "$mode" = deferred ]; then
+                # The notes of the run folded before the next one, which must not pay for them.
+                psql_q -c "ALTER SYSTEM RESET oms.report_compact_interval" -c "SELECT pg_reload_conf()" >/dev/null
+                start=$(date +%s%N)
+                folded=$(psql_q -At -c "SELECT oms.report_compact(1000000)")
+                echo "round $round: the deferred run's $folded orders folded in $(( ($(date +%s%N) - start) / 1000000 )) ms" \
+                    | tee -a "$OUT/notes.txt"
+            fi
         done
+        # The next round in another order: off on deferred, on deferred off, deferred off on.
+        modes="${modes#* } ${modes%% *}"
     done
     # Orders placed with oms.report off were never noted: note them now, so the rollups count them.
     psql_q -c "INSERT INTO oms.report_dirty (order_id, txid)
@@ -96,24 +119,37 @@ throughput() {
                 WHERE o.external_ref LIKE 'B-%'
                   AND NOT EXISTS (SELECT FROM oms.report_order_contrib c WHERE c.order_id = o.order_id)
                ON CONFLICT DO NOTHING" >/dev/null
-    awk 'NR > 1 { s[$2] += $3; n[$2]++ } END { printf "place_order tps: report off %.1f, on %.1f (%.1f %% less with reporting)\n",
-         s["off"] / n["off"], s["on"] / n["on"], 100 * (1 - (s["on"] / n["on"]) / (s["off"] / n["off"])) }' \
-        "$OUT/throughput.txt" | tee -a "$OUT/notes.txt"
+    # Means per mode, and the median over rounds of each round's ratio to its own "off" run.
+    awk 'NR > 1 { s[$2] += $3; n[$2]++; t[$1, $2] = $3; r = $1 > r ? $1 : r }
+         function median(a, k,   i, j, x) { for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { x = a[i]; a[i] = a[j]; a[j] = x }
+                                           return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
+         END { for (i = 1; i <= r; i++) { on[i] = 100 * (1 - t[i, "on"] / t[i, "off"]); de[i] = 100 * (1 - t[i, "deferred"] / t[i, "off"]) }
+               printf "place_order tps (means of %d rounds): report off %.1f, on %.1f, on with compaction deferred %.1f\n", r,
+                      s["off"] / n["off"], s["on"] / n["on"], s["deferred"] / n["deferred"]
+               printf "cost of reporting, median over rounds of (1 - mode / off of the same round): on %.1f %%, notes only (compaction deferred) %.1f %%\n",
+                      median(on, r), median(de, r) }' "$OUT/throughput.txt" | tee -a "$OUT/notes.txt"
 }
 
 loaded=0
 echo "orders view mean_ms p95_ms tail" >"$OUT/latency.txt"
+step "proving the bulk path: $PROVE orders both ways (prove.sh)"
+if [ "$PROVE" -gt 0 ]; then
+    "$HERE/prove.sh" "$OUT" | tee -a "$OUT/notes.txt"
+fi
 for target in $STAGES $ORDERS; do
     [ "$target" -gt "$loaded" ] || continue
     [ "$target" -le "$ORDERS" ] || continue
-    step "generating orders $((loaded + 1)) to $target over $DAYS days (bulk path, gen.sql)"
+    step "generating orders $((loaded + 1)) to $target over $DAYS days (plan.sql, bulk.sql)"
     first=$((loaded + 1))
     start=$(date +%s)
-    # In chunks of 250000, each in its own transaction.
+    # In chunks of 250000, each in its own transaction, after the ids in use
+    # (the tails placed through oms.place_order included).
     while [ "$first" -le "$target" ]; do
         last=$(( first + 249999 )); [ "$last" -le "$target" ] || last=$target
-        psql_q -v first="$first" -v last="$last" -v days="$DAYS" -v nskus="$NSKUS" \
-            -v seed="0.$first" -f "$HERE/gen.sql" >/dev/null
+        base=$(psql_q -At -c "SELECT greatest(coalesce(max(order_id), 0), (SELECT last_value FROM oms.order_id_seq)) FROM oms.orders")
+        psql_q -v n=$((last - first + 1)) -v base="$base" -v days="$DAYS" -v nskus="$NSKUS" -v seed="0.$first" \
+            -v anchor="$(date -u +'%Y-%m-%d %H:%M:%S+00')" \
+            -f "$HERE/plan.sql" -f "$HERE/bulk.sql" >/dev/null
         first=$((last + 1))
     done
     loaded=$target
@@ -126,6 +162,9 @@ for target in $STAGES $ORDERS; do
     echo "oms.report_rebuild() of $target orders (and the tails placed before) in $(( $(date +%s) - start )) s" \
         | tee -a "$OUT/notes.txt"
     psql_q -c "SELECT oms.report_compact(1000000)" -c "VACUUM ANALYZE" >/dev/null
+    psql_q -At -c "SELECT '$target orders: rollup rows ' || count(*) || ' (' || string_agg(k, ', ') || ')'
+                     FROM (SELECT kind || ': ' || count(*) AS k FROM oms.report_rollup GROUP BY kind ORDER BY kind) x,
+                          LATERAL (SELECT 1) y" | tee -a "$OUT/notes.txt"
     step "timing the dashboard queries at $loaded orders (nothing noted)"
     time_queries "${loaded}_0" | sed "s/^/$loaded /; s/\$/ 0/" | tee -a "$OUT/latency.txt"
     step "timing them again with $TAIL orders placed through oms.place_order and not yet folded in"
@@ -133,8 +172,12 @@ for target in $STAGES $ORDERS; do
     sleep 2
     place_tail "$TAIL"
     time_queries "${loaded}_$TAIL" | sed "s/^/$loaded /; s/\$/ $TAIL/" | tee -a "$OUT/latency.txt"
+    # What folding them costs: the worker's work per order, off the order path.
+    start=$(date +%s%N)
+    folded=$(psql_q -At -c "SELECT oms.report_compact(1000000)")
+    echo "$loaded orders: oms.report_compact() folded $folded orders in $(( ($(date +%s%N) - start) / 1000000 )) ms" \
+        | tee -a "$OUT/notes.txt"
     psql_q -c "ALTER SYSTEM RESET oms.report_compact_interval" -c "SELECT pg_reload_conf()" >/dev/null
-    psql_q -c "SELECT oms.report_compact(1000000)" >/dev/null
     # After the first step, so that the shop has a history but the run does not wait for the rest.
     [ -s "$OUT/throughput.txt" ] || throughput
 done
