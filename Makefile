@@ -6,6 +6,7 @@
 #   make stop                     stop the demo cluster
 #   make fuzz                     fuzz every oms function on a throwaway cluster (FUZZ_SECONDS, FUZZ_SEED)
 #   make valgrind                 regress, isolation and the fuzzer under valgrind memcheck
+#   make test-citus               oms on Citus 13.2.2: a coordinator and two workers (builds Citus once)
 #
 # demo, test, fuzz and valgrind install what they need (Debian packages) themselves, so they
 # work before pg_config exists; everything else needs PostgreSQL's PGXS.
@@ -45,7 +46,8 @@ OBJS = \
 	src/report.o \
 	src/histogram.o \
 	src/refund.o \
-	src/exchange.o
+	src/exchange.o \
+	src/citus.o
 
 # The install script of this version is assembled from one file per object
 # group.  src/upgrade/ keeps the released install scripts exactly as they
@@ -96,11 +98,13 @@ src/$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control
 src/$(EXTENSION)--%--$(EXTVERSION).sql: src/upgrade/$(EXTENSION)--%--$(EXTVERSION).sql $(SQL_SOURCES)
 	awk '/^--@include /{ while ((getline line < $$2) > 0) print line; close($$2); next } { print }' $< > $@
 
-.PHONY: bench-route bench-report bench-sync demo test stop bench dist fuzz valgrind
+.PHONY: bench-route bench-report bench-sync demo test test-citus stop bench dist fuzz valgrind
 demo:
 	@test/demo/demo.sh
 test:
 	@test/tools/test.sh
+test-citus:
+	@test/citus/citus.sh
 stop:
 	@test/tools/cluster.sh stop demo
 bench:

@@ -25,6 +25,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #include "oms.h"
@@ -421,10 +422,27 @@ oms_transition_next(const char *entity, const char *from)
 
 /*
  * Statement trigger on the cached tables: tells every backend to reload.
+ *
+ * On Citus the trigger fires on a shard of the reference table (named
+ * <table>_<shard id>), whose invalidation no cache watches: then the table
+ * the shard belongs to is invalidated as well, on the node the shard is on
+ * (the coordinator keeps a copy of every reference table).
  */
 Datum
 oms_master_changed(PG_FUNCTION_ARGS)
 {
-	CacheInvalidateRelcache(oms_trigger_data(fcinfo, "oms.master_changed")->tg_relation);
+	Relation	rel = oms_trigger_data(fcinfo, "oms.master_changed")->tg_relation;
+	const char *name = RelationGetRelationName(rel);
+	const char *suffix = strrchr(name, '_');
+
+	CacheInvalidateRelcache(rel);
+	if (suffix != NULL && suffix[1] != '\0' && strspn(suffix + 1, "0123456789") == strlen(suffix + 1))
+	{
+		char	   *table = pnstrdup(name, suffix - name);
+		Oid			relid = get_relname_relid(table, RelationGetNamespace(rel));
+
+		if (OidIsValid(relid))
+			CacheInvalidateRelcacheByRelid(relid);
+	}
 	PG_RETURN_POINTER(NULL);
 }

@@ -13,6 +13,7 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "catalog/pg_type.h"
 #include "executor/tuptable.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -46,21 +47,60 @@ unknown_code(const MasterTable *m, const char *code)
 }
 
 /*
+ * Finds n SKUs by their codes with a query, for an oms.sku that Citus
+ * holds (a reference table: its rows are in its shards only).
+ */
+static void
+lookup_skus_sql(char **codes, int n, OmsRef *refs)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {TEXTOID};
+
+	oms_prepare(&plan, "SELECT id, active FROM oms.sku WHERE code = $1", 1, argtypes);
+	for (int i = 0; i < n; i++)
+	{
+		Datum		value = CStringGetTextDatum(codes[i]);
+		bool		isnull;
+		int			rc = SPI_execute_plan(plan, &value, NULL, false, 1);
+
+		oms_check_spi(rc, SPI_OK_SELECT, "looking up a SKU");
+		if (SPI_processed == 0)
+			unknown_code(&masters[OMS_SKU], codes[i]);
+		refs[i].id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		refs[i].active = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		refs[i].code = codes[i];
+	}
+}
+
+/*
  * Finds n SKUs by their codes into refs[]; an unknown code is an error.
  * Every order looks its SKUs up, so this reads oms.sku's unique index on
  * code directly, with the calling statement's snapshot, rather than run a
- * query.
+ * query (a query when Citus holds oms.sku).
  */
 void
 oms_lookup_skus(char **codes, int n, OmsRef *refs)
 {
-	Relation	rel = table_open(oms_relid("sku"), AccessShareLock);
-	Relation	idx = index_open(oms_relid("sku_code_key"), AccessShareLock);
-	TupleDesc	desc = RelationGetDescr(rel);
-	int			id_att = SPI_fnumber(desc, "id");
-	int			active_att = SPI_fnumber(desc, "active");
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	IndexScanDesc scan = index_beginscan(rel, idx, GetActiveSnapshot(), 1, 0);
+	Relation	rel;
+	Relation	idx;
+	TupleDesc	desc;
+	int			id_att;
+	int			active_att;
+	TupleTableSlot *slot;
+	IndexScanDesc scan;
+
+	if (oms_citus_named("sku"))
+	{
+		lookup_skus_sql(codes, n, refs);
+		return;
+	}
+	rel = table_open(oms_relid("sku"), AccessShareLock);
+	idx = index_open(oms_relid("sku_code_key"), AccessShareLock);
+	desc = RelationGetDescr(rel);
+	id_att = SPI_fnumber(desc, "id");
+	active_att = SPI_fnumber(desc, "active");
+	slot = table_slot_create(rel, NULL);
+	scan = index_beginscan(rel, idx, GetActiveSnapshot(), 1, 0);
 
 	if (id_att <= 0 || active_att <= 0)
 		elog(ERROR, "oms: oms.sku lacks its id or active column");

@@ -70,7 +70,13 @@ oms_stock_guard(PG_FUNCTION_ARGS)
 	HeapTuple	new = trigdata->tg_newtuple;
 	char	   *table;
 
-	if (trusted_depth > 0)
+	/*
+	 * On Citus the trigger fires on the shard, in a worker's backend that
+	 * the coordinator's statement connected to, where trusted_depth is
+	 * always 0: there the guard lets writes through (README, "Scaling out
+	 * with Citus": a direct UPDATE through the coordinator is not refused).
+	 */
+	if (trusted_depth > 0 || oms_citus_internal_backend())
 		return TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event) ? PointerGetDatum(new) : PointerGetDatum(old);
 
 	table = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
@@ -149,7 +155,13 @@ oms_definition_guard(PG_FUNCTION_ARGS)
 {
 	Relation	rel = oms_trigger_data(fcinfo, "oms.definition_guard")->tg_relation;
 
-	if (!creating_extension)
+	/*
+	 * On Citus, oms.distribute() copies the rows into the shards of the
+	 * reference table through Citus's own connections to the workers; a
+	 * change through the coordinator is still refused there, by the trigger
+	 * on the coordinator's copy.
+	 */
+	if (!creating_extension && !oms_citus_internal_backend())
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_DEFINITION_READ_ONLY),
 				 errmsg("oms.%s is part of the oms extension and changes only with it",

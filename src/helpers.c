@@ -49,11 +49,18 @@ oms_prepare_planned(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes
  * Returns the kept plan in *cache, preparing it on first use.  oms's
  * statements look rows up by key, so one generic plan serves every call: the
  * plan cache would otherwise plan afresh each time for array parameters,
- * whose custom plans it estimates cheaper.
+ * whose custom plans it estimates cheaper.  Not on Citus, see below.
  */
 SPIPlanPtr
 oms_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
 {
+	/*
+	 * Citus cannot run a generic plan of a statement that reads a distributed
+	 * table by anything but its distribution key ("could not create
+	 * distributed plan"): there every statement is planned with its values.
+	 */
+	if (*cache == NULL && oms_citus_active())
+		return oms_prepare_planned(cache, sql, nargs, argtypes, CURSOR_OPT_CUSTOM_PLAN);
 	return oms_prepare_planned(cache, sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 }
 

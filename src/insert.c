@@ -14,6 +14,12 @@
  *	  caller's: it gives every column a valid value by name, and a column it
  *	  leaves out is NULL.
  *
+ *	  A table Citus holds (src/citus.c) is never written this way: its local
+ *	  heap on the coordinator is an empty shell no query reads.  The same
+ *	  calls then build the row alike and write it with an INSERT through
+ *	  SPI, which Citus routes to the shard, with the columns' domain and
+ *	  CHECK constraints checked there; replacing a row by its tid is refused.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -26,6 +32,7 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "storage/lmgr.h"
+#include "utils/builtins.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -40,10 +47,22 @@ oms_insert_open(OmsInsert *ins, const char *table, bool if_new)
 {
 	MemoryContext oldcontext;
 	RangeTblEntry *rte;
+	Oid			relid = oms_relid(table);
 
-	ins->rel = table_open(oms_relid(table), RowExclusiveLock);
+	ins->sql = oms_citus_table(relid);
+	ins->rel = table_open(relid, RowExclusiveLock);
 	ins->estate = CreateExecutorState();
 	oldcontext = MemoryContextSwitchTo(ins->estate->es_query_cxt);
+	if (ins->sql)
+	{
+		/* Only the row being built; the statement does the rest. */
+		ins->rri = NULL;
+		ins->slot = ExecInitExtraTupleSlot(ins->estate, RelationGetDescr(ins->rel), &TTSOpsVirtual);
+		ExecClearTuple(ins->slot);
+		memset(ins->slot->tts_isnull, true, sizeof(bool) * ins->slot->tts_tupleDescriptor->natts);
+		MemoryContextSwitchTo(oldcontext);
+		return;
+	}
 
 	/* As the apply worker does, so that triggers find the relation. */
 	rte = makeNode(RangeTblEntry);
@@ -175,6 +194,51 @@ check_visible(OmsInsert *ins, ItemPointer tid)
 }
 
 /*
+ * Writes the row built so far into a table Citus holds with an INSERT of
+ * its non-NULL columns (ON CONFLICT DO NOTHING when if_new), through SPI,
+ * which must be connected; returns the rows inserted, 0 or 1.  The next row
+ * starts with every column NULL.
+ */
+static uint64
+sql_insert(OmsInsert *ins, bool if_new)
+{
+	TupleDesc	desc = ins->slot->tts_tupleDescriptor;
+	StringInfoData sql;
+	StringInfoData params;
+	Oid		   *types = palloc(sizeof(Oid) * desc->natts);
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	int			n = 0;
+	int			rc;
+	uint64		inserted;
+
+	initStringInfo(&sql);
+	initStringInfo(&params);
+	appendStringInfo(&sql, "INSERT INTO oms.%s (", quote_identifier(RelationGetRelationName(ins->rel)));
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || ins->slot->tts_isnull[i])
+			continue;
+		appendStringInfo(&sql, "%s%s", n > 0 ? ", " : "", quote_identifier(NameStr(att->attname)));
+		appendStringInfo(&params, "%s$%d", n > 0 ? ", " : "", n + 1);
+		types[n] = att->atttypid;
+		values[n] = ins->slot->tts_values[i];
+		n++;
+	}
+	appendStringInfo(&sql, ") VALUES (%s)%s", params.data, if_new ? " ON CONFLICT DO NOTHING" : "");
+	rc = SPI_execute_with_args(sql.data, n, types, values, NULL, false, 0);
+	oms_check_spi(rc, SPI_OK_INSERT, "writing a row of a distributed table");
+	inserted = SPI_processed;
+	pfree(sql.data);
+	pfree(params.data);
+	pfree(types);
+	pfree(values);
+	next_row(ins);
+	return inserted;
+}
+
+/*
  * Inserts the row built so far, then starts the next one with every column
  * NULL.  Row triggers fire and unique indexes are checked; of the table's
  * constraints only NOT NULL is checked here.  PostgreSQL parses a table's
@@ -186,6 +250,11 @@ check_visible(OmsInsert *ins, ItemPointer tid)
 void
 oms_insert_row(OmsInsert *ins)
 {
+	if (ins->sql)
+	{
+		(void) sql_insert(ins, false);
+		return;
+	}
 	if (before_row(ins))
 	{
 		List	   *recheck = NIL;
@@ -207,6 +276,11 @@ oms_insert_row(OmsInsert *ins)
 void
 oms_insert_row_unqueued(OmsInsert *ins)
 {
+	if (ins->sql)
+	{
+		(void) sql_insert(ins, false);
+		return;
+	}
 	if (before_row(ins))
 	{
 		simple_table_tuple_insert(ins->rel, ins->slot);
@@ -231,6 +305,8 @@ oms_insert_row_if_new(OmsInsert *ins)
 	bool		inserted = false;
 	bool		lost_race = true;
 
+	if (ins->sql)
+		return sql_insert(ins, true) > 0;
 	if (!before_row(ins))
 		lost_race = false;		/* a trigger skipped the row */
 	while (lost_race)
@@ -284,6 +360,8 @@ oms_insert_replace(OmsInsert *ins, ItemPointer tid)
 	TU_UpdateIndexes update_indexes;
 	TM_Result	result;
 
+	if (ins->sql)
+		oms_citus_refuse(RelationGetRelationName(ins->rel), "replacing a row in place");
 	ExecStoreVirtualTuple(ins->slot);
 	result = table_tuple_update(ins->rel, tid, ins->slot, ins->estate->es_output_cid,
 								GetActiveSnapshot(), InvalidSnapshot, true,
@@ -301,8 +379,11 @@ oms_insert_replace(OmsInsert *ins, ItemPointer tid)
 void
 oms_insert_close(OmsInsert *ins)
 {
-	AfterTriggerEndQuery(ins->estate);
-	ExecCloseIndices(ins->rri);
+	if (!ins->sql)
+	{
+		AfterTriggerEndQuery(ins->estate);
+		ExecCloseIndices(ins->rri);
+	}
 	ExecResetTupleTable(ins->estate->es_tupleTable, false);
 	FreeExecutorState(ins->estate);
 	table_close(ins->rel, NoLock);

@@ -152,4 +152,5 @@ _PG_init(void)
 	MarkGUCPrefixReserved("oms");
 	oms_cache_init();
 	oms_atp_init();
+	oms_citus_init();
 }

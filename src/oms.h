@@ -95,6 +95,8 @@
 #define ERRCODE_OMS_REFUND_EXCEEDS			MAKE_SQLSTATE('O','M','1','6','7')
 #define ERRCODE_OMS_REFUND_UNCOVERED		MAKE_SQLSTATE('O','M','1','6','8')
 #define ERRCODE_OMS_INVALID_REFUND			MAKE_SQLSTATE('O','M','1','6','9')
+/* Raised on Citus (src/citus.c, src/sql/85_citus.sql: OM180-OM183). */
+#define ERRCODE_OMS_CITUS_UNSUPPORTED		MAKE_SQLSTATE('O','M','1','8','4')
 #define ERRCODE_OMS_INVALID_PERCENTILE		MAKE_SQLSTATE('O','M','2','1','0')
 #define ERRCODE_OMS_INVALID_HISTOGRAM		MAKE_SQLSTATE('O','M','2','1','1')
 
@@ -511,6 +513,7 @@ typedef struct OmsInsert
 	EState	   *estate;
 	ResultRelInfo *rri;
 	TupleTableSlot *slot;		/* the row being built */
+	bool		sql;			/* Citus holds the table: rows go in by INSERT */
 } OmsInsert;
 
 extern void oms_insert_open(OmsInsert *ins, const char *table, bool if_new);
@@ -522,6 +525,14 @@ extern void oms_insert_row_unqueued(OmsInsert *ins);
 extern bool oms_insert_row_if_new(OmsInsert *ins);
 extern TM_Result oms_insert_replace(OmsInsert *ins, ItemPointer tid);
 extern void oms_insert_close(OmsInsert *ins);
+
+/* citus.c: which tables Citus holds. */
+extern void oms_citus_init(void);
+extern bool oms_citus_table(Oid relid);
+extern bool oms_citus_named(const char *name);
+extern bool oms_citus_active(void);
+extern void oms_citus_refuse(const char *table, const char *what);
+extern bool oms_citus_internal_backend(void);
 
 /* money.c: money and fulfilment of an order. */
 extern bool oms_parse_line_money(const char *key, JsonbValue *v, int n, OrderLine *line);

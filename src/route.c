@@ -193,13 +193,67 @@ stock_columns(Relation rel, AttrNumber *attnums, AttrNumber *last)
  * are not added up here, which would mean reading every slot on every order.
  * The reservation step finds the exact figure when it matters, and the next
  * attempt routes with it (overrides).
+ *
+ * This one reads them with a query, for an oms.stock that Citus holds.
+ */
+static StockFree *
+read_stock_sql(OrderRequest *req, int *nrows)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[1] = {INT8OID};
+	StockFree  *rows;
+	int			n = 0,
+				room = 8 * req->nlines;
+
+	oms_prepare(&plan,
+				"SELECT location_id, on_hand::bigint - reserved - safety_stock, held, slots"
+				"  FROM oms.stock WHERE sku_id = $1",
+				1, argtypes);
+	rows = palloc(sizeof(StockFree) * room);
+	for (int i = 0; i < req->nlines; i++)
+	{
+		Datum		sku_id = Int64GetDatum(req->lines[i].sku_id);
+		int			rc = SPI_execute_plan(plan, &sku_id, NULL, false, 0);
+		uint64		count = SPI_processed;
+		SPITupleTable *result = SPI_tuptable;
+
+		oms_check_spi(rc, SPI_OK_SELECT, "reading stock");
+		for (uint64 r = 0; r < count; r++)
+		{
+			HeapTuple	tuple = result->vals[r];
+			bool		isnull;
+			int64		location_id = DatumGetInt64(SPI_getbinval(tuple, result->tupdesc, 1, &isnull));
+			int64		free = DatumGetInt64(SPI_getbinval(tuple, result->tupdesc, 2, &isnull));
+
+			if (DatumGetInt32(SPI_getbinval(tuple, result->tupdesc, 3, &isnull)) > 0)
+				free -= unexpired_holds(req->lines[i].sku_id, location_id, req->hold_ref);
+			if (n == room)
+			{
+				room *= 2;
+				rows = repalloc(rows, sizeof(StockFree) * room);
+			}
+			rows[n].location_id = location_id;
+			rows[n].line = i;
+			rows[n].free = (int32) Max(Min(free, PG_INT32_MAX), PG_INT32_MIN);
+			rows[n].slots = DatumGetInt32(SPI_getbinval(tuple, result->tupdesc, 4, &isnull));
+			n++;
+		}
+		SPI_freetuptable(result);
+	}
+	*nrows = n;
+	return rows;
+}
+
+/*
+ * Reads the stock rows of req's SKUs straight from oms.stock's primary key
+ * index; with a query when Citus holds oms.stock (read_stock_sql).
  */
 static StockFree *
 read_stock(OrderRequest *req, int *nrows)
 {
-	Relation	rel = table_open(oms_relid("stock"), AccessShareLock);
-	Relation	idx = index_open(oms_relid("stock_pkey"), AccessShareLock);
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	Relation	rel;
+	Relation	idx;
+	TupleTableSlot *slot;
 	AttrNumber	att[STOCK_NCOLUMNS];
 	AttrNumber	last;
 	Snapshot	snapshot;
@@ -207,6 +261,12 @@ read_stock(OrderRequest *req, int *nrows)
 	StockFree  *rows;
 	int			n = 0,
 				room = 8 * req->nlines;
+
+	if (oms_citus_named("stock"))
+		return read_stock_sql(req, nrows);
+	rel = table_open(oms_relid("stock"), AccessShareLock);
+	idx = index_open(oms_relid("stock_pkey"), AccessShareLock);
+	slot = table_slot_create(rel, NULL);
 
 #define STOCK_INT32(c) DatumGetInt32(slot->tts_values[att[c] - 1])
 

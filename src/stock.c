@@ -413,6 +413,9 @@ oms_take_from_slot(int64 sku_id, int64 location_id, int32 qty, int32 slots)
 	long		sleep_us = 50;
 	long		slept_us = 0;
 
+	/* Slots are read and written directly: not where Citus holds them. */
+	if (oms_citus_named("stock_slot"))
+		return OMS_NO_SLOT;
 	oms_atp_touch(sku_id);
 	for (;;)
 	{
@@ -508,11 +511,18 @@ oms_take_stock(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety,
 				waited;
 	int64		available;
 
+	/*
+	 * Paths 1 and 2 read and write the tables directly; where Citus holds
+	 * them, every take settles through statements (path 3), which Citus
+	 * routes to the SKU's shard.
+	 */
+	bool		direct = !oms_citus_named("stock");
+
 	*slot = OMS_NO_SLOT;
 	oms_atp_touch(sku_id);
 
 	/* Path 1, a slot of a hot row, for channels without safety stock here. */
-	if (!hold && slots > 0 && channel_safety == 0)
+	if (direct && !hold && slots > 0 && channel_safety == 0)
 	{
 		*slot = oms_take_from_slot(sku_id, location_id, qty, slots);
 		if (*slot != OMS_NO_SLOT)
@@ -524,7 +534,7 @@ oms_take_stock(int64 sku_id, int64 location_id, int32 qty, int32 channel_safety,
 	 * lock means sessions queue for this row, which then spreads over slots
 	 * while we hold it.
 	 */
-	if (!hold)
+	if (direct && !hold)
 	{
 		bool		taken;
 

@@ -1346,6 +1346,8 @@ oms_sync_stock(PG_FUNCTION_ARGS)
 {
 	SyncBatch	batch;
 
+	oms_citus_refuse("stock", "oms.sync_stock");
+
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -1365,6 +1367,8 @@ Datum
 oms_sync_stock_from(PG_FUNCTION_ARGS)
 {
 	SyncBatch	batch;
+
+	oms_citus_refuse("stock", "oms.sync_stock_from");
 
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,

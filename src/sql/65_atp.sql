@@ -418,7 +418,7 @@ AS $$
 BEGIN
     IF TG_ARGV[0] = 'every' THEN
         INSERT INTO oms.atp_signal (sku_id, signalled_at) VALUES (NULL, now());
-    ELSIF TG_TABLE_NAME = 'sku' THEN
+    ELSIF TG_ARGV[0] = 'sku' THEN  -- not TG_TABLE_NAME: on Citus the trigger fires on a shard, sku_<shard id>
         INSERT INTO oms.atp_signal (sku_id, signalled_at) VALUES (NEW.id, now());
     ELSE
         IF TG_OP <> 'INSERT' THEN

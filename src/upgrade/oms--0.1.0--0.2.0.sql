@@ -485,6 +485,10 @@ $$;
 -- there): after every object it names.
 --@include src/sql/80_invariants.sql
 
+-- Scaling out with Citus (issue 15): oms.distribute(), oms.citus_layout(),
+-- oms.citus_forget().
+--@include src/sql/85_citus.sql
+
 CREATE OR REPLACE FUNCTION oms.grant_admin(role name) RETURNS void
     LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
     SET search_path = pg_catalog, pg_temp
