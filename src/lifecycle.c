@@ -157,7 +157,11 @@ oms_settle_order(int64 order_id, text *reason)
 }
 
 /*
- * Locks order order_id and returns its status.
+ * Locks order order_id and returns its status.  The lock writes the row
+ * (updated_at): a transaction whose snapshot predates another's change of
+ * the order -- under REPEATABLE READ or SERIALIZABLE -- then fails with a
+ * serialization error here, as it would not if both only locked it (two
+ * refunds of one order reading the same payments, say).
  */
 char *
 oms_lock_order(int64 order_id)
@@ -167,9 +171,10 @@ oms_lock_order(int64 order_id)
 	Datum		values[1] = {Int64GetDatum(order_id)};
 	int			rc;
 
-	oms_prepare(&plan, "SELECT status FROM oms.orders WHERE order_id = $1 FOR NO KEY UPDATE", 1, argtypes);
+	oms_prepare(&plan, "UPDATE oms.orders SET updated_at = now() WHERE order_id = $1 RETURNING status",
+				1, argtypes);
 	rc = SPI_execute_plan(plan, values, NULL, false, 1);
-	oms_check_spi(rc, SPI_OK_SELECT, "locking the order");
+	oms_check_spi(rc, SPI_OK_UPDATE_RETURNING, "locking the order");
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OMS_UNKNOWN_ORDER),

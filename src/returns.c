@@ -18,7 +18,8 @@
  *
  *	  Every function locks the order first, as the forward flow does, so two
  *	  calls on returns of one order take turns and each sees what the other
- *	  committed.  A return is found from its id through oms.return_ref, one
+ *	  committed (under REPEATABLE READ the later one fails with 40001:
+ *	  oms_lock_order() writes the row).  A return is found from its id through oms.return_ref, one
  *	  probe of its own key.  Statuses change by UPDATE: the transition
  *	  trigger admits only legal changes and the events trigger writes them
  *	  (events.c); a new return's first event is written here.
