@@ -31,6 +31,7 @@
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 
 #include "oms.h"
 
@@ -134,6 +135,37 @@ oms_citus_active(void)
 	Oid			relid = OidIsValid(nsp) ? get_relname_relid("orders", nsp) : InvalidOid;
 
 	return OidIsValid(relid) && oms_citus_table(relid);
+}
+
+/*
+ * Whether this node is a Citus worker: its pg_dist_local_group (one row,
+ * groupid first) names a group other than the coordinator's, 0.  Read each
+ * time: the coordinator sets it when it adds the node.
+ */
+bool
+oms_citus_worker_node(void)
+{
+	Oid			catalog = get_relname_relid("pg_dist_local_group", PG_CATALOG_NAMESPACE);
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	int32		group = 0;
+
+	if (!OidIsValid(catalog))
+		return false;
+	rel = table_open(catalog, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		value = heap_getattr(tuple, 1, RelationGetDescr(rel), &isnull);
+
+		group = isnull ? 0 : DatumGetInt32(value);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return group != 0;
 }
 
 /*

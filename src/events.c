@@ -66,6 +66,19 @@ oms_write_events(const OmsEvent *events, int n)
 	}
 	if (!oms_events || n == 0)
 		return;
+
+	/*
+	 * On Citus a status trigger fires on the shard, in a worker's backend:
+	 * its outbox is the worker's own, which no consumer reads.  Rather than
+	 * lose the events there, such a change is refused (README, "Scaling out
+	 * with Citus").
+	 */
+	if (oms_citus_worker_node())
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_CITUS_UNSUPPORTED),
+				 errmsg("status changes of %s are not supported on Citus yet", events[0].entity),
+				 errdetail("Citus runs the change on a worker, whose outbox no consumer reads; the event would be lost."),
+				 errhint("See README, \"Scaling out with Citus\", for what runs on a distributed oms.")));
 	now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	caller = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
 	txid = FullTransactionIdGetDatum(GetTopFullTransactionId());

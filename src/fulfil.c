@@ -56,7 +56,9 @@ lock_shipment(int64 shipment_id)
 	static SPIPlanPtr order_plan = NULL;
 	static SPIPlanPtr lock_plan = NULL;
 	Oid			argtype = INT8OID;
+	Oid			lock_argtypes[2] = {INT8OID, INT8OID};
 	Datum		value = Int64GetDatum(shipment_id);
+	Datum		lock_values[2];
 	Shipment	s;
 	bool		isnull;
 	int			rc;
@@ -75,10 +77,14 @@ lock_shipment(int64 shipment_id)
 	s.order_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	s.order_status = oms_lock_order(s.order_id);
 
+	/* By the order too: a row lock Citus takes only by the distribution key. */
 	oms_prepare(&lock_plan,
-				"SELECT location_id, status, status_at FROM oms.shipment WHERE id = $1 FOR NO KEY UPDATE",
-				1, &argtype);
-	rc = SPI_execute_plan(lock_plan, &value, NULL, false, 1);
+				"SELECT location_id, status, status_at FROM oms.shipment"
+				" WHERE order_id = $2 AND id = $1 FOR NO KEY UPDATE",
+				2, lock_argtypes);
+	lock_values[0] = value;
+	lock_values[1] = Int64GetDatum(s.order_id);
+	rc = SPI_execute_plan(lock_plan, lock_values, NULL, false, 1);
 	oms_check_spi(rc, SPI_OK_SELECT, "locking the shipment");
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -110,7 +116,7 @@ open_units(int64 order_id, int64 location_id, int *nlines)
 				"         WHERE r.order_id = l.order_id AND r.line_no = l.line_no"
 				"           AND r.location_id = $2 AND r.state = 'held')"
 				"     - (SELECT coalesce(sum(sl.qty), 0) FROM oms.shipment_line sl"
-				"          JOIN oms.shipment s ON s.id = sl.shipment_id"
+				"          JOIN oms.shipment s ON s.order_id = sl.order_id AND s.id = sl.shipment_id"
 				"         WHERE sl.order_id = l.order_id AND sl.line_no = l.line_no"
 				"           AND s.location_id = $2 AND s.status = 'pending')"
 				"  FROM oms.order_lines l WHERE l.order_id = $1 ORDER BY l.line_no",
@@ -254,22 +260,50 @@ oms_create_shipment(PG_FUNCTION_ARGS)
 				 errmsg("order %lld has no units reserved at %s that are not in a shipment yet",
 						(long long) order_id, location.code)));
 
-	/* The shipment and its lines, in one statement; then its first event. */
-	oms_prepare(&insert_plan,
-				"WITH s AS ("
-				"  INSERT INTO oms.shipment (order_id, location_id) VALUES ($1, $2) RETURNING id),"
-				" l AS ("
-				"  INSERT INTO oms.shipment_line (shipment_id, line_no, order_id, qty)"
-				"  SELECT s.id, u.n, $1, u.q FROM s, unnest($3, $4) AS u(n, q))"
-				" SELECT id FROM s",
-				4, argtypes);
+	/*
+	 * The shipment and its lines, in one statement; then its first event.
+	 * Citus runs no statement with two INSERTs into distributed tables: there
+	 * the shipment comes first, then its lines.
+	 */
 	values[0] = Int64GetDatum(order_id);
 	values[1] = Int64GetDatum(location.id);
-	values[2] = PointerGetDatum(construct_array(line_nos, n, INT4OID, 4, true, TYPALIGN_INT));
-	values[3] = PointerGetDatum(construct_array(qtys, n, INT4OID, 4, true, TYPALIGN_INT));
-	rc = SPI_execute_plan(insert_plan, values, NULL, false, 0);
-	oms_check_spi(rc, SPI_OK_SELECT, "creating the shipment");
-	shipment_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (oms_citus_named("shipment"))
+	{
+		static SPIPlanPtr shipment_plan = NULL;
+		static SPIPlanPtr lines_plan = NULL;
+
+		oms_prepare(&shipment_plan,
+					"INSERT INTO oms.shipment (order_id, location_id) VALUES ($1, $2) RETURNING id",
+					2, argtypes);
+		rc = SPI_execute_plan(shipment_plan, values, NULL, false, 0);
+		oms_check_spi(rc, SPI_OK_INSERT_RETURNING, "creating the shipment");
+		shipment_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		oms_prepare(&lines_plan,
+					"INSERT INTO oms.shipment_line (shipment_id, line_no, order_id, qty)"
+					" SELECT $2, u.n, $1, u.q FROM unnest($3, $4) AS u(n, q)",
+					4, argtypes);
+		values[1] = Int64GetDatum(shipment_id);
+		values[2] = PointerGetDatum(construct_array(line_nos, n, INT4OID, 4, true, TYPALIGN_INT));
+		values[3] = PointerGetDatum(construct_array(qtys, n, INT4OID, 4, true, TYPALIGN_INT));
+		rc = SPI_execute_plan(lines_plan, values, NULL, false, 0);
+		oms_check_spi(rc, SPI_OK_INSERT, "creating the shipment's lines");
+	}
+	else
+	{
+		oms_prepare(&insert_plan,
+					"WITH s AS ("
+					"  INSERT INTO oms.shipment (order_id, location_id) VALUES ($1, $2) RETURNING id),"
+					" l AS ("
+					"  INSERT INTO oms.shipment_line (shipment_id, line_no, order_id, qty)"
+					"  SELECT s.id, u.n, $1, u.q FROM s, unnest($3, $4) AS u(n, q))"
+					" SELECT id FROM s",
+					4, argtypes);
+		values[2] = PointerGetDatum(construct_array(line_nos, n, INT4OID, 4, true, TYPALIGN_INT));
+		values[3] = PointerGetDatum(construct_array(qtys, n, INT4OID, 4, true, TYPALIGN_INT));
+		rc = SPI_execute_plan(insert_plan, values, NULL, false, 0);
+		oms_check_spi(rc, SPI_OK_SELECT, "creating the shipment");
+		shipment_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
 
 	memset(&event, 0, sizeof(event));
 	event.order_id = order_id;

@@ -110,7 +110,7 @@ oms_settle_order(int64 order_id, text *reason)
 				"         CASE WHEN l.qty_cancelled = l.qty THEN 'cancelled'"
 				"              WHEN l.qty_shipped > 0 AND l.qty_shipped = l.qty - l.qty_cancelled THEN"
 				"                   CASE WHEN EXISTS (SELECT FROM oms.shipment_line sl"
-				"                                       JOIN oms.shipment s ON s.id = sl.shipment_id"
+				"                                       JOIN oms.shipment s ON s.order_id = sl.order_id AND s.id = sl.shipment_id"
 				"                                      WHERE sl.order_id = l.order_id AND sl.line_no = l.line_no"
 				"                                        AND s.status NOT IN ('delivered', 'cancelled'))"
 				"                        THEN 'shipped' ELSE 'delivered' END"

@@ -531,6 +531,7 @@ extern void oms_citus_init(void);
 extern bool oms_citus_table(Oid relid);
 extern bool oms_citus_named(const char *name);
 extern bool oms_citus_active(void);
+extern bool oms_citus_worker_node(void);
 extern void oms_citus_refuse(const char *table, const char *what);
 extern bool oms_citus_internal_backend(void);
 

@@ -304,7 +304,8 @@ pending_shipment(int64 order_id, int32 line_no)
 	int			rc;
 
 	oms_prepare(&plan,
-				"SELECT s.id FROM oms.shipment_line sl JOIN oms.shipment s ON s.id = sl.shipment_id"
+				"SELECT s.id FROM oms.shipment_line sl"
+				"  JOIN oms.shipment s ON s.order_id = sl.order_id AND s.id = sl.shipment_id"
 				" WHERE sl.order_id = $1 AND sl.line_no = $2 AND s.status = 'pending'"
 				" ORDER BY s.id LIMIT 1",
 				2, argtypes);

@@ -193,9 +193,16 @@ oms_record_payment(PG_FUNCTION_ARGS)
 						   (long long) order_id, oms_num_text(authorized), oms_num_text(captured),
 						   oms_num_text(refunded), oms_num_text(voided))));
 
-	/* Another order's payment may claim the same provider_ref meanwhile. */
+	/*
+	 * Another order's payment may claim the same provider_ref meanwhile.  On
+	 * Citus provider_ref is unique per order (oms.distribute()), so there
+	 * the insert gives way to any conflict.
+	 */
 	oms_prepare(&insert_plan,
-				"INSERT INTO oms.payment (order_id, kind, amount, provider_ref, created_by)"
+				oms_citus_named("payment")
+				? "INSERT INTO oms.payment (order_id, kind, amount, provider_ref, created_by)"
+				" VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id"
+				: "INSERT INTO oms.payment (order_id, kind, amount, provider_ref, created_by)"
 				" VALUES ($1, $2, $3, $4, $5)"
 				" ON CONFLICT (provider_ref) WHERE provider_ref IS NOT NULL DO NOTHING RETURNING id",
 				5, argtypes);

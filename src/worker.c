@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -33,6 +34,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -148,6 +150,40 @@ run_once(const char *query)
 }
 
 /*
+ * Whether this node is a Citus worker (its pg_dist_local_group names a
+ * group other than the coordinator's, 0): there the oms worker has nothing
+ * to do, since every oms call goes through the coordinator (README,
+ * "Scaling out with Citus").
+ */
+static bool
+on_citus_worker(void)
+{
+	volatile bool worker = false;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (OidIsValid(get_relname_relid("pg_dist_local_group", PG_CATALOG_NAMESPACE)))
+	{
+		int			rc;
+
+		oms_spi_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		rc = SPI_execute("SELECT groupid <> 0 FROM pg_catalog.pg_dist_local_group", true, 1);
+		oms_check_spi(rc, SPI_OK_SELECT, "reading Citus's node group");
+		if (SPI_processed == 1)
+		{
+			bool		isnull;
+
+			worker = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		}
+		oms_spi_finish();
+		PopActiveSnapshot();
+	}
+	CommitTransactionCommand();
+	return worker;
+}
+
+/*
  * Entry point of the worker.
  */
 void
@@ -178,6 +214,13 @@ oms_worker_main(Datum arg)
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 timeout, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
+		if (on_citus_worker())
+		{
+			ereport(LOG,
+					(errmsg("oms worker: this node is a Citus worker, where the oms worker has nothing to do; it stops"),
+					 errhint("Preload oms on the Citus coordinator only.")));
+			proc_exit(0);		/* exit status 0: not restarted */
+		}
 		CHECK_FOR_INTERRUPTS();
 
 		if (ConfigReloadPending)

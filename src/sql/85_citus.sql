@@ -53,6 +53,10 @@ AS $$
         ('return_line', 'distributed', 'order_id', 'orders'),
         ('return_receipt', 'distributed', 'order_id', 'orders'),
         ('return_key', 'distributed', 'order_id', 'orders'),
+        ('shipment', 'distributed', 'order_id', 'orders'),
+        ('shipment_line', 'distributed', 'order_id', 'orders'),
+        ('payment', 'distributed', 'order_id', 'orders'),
+        ('tracking_event', 'distributed', 'shipment_id', NULL),
         -- idempotency and lookup keys, by their own key
         ('order_ref', 'distributed', 'channel_id', NULL),
         ('inbound_message', 'distributed', 'channel_id', 'order_ref'),
@@ -161,6 +165,31 @@ BEGIN
         EXECUTE v_stmt;
         PERFORM run_command_on_workers(v_stmt);
     END LOOP;
+
+    -- Shipments, their lines and payments key on their own id on one node;
+    -- Citus needs the order in every key of a table distributed by it.
+    -- provider_ref becomes unique per order (record_payment still finds a
+    -- repeated one by itself first).
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+                    WHERE p.logicalrelid OPERATOR(pg_catalog.=) 'oms.shipment'::pg_catalog.regclass) THEN
+        ALTER TABLE oms.shipment DROP CONSTRAINT shipment_pkey, ADD PRIMARY KEY (order_id, id);
+        CREATE INDEX shipment_id_idx ON oms.shipment (id);
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+                    WHERE p.logicalrelid OPERATOR(pg_catalog.=) 'oms.shipment_line'::pg_catalog.regclass) THEN
+        ALTER TABLE oms.shipment_line DROP CONSTRAINT shipment_line_pkey,
+            ADD PRIMARY KEY (order_id, shipment_id, line_no);
+        CREATE INDEX shipment_line_shipment_idx ON oms.shipment_line (shipment_id);
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+                    WHERE p.logicalrelid OPERATOR(pg_catalog.=) 'oms.payment'::pg_catalog.regclass) THEN
+        ALTER TABLE oms.payment DROP CONSTRAINT payment_pkey, ADD PRIMARY KEY (order_id, id);
+        CREATE INDEX payment_id_idx ON oms.payment (id);
+        DROP INDEX oms.payment_provider_ref_key;
+        CREATE UNIQUE INDEX payment_provider_ref_key ON oms.payment (order_id, provider_ref)
+            WHERE provider_ref IS NOT NULL;
+        CREATE INDEX payment_provider_ref_idx ON oms.payment (provider_ref) WHERE provider_ref IS NOT NULL;
+    END IF;
 
     -- Citus copies the rows into the shards: a move, not a change, so no
     -- trigger fires for it (on the workers too: SET LOCAL reaches them).

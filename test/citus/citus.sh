@@ -31,10 +31,11 @@ build_and_install
 
 common="fsync=off synchronous_commit=off full_page_writes=off max_prepared_transactions=50
         citus.enable_unsafe_triggers=on citus.shard_replication_factor=1 log_min_messages=warning"
-for port in $WORKERS; do
-    # shellcheck disable=SC2086
-    cluster_start "citus-$port" "$port" shared_preload_libraries=citus $common
-done
+# The second worker preloads oms as well: its background worker must stop there.
+# shellcheck disable=SC2086
+cluster_start "citus-5492" 5492 shared_preload_libraries=citus $common
+# shellcheck disable=SC2086
+cluster_start "citus-5493" 5493 shared_preload_libraries=citus,oms oms.database=postgres $common
 # shellcheck disable=SC2086
 cluster_start "citus-$COORD" "$COORD" shared_preload_libraries=citus,oms oms.database=postgres \
     oms.expire_holds_interval=1s $common
@@ -71,7 +72,10 @@ sqlstate() {   # sqlstate DESCRIPTION STATE SQL [port]
 # try DESCRIPTION SQL: runs SQL; a failure is a TODO with its error.
 try() {
     local out
-    if out=$(coord -c "$2" 2>&1); then ok "$1"; else todo "$1"; grep -m1 ERROR <<<"$out" | sed 's/^/#   /'; fi
+    if out=$(coord -v VERBOSITY=verbose -c "$2" 2>&1); then ok "$1"; else
+        todo "$1"; grep -m1 ERROR <<<"$out" | sed 's/^/#   /'
+        { grep -m1 -A1 'CONTEXT' <<<"$out" || true; } | cut -c1-400 | sed 's/^/#   /'
+    fi
 }
 
 step "setting up Citus: coordinator $COORD, workers $WORKERS"
@@ -187,9 +191,9 @@ try "count_stock" "SELECT oms.count_stock('SKU-2', 'HAM', 900)"
 try "route() preview" "SELECT count(*) FROM oms.route('[{\"sku\": \"SKU-4\", \"qty\": 1}]', '{\"latitude\": 52, \"longitude\": 13}', 'WEB')"
 try "cancel_order" "SELECT oms.cancel_order((SELECT order_id FROM oms.orders WHERE external_ref = 'C-1'), 'test')"
 try "cancel_line" "SELECT oms.cancel_line((SELECT order_id FROM oms.orders WHERE external_ref = 'C-3'), 1, 1, 'test')"
-try "create_shipment" "SELECT oms.create_shipment((SELECT order_id FROM oms.orders WHERE external_ref = 'C-4'), l.code)
-                         FROM oms.reservation r JOIN oms.location l ON l.id = r.location_id
-                        WHERE r.order_id = (SELECT order_id FROM oms.orders WHERE external_ref = 'C-4') LIMIT 1"
+c4=$(val "SELECT order_id FROM oms.orders WHERE external_ref = 'C-4'")
+c4_at=$(val "SELECT l.code FROM oms.location l WHERE l.id = (SELECT location_id FROM oms.reservation WHERE order_id = $c4 LIMIT 1)")
+try "create_shipment" "SELECT oms.create_shipment($c4, '$c4_at')"
 try "ship" "SELECT oms.ship(max(id), 'DHL', 'T1') FROM oms.shipment"
 try "record_payment" "SELECT oms.record_payment((SELECT order_id FROM oms.orders WHERE external_ref = 'C-5'), 'authorize', 10)"
 try "hold_stock" "SELECT oms.hold_stock('cart-1', 'WEB', '[{\"sku\": \"SKU-5\", \"qty\": 1}]', '10 minutes')"
@@ -198,6 +202,29 @@ try "set_stock_slots" "SELECT oms.set_stock_slots('SKU-7', 'BER', 4)"
 try "sync_stock" "SELECT count(*) FROM oms.sync_stock('BER', '[{\"sku\": \"SKU-8\", \"on_hand\": 500}]')"
 try "atp_flush" "SELECT oms.atp_flush()"
 check "the coordinator's local copies are still empty" 0 "$local_bytes"
+check "the oms background worker runs on the coordinator" 1 \
+    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'oms worker'"
+check "and has stopped on the worker that preloads oms" 0 \
+    "SELECT result FROM run_command_on_workers('SELECT count(*) FROM pg_stat_activity WHERE backend_type = ''oms worker''') WHERE nodeport = 5493"
+check "no event lands in a worker's own outbox, which no consumer reads" 0 \
+    "SELECT sum(result::integer) FROM run_command_on_workers('SELECT count(*) FROM oms.outbox')"
+
+# A location deactivated by another session stops being a routing candidate
+# of a session that loaded the master data before: the trigger on the
+# reference table's shard invalidates the table's cache on the coordinator.
+route_muc="SELECT count(*) FROM oms.route('[{\"sku\": \"SKU-9\", \"qty\": 1}]', '{\"latitude\": 48.14, \"longitude\": 11.58}', 'WEB') WHERE location = 'MUC';"
+got=$(coord -At 2>&1 <<SQL
+$route_muc
+\! $PGBIN/psql -X -q -h $COORD_HOST -p $COORD -U postgres -d postgres -c "UPDATE oms.location SET active = false WHERE code = 'MUC'"
+$route_muc
+SQL
+) || true
+coord -c "UPDATE oms.location SET active = true WHERE code = 'MUC'" >/dev/null
+if [ "$(echo $got)" = "1 0" ]; then
+    ok "a location deactivated in another session is no longer routed to (cache invalidated from the shard)"
+else
+    notok "a location deactivated in another session is no longer routed to"; echo "#   got: $got"
+fi
 check "check_invariants() is still clean" "" "SELECT invariant || ': ' || detail FROM oms.check_invariants()"
 
 step "throughput: place_order on one node against the Citus coordinator"
@@ -218,7 +245,22 @@ coord -c "$place_sql" >/dev/null; t2=$(date +%s%N)
 single_ms=$(( (t1 - t0) / 1000000 )); citus_ms=$(( (t2 - t1) / 1000000 ))
 echo "# place_order, $ORDERS one-line orders in one statement: one node ${single_ms} ms, Citus coordinator ${citus_ms} ms" \
      "(ratio $(awk "BEGIN { printf \"%.1f\", $citus_ms / ($single_ms > 0 ? $single_ms : 1) }"))"
+
+# The same with clients of their own, one order per transaction.
+cat >"$LOG/citus-place.pgbench" <<'SQL'
+\set n random(1, 1000000000)
+SELECT oms.place_order('WEB', 'PB-' || :client_id || '-' || :n,
+                       jsonb_build_array(jsonb_build_object('sku', 'TP-' || (1 + :n % 20), 'qty', 1)));
+SQL
+tps() {   # tps DATABASE
+    "$PGBIN/pgbench" -n -h "$COORD_HOST" -p $COORD -U postgres -c 4 -j 2 -T "${CITUS_SECONDS:-10}" \
+        -f "$LOG/citus-place.pgbench" "$1" 2>&1 | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
+single_tps=$(tps oms_single); citus_tps=$(tps postgres)
+echo "# place_order, 4 clients, one order per transaction, ${CITUS_SECONDS:-10} s: one node $single_tps tps," \
+     "Citus coordinator $citus_tps tps (one node / Citus $(awk "BEGIN { printf \"%.1f\", ${single_tps:-0} / (${citus_tps:-0} > 0 ? $citus_tps : 1) }"))"
 check "the coordinator's local copies are empty at the end" 0 "$local_bytes"
+check "check_invariants() is clean at the end" "" "SELECT invariant || ': ' || detail FROM oms.check_invariants()"
 
 echo "1..$n"
 echo "# $n tests, $failed failed"
