@@ -163,6 +163,11 @@ SELECT o.status, o.units FROM oms.returns r JOIN oms.orders o ON o.order_id = r.
  WHERE r.return_id = :x2;
 
 -- A settled claim completes, and its units are claimed for good: neither returnable nor claimable again.
+-- A refund claim completes when refunded in full; a replace claim when its replacement has shipped
+-- (the worker's round, oms.expire_returns, or the next return function on the order sees it).
+SELECT oms.ship(oms.create_shipment(replacement_order_id, 'BER'), 'DHL', 'T-R2') AS shipped
+  FROM oms.returns WHERE return_id = :c2 \gset
+SELECT oms.expire_returns() AS expired;
 SELECT r.return_id = :c1 AS is_c1, r.status, r.refund_status, l.qty_shipped, l.qty_claimed, l.qty_in_returns,
        l.qty_returned
   FROM oms.returns r JOIN oms.order_lines l ON l.order_id = r.order_id
@@ -187,13 +192,17 @@ SELECT qty_claimed, qty_in_returns FROM oms.order_lines WHERE order_id = :w6;
 SELECT oms.refund_return(:c3) AS rest;
 SELECT * FROM pg_temp.money(:c3);
 -- A replace claim that waits for authorization has its replacement at once and completes when
--- authorized; declined, it would cancel the replacement and free the units.
+-- authorized and its replacement has shipped; cancelled before it ships, it cancels the replacement.
 UPDATE oms.return_policy SET authorization_required = true
  WHERE channel_id = (SELECT id FROM oms.channel WHERE code = 'WEB');
 SELECT oms.place_order('WEB', 'W-7', '[{"sku": "CAP", "qty": 1, "unit_price": 12}]') AS w7 \gset
 SELECT oms.ship(oms.create_shipment(:w7, 'BER'), 'DHL', 'T-9') AS shipped \gset
 SELECT oms.request_return(:w7, '[{"line_no": 1, "qty": 1}]', '{"kind": "claim", "resolution": "replace"}') AS c4 \gset
 SELECT status, replacement_order_id IS NOT NULL AS replaced FROM oms.returns WHERE return_id = :c4;
+SELECT oms.ship(oms.create_shipment(replacement_order_id, 'BER'), 'DHL', 'T-R4') AS shipped
+  FROM oms.returns WHERE return_id = :c4 \gset
+SELECT status FROM oms.returns WHERE return_id = :c4;             -- shipped, but not authorized yet
+SELECT oms.cancel_return(:c4, 'too late');                        -- OM160: its replacement has shipped
 SELECT oms.authorize_return(:c4);
 SELECT r.status, l.qty_claimed FROM oms.returns r JOIN oms.order_lines l ON l.order_id = r.order_id
  WHERE r.return_id = :c4;
@@ -223,6 +232,37 @@ SELECT oms.place_order('APP', 'A-3', '[{"sku": "CAP", "qty": 3, "unit_price": 50
                        '{"currency": "JPY", "order_discount": 100}') AS a3 \gset
 SELECT oms.record_payment(:a3, 'authorize', 1400) > 0, oms.record_payment(:a3, 'capture', 1400) > 0;
 SELECT oms.ship(oms.create_shipment(:a3, 'BER'), 'DHL', 'T-11') AS shipped \gset
-SELECT oms.refund_return(oms.request_return(:a3, '[{"line_no": 1, "qty": 1}]')) AS yen;
+SELECT oms.request_return(:a3, '[{"line_no": 1, "qty": 1}]') AS r9 \gset
+SELECT oms.refund_return(:r9, 0.5);                                -- OM169: no half yen
+SELECT oms.refund_return(:r9) AS yen;
+
+-- A return refunded in part cannot be cancelled (its units would be returnable again, and
+-- refunded twice); closed, the units refunded but never sent are settled (qty_claimed), the rest
+-- missing.  A-4 (APP: refund on request, shipping always): 2 at 15 + 4 shipping; 20 refunded pays
+-- for one unit (and a third of the other), nothing arrives.
+SELECT oms.place_order('APP', 'A-4', '[{"sku": "CAP", "qty": 2, "unit_price": 15}]', NULL,
+                       '{"shipping": {"price": 4}}') AS a4 \gset
+SELECT oms.record_payment(:a4, 'authorize', 34) > 0, oms.record_payment(:a4, 'capture', 34) > 0;
+SELECT oms.ship(oms.create_shipment(:a4, 'BER'), 'DHL', 'T-12') AS shipped \gset
+SELECT oms.request_return(:a4, '[{"line_no": 1, "qty": 2}]') AS r10 \gset
+SELECT oms.refund_return(:r10, 20) AS refunded;
+SELECT * FROM pg_temp.money(:r10);
+SELECT oms.cancel_return(:r10, 'changed my mind');                 -- OM160: settled in part
+SELECT oms.close_return(:r10, 'never sent') AS missing;
+SELECT * FROM pg_temp.money(:r10);
+SELECT qty_claimed, qty_in_returns, (SELECT qty_missing FROM oms.return_line WHERE return_id = :r10) AS missing
+  FROM oms.order_lines WHERE order_id = :a4;
+SELECT oms.request_return(:a4, '[{"line_no": 1, "qty": 2}]');      -- OM154: one unit is settled
+-- Money pays for the goods first, then shipping: A-5, the same order returned whole, refunded
+-- 32 then the rest.
+SELECT oms.place_order('APP', 'A-5', '[{"sku": "CAP", "qty": 2, "unit_price": 15}]', NULL,
+                       '{"shipping": {"price": 4}}') AS a5 \gset
+SELECT oms.record_payment(:a5, 'authorize', 34) > 0, oms.record_payment(:a5, 'capture', 34) > 0;
+SELECT oms.ship(oms.create_shipment(:a5, 'BER'), 'DHL', 'T-13') AS shipped \gset
+SELECT oms.request_return(:a5, '[{"line_no": 1, "qty": 2}]') AS r11 \gset
+SELECT oms.refund_return(:r11, 32) AS refunded;
+SELECT * FROM pg_temp.money(:r11);
+SELECT oms.refund_return(:r11) AS rest;
+SELECT * FROM pg_temp.money(:r11);
 
 SELECT * FROM oms.check_invariants();

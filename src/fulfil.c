@@ -417,6 +417,8 @@ oms_ship(PG_FUNCTION_ARGS)
 	oms_check_spi(rc, SPI_OK_UPDATE, "marking the shipment shipped");
 
 	oms_settle_order(s.order_id, NULL);
+	/* Shipping may now be refundable with a full return (returns.c). */
+	oms_settle_returns(s.order_id);
 	oms_spi_finish();
 	PG_RETURN_VOID();
 }

@@ -32,8 +32,10 @@ PG_FUNCTION_INFO_V1(oms_return_refund_preview);
 
 /* Columns of oms.refund_breakdown(), as the functions below read them. */
 #define BREAKDOWN_SQL \
-	"SELECT goods, restocking_fee, shipping, refundable_total, refunded, refundable, lines" \
-	"  FROM oms.refund_breakdown($1, $2)"
+	"SELECT b.goods, b.restocking_fee, b.shipping, b.refundable_total, b.refunded, b.refundable, b.lines," \
+	"       r.shipping_refund, oms.currency_exponent(o.currency), o.currency" \
+	"  FROM oms.refund_breakdown($1, $2) b, oms.returns r, oms.orders o" \
+	" WHERE r.order_id = $1 AND r.return_id = $2 AND o.order_id = $1"
 
 /* A return's breakdown, read under its order's lock. */
 typedef struct Breakdown
@@ -45,6 +47,9 @@ typedef struct Breakdown
 	Numeric		refunded;
 	Numeric		refundable;
 	Datum		lines;			/* jsonb */
+	Numeric		shipping_refunded;	/* shipping paid back so far */
+	int32		exponent;		/* decimals of the currency's minor unit */
+	char	   *currency;
 } Breakdown;
 
 /*
@@ -76,6 +81,9 @@ read_breakdown(int64 order_id, int64 return_id)
 	b.refunded = DatumGetNumeric(SPI_getbinval(tup, desc, 5, &isnull));
 	b.refundable = DatumGetNumeric(SPI_getbinval(tup, desc, 6, &isnull));
 	b.lines = SPI_getbinval(tup, desc, 7, &isnull);
+	b.shipping_refunded = DatumGetNumeric(SPI_getbinval(tup, desc, 8, &isnull));
+	b.exponent = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
+	b.currency = SPI_getvalue(tup, desc, 10);
 	return b;
 }
 
@@ -225,13 +233,13 @@ spread_refund(int64 order_id, int64 return_id, Numeric amount, text *provider_re
 /*
  * Adds amount to what return return_id has refunded (b: its breakdown
  * before), and spreads it over the return's lines.  The money pays for the
- * goods first, net of the restocking fee, then shipping: the goods it has
- * paid for in all, before the fee, are min(goods, refunded * goods / (goods
- * - fee)), to the currency's minor unit; what is new of them goes to the
- * lines in line order, each up to its eligible amount, and a line's
+ * goods first, net of the restocking fee, then shipping (shipping_refund is
+ * the shipping paid back so far).  The goods paid for in all, before the
+ * fee, are min(goods, net * goods / (goods - fee)), net the goods' share
+ * of all refunded, to the currency's minor unit; what is new of them goes
+ * to the lines in line order, each up to its eligible amount, and a line's
  * qty_refunded is the units its refund_amount pays for in full.  Both only
- * grow.  Then the return's refund_status (and a refund claim refunded in
- * full completes: returns.c).
+ * grow.  Then the returns' refund_status (returns.c).
  */
 static void
 book_refund(int64 order_id, int64 return_id, Numeric amount, const Breakdown *b)
@@ -240,22 +248,31 @@ book_refund(int64 order_id, int64 return_id, Numeric amount, const Breakdown *b)
 	static SPIPlanPtr lines_plan = NULL;
 	Oid			argtypes[6] = {INT8OID, INT8OID, NUMERICOID, NUMERICOID, NUMERICOID, JSONBOID};
 	Datum		values[6];
+	Numeric		goods_due;
+	bool		isnull;
 	int			rc;
 
+	/* $3 the refund, $4 the fee, $5 the goods net of the fee not refunded yet */
 	oms_prepare(&return_plan,
 				"UPDATE oms.returns"
-				"   SET refund_amount = refund_amount + $3, restocking_fee = $4, shipping_refund = $5, updated_at = now()"
-				" WHERE order_id = $1 AND return_id = $2",
+				"   SET refund_amount = refund_amount + $3, restocking_fee = $4,"
+				"       shipping_refund = shipping_refund + $3 - least($3, greatest($5, 0)), updated_at = now()"
+				" WHERE order_id = $1 AND return_id = $2"
+				" RETURNING refund_amount - shipping_refund",
 				5, argtypes);
 	values[0] = Int64GetDatum(order_id);
 	values[1] = Int64GetDatum(return_id);
 	values[2] = NumericGetDatum(amount);
 	values[3] = NumericGetDatum(b->fee);
-	values[4] = NumericGetDatum(b->shipping);
+	goods_due = oms_num_sub(oms_num_sub(b->goods, b->fee), oms_num_sub(b->refunded, b->shipping_refunded));
+	values[4] = NumericGetDatum(goods_due);
 	rc = SPI_execute_plan(return_plan, values, NULL, false, 0);
-	oms_check_spi(rc, SPI_OK_UPDATE, "recording the refund on the return");
+	oms_check_spi(rc, SPI_OK_UPDATE_RETURNING, "recording the refund on the return");
 
-	/* $3 refunded in all, $4 fee, $5 goods, $6 the lines' eligible units and amounts */
+	/* $3 the goods refunded in all, net of the fee; $4 the fee; $5 the goods; $6 the lines */
+	values[2] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	values[4] = NumericGetDatum(b->goods);
+	values[5] = b->lines;
 	oms_prepare(&lines_plan,
 				"WITH x AS (SELECT * FROM jsonb_to_recordset($6) AS x(line_no integer, qty integer, amount numeric)),"
 				" cur AS ("
@@ -283,9 +300,6 @@ book_refund(int64 order_id, int64 return_id, Numeric amount, const Breakdown *b)
 				"  WHERE rl.order_id = $1 AND rl.return_id = $2 AND rl.line_no = n.line_no"
 				"    AND (rl.refund_amount, rl.qty_refunded) IS DISTINCT FROM (n.refund_amount, n.qty)",
 				6, argtypes);
-	values[2] = NumericGetDatum(oms_num_add(b->refunded, amount));
-	values[4] = NumericGetDatum(b->goods);
-	values[5] = b->lines;
 	rc = SPI_execute_plan(lines_plan, values, NULL, false, 0);
 	oms_check_spi(rc, SPI_OK_UPDATE, "recording the refunded units");
 	oms_settle_returns(order_id);
@@ -334,6 +348,13 @@ oms_refund_return(PG_FUNCTION_ARGS)
 	}
 
 	b = read_breakdown(order_id, return_id);
+	if (amount && oms_num_cmp(amount, DatumGetNumeric(DirectFunctionCall2(numeric_trunc, NumericGetDatum(amount),
+																		Int32GetDatum(b.exponent)))) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_INVALID_REFUND),
+				 errmsg("a refund amount in %s has at most %d decimals, not %s", b.currency, b.exponent,
+						oms_num_text(amount)),
+				 errdetail("Refunds are figured to the currency's minor unit (oms.currency_exponent).")));
 	if (amount == NULL)
 		amount = b.refundable;
 	else if (oms_num_cmp(amount, b.refundable) > 0)

@@ -455,22 +455,13 @@ end_in_returns(int64 order_id, int64 return_id, bool claimed)
 }
 
 /*
- * Completes claim r (with reason, or NULL): its units are claimed.
- */
-static void
-complete_claim(const OmsReturn *r, text *reason)
-{
-	end_in_returns(r->order_id, r->return_id, true);
-	oms_set_return_status(r, "completed", reason);
-}
-
-/*
  * Brings the returns of order order_id, which the caller has locked, up to
  * date with their money: each one's refund_status follows from
- * oms.refund_breakdown() (another return of the order may have made
- * shipping refundable), and a claim settled in full -- a refund claim
- * refunded, a replace claim with its replacement order -- completes.
- * Every return function calls it last.
+ * oms.refund_breakdown() (another return of the order, or a shipment, may
+ * have made shipping refundable), and a claim settled in full -- a refund
+ * claim refunded, a replace claim whose replacement order has shipped in
+ * full -- completes.  Every return function calls it last, and so do
+ * oms.ship() and the worker's round (oms.expire_returns()).
  */
 void
 oms_settle_returns(int64 order_id)
@@ -504,20 +495,24 @@ oms_settle_returns(int64 order_id)
 	oms_check_spi(rc, SPI_OK_UPDATE, "setting the returns' refund status");
 
 	oms_prepare(&claims_plan,
-				"SELECT return_id FROM oms.returns"
-				" WHERE order_id = $1 AND kind = 'claim' AND status = 'authorized'"
-				"   AND CASE resolution WHEN 'replace' THEN replacement_order_id IS NOT NULL"
-				"                       ELSE refund_status = 'refunded' END"
-				" ORDER BY return_id",
+				"SELECT r.return_id FROM oms.returns r"
+				" WHERE r.order_id = $1 AND r.kind = 'claim'"
+				"   AND r.status IN ('authorized', 'partially_received', 'received')"
+				"   AND CASE r.resolution"
+				"         WHEN 'replace' THEN (SELECT sum(l.qty_shipped) > 0 AND sum(l.qty_reserved + l.qty_backordered) = 0"
+				"                                FROM oms.order_lines l WHERE l.order_id = r.replacement_order_id)"
+				"         ELSE r.refund_status = 'refunded' END"
+				" ORDER BY r.return_id",
 				1, &argtype);
 	rc = SPI_execute_plan(claims_plan, &value, NULL, false, 0);
 	oms_check_spi(rc, SPI_OK_SELECT, "finding the settled claims");
 	claims = oms_spi_int64s(1, &nclaims);
 	for (uint64 i = 0; i < nclaims; i++)
 	{
-		OmsReturn	claim = {.order_id = order_id, .return_id = claims[i], .status = "authorized", .kind = "claim"};
+		OmsReturn	claim = {.order_id = order_id, .return_id = claims[i], .kind = "claim"};
 
-		complete_claim(&claim, NULL);
+		end_in_returns(order_id, claims[i], true);
+		oms_set_return_status(&claim, "completed", NULL);
 	}
 }
 
@@ -1156,9 +1151,42 @@ cancel_replacement(const OmsReturn *r, text *reason)
 }
 
 /*
+ * Refuses (OM160) to call off return r once it is settled in part: money
+ * refunded for it, or its replacement order shipped.  Its units must not
+ * become returnable again; close_return ends it instead.
+ */
+static void
+refuse_settled(const OmsReturn *r, const char *action)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[3] = {INT8OID, INT8OID, INT8OID};
+	Datum		values[3] = {Int64GetDatum(r->order_id), Int64GetDatum(r->return_id),
+							 Int64GetDatum(r->replacement_order_id)};
+	int			rc;
+
+	oms_prepare(&plan,
+				"SELECT r.refund_amount,"
+				"       (SELECT coalesce(sum(l.qty_shipped), 0) FROM oms.order_lines l WHERE l.order_id = $3)"
+				"  FROM oms.returns r WHERE r.order_id = $1 AND r.return_id = $2"
+				"   AND (r.refund_amount > 0"
+				"        OR EXISTS (SELECT FROM oms.order_lines l WHERE l.order_id = $3 AND l.qty_shipped > 0))",
+				3, argtypes);
+	rc = SPI_execute_plan(plan, values, NULL, false, 1);
+	oms_check_spi(rc, SPI_OK_SELECT, "reading what the return settled");
+	if (SPI_processed > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OMS_RETURN_STATUS),
+				 errmsg("return %lld is settled in part: it cannot be %s", (long long) r->return_id, action),
+				 errdetail("%s refunded; units of its replacement order shipped: %s.",
+						   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+						   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)),
+				 errhint("Close it with oms.close_return: what was refunded or replaced stays settled.")));
+}
+
+/*
  * oms.cancel_return(return_id, reason): calls off a return of which nothing
- * arrived; its units are returnable again, and an exchange's replacement
- * order is cancelled unless it has shipped.
+ * arrived and nothing was settled; its units are returnable again, and an
+ * exchange's replacement order is cancelled.
  */
 Datum
 oms_cancel_return(PG_FUNCTION_ARGS)
@@ -1171,6 +1199,7 @@ oms_cancel_return(PG_FUNCTION_ARGS)
 	oms_spi_connect();
 	r = oms_lock_return(return_id);
 	oms_require_return_status(&r, "cancelled", allowed);
+	refuse_settled(&r, "cancelled");
 	end_in_returns(r.order_id, r.return_id, false);
 	oms_set_return_status(&r, "cancelled", reason);
 	cancel_replacement(&r, reason);
@@ -1590,9 +1619,10 @@ oms_receive_return(PG_FUNCTION_ARGS)
 
 /*
  * oms.close_return(return_id, reason): completes a return; the units that
- * have not arrived will not, and count as missing.  Returns their number.
- * A claim expects no parcel: closing it accepts it as it stands, and its
- * units are claimed (none missing).
+ * have not arrived will not, and count as missing -- except those refunded
+ * already, which are settled as a claim's are (qty_claimed), never
+ * returnable again.  Returns the units missing.  A claim expects no
+ * parcel: closing it accepts it as it stands, every unit claimed.
  */
 Datum
 oms_close_return(PG_FUNCTION_ARGS)
@@ -1602,8 +1632,8 @@ oms_close_return(PG_FUNCTION_ARGS)
 	int64		return_id = oms_arg_int64(fcinfo, 0, "return_id");
 	text	   *reason = reason_arg(fcinfo, 1, "closed");
 	OmsReturn	r;
-	Oid			argtypes[2] = {INT8OID, INT8OID};
-	Datum		values[2];
+	Oid			argtypes[3] = {INT8OID, INT8OID, BOOLOID};
+	Datum		values[3];
 	bool		isnull;
 	int32		missing;
 	int			rc;
@@ -1611,24 +1641,22 @@ oms_close_return(PG_FUNCTION_ARGS)
 	oms_spi_connect();
 	r = oms_lock_return(return_id);
 	oms_require_return_status(&r, "closed", allowed);
-	if (strcmp(r.kind, "claim") == 0)
-	{
-		/* Closing a claim accepts it as it stands: nothing is missing. */
-		complete_claim(&r, reason);
-		oms_settle_returns(r.order_id);
-		oms_spi_finish();
-		PG_RETURN_INT32(0);
-	}
 	end_in_returns(r.order_id, return_id, false);
 	values[0] = Int64GetDatum(r.order_id);
 	values[1] = Int64GetDatum(return_id);
+	values[2] = BoolGetDatum(strcmp(r.kind, "claim") == 0);
 	oms_prepare(&plan,
 				"WITH m AS ("
-				"  UPDATE oms.return_line SET qty_missing = qty_requested - qty_received"
+				"  UPDATE oms.return_line"
+				"     SET qty_missing = CASE WHEN $3 THEN 0 ELSE qty_requested - greatest(qty_received, qty_refunded) END"
 				"   WHERE order_id = $1 AND return_id = $2"
-				"  RETURNING qty_missing)"
+				"  RETURNING line_no, qty_missing, qty_requested - qty_received - qty_missing AS settled),"
+				" c AS ("
+				"  UPDATE oms.order_lines l SET qty_claimed = l.qty_claimed + m.settled"
+				"    FROM m WHERE l.order_id = $1 AND l.line_no = m.line_no AND m.settled > 0"
+				"  RETURNING 1)"
 				" SELECT coalesce(sum(qty_missing), 0)::integer FROM m",
-				2, argtypes);
+				3, argtypes);
 	rc = oms_execute_trusted(plan, values, NULL, 0);
 	oms_check_spi(rc, SPI_OK_SELECT, "counting the missing units");
 	missing = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -1789,16 +1817,21 @@ oms_release_quarantine(PG_FUNCTION_ARGS)
 }
 
 /*
- * oms.expire_returns(): expires the authorized returns whose parcel did not
- * come within the policy's expire_days; their units are returnable again.
- * Returns how many.
+ * oms.expire_returns(): the background worker's round over returns.  It
+ * expires the authorized returns whose parcel did not come within the
+ * policy's expire_days and that nothing settled in part (no refund, no
+ * replacement shipped): their units are returnable again.  And it brings
+ * up to date the orders whose replace claim has seen its replacement ship
+ * (the claim completes).  Returns the returns expired.
  */
 Datum
 oms_expire_returns(PG_FUNCTION_ARGS)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr expire_plan = NULL;
+	static SPIPlanPtr replaced_plan = NULL;
 	int64	   *orders;
 	uint64		expired;
+	uint64		nreplaced;
 	int			rc;
 
 	/*
@@ -1809,7 +1842,7 @@ oms_expire_returns(PG_FUNCTION_ARGS)
 	 * qty_in_returns.
 	 */
 	oms_spi_connect();
-	oms_prepare(&plan,
+	oms_prepare(&expire_plan,
 				"WITH due AS ("
 				"    SELECT o.order_id FROM oms.orders o"
 				"     WHERE o.order_id IN (SELECT r.order_id FROM oms.returns r"
@@ -1822,6 +1855,9 @@ oms_expire_returns(PG_FUNCTION_ARGS)
 				"           closed_at = now(), updated_at = now()"
 				"      FROM due"
 				"     WHERE r.order_id = due.order_id AND r.status = 'authorized' AND r.expires_at <= now()"
+				"       AND r.refund_amount = 0"
+				"       AND NOT EXISTS (SELECT FROM oms.order_lines l"
+				"                        WHERE l.order_id = r.replacement_order_id AND l.qty_shipped > 0)"
 				"    RETURNING r.order_id, r.return_id),"
 				" l AS ("
 				"    UPDATE oms.order_lines ol"
@@ -1834,12 +1870,32 @@ oms_expire_returns(PG_FUNCTION_ARGS)
 				"    RETURNING 1)"
 				" SELECT order_id FROM e ORDER BY order_id",
 				0, NULL);
-	rc = oms_execute_trusted(plan, NULL, NULL, 0);
+	rc = oms_execute_trusted(expire_plan, NULL, NULL, 0);
 	oms_check_spi(rc, SPI_OK_SELECT, "expiring returns");
 	orders = oms_spi_int64s(1, &expired);
 	for (uint64 i = 0; i < expired; i++)
 		if (i == 0 || orders[i] != orders[i - 1])
 			oms_settle_returns(orders[i]);
+
+	oms_prepare(&replaced_plan,
+				"SELECT o.order_id FROM oms.orders o"
+				" WHERE o.order_id IN (SELECT r.order_id FROM oms.returns r"
+				"                       WHERE r.kind = 'claim' AND r.resolution = 'replace'"
+				"                         AND r.status IN ('authorized', 'partially_received', 'received')"
+				"                         AND r.replacement_order_id IS NOT NULL"
+				"                         AND NOT EXISTS (SELECT FROM oms.order_lines l"
+				"                                          WHERE l.order_id = r.replacement_order_id"
+				"                                            AND l.qty_reserved + l.qty_backordered > 0)"
+				"                         AND EXISTS (SELECT FROM oms.order_lines l"
+				"                                      WHERE l.order_id = r.replacement_order_id AND l.qty_shipped > 0))"
+				" ORDER BY o.order_id"
+				"   FOR NO KEY UPDATE SKIP LOCKED",
+				0, NULL);
+	rc = SPI_execute_plan(replaced_plan, NULL, NULL, false, 0);
+	oms_check_spi(rc, SPI_OK_SELECT, "finding the replaced claims");
+	orders = oms_spi_int64s(1, &nreplaced);
+	for (uint64 i = 0; i < nreplaced; i++)
+		oms_settle_returns(orders[i]);
 	oms_spi_finish();
 	PG_RETURN_INT32((int32) expired);
 }

@@ -102,7 +102,7 @@ COMMENT ON COLUMN oms.order_lines.discount_amount IS 'Amount off this line in to
 COMMENT ON COLUMN oms.order_lines.tax_amount IS 'Tax of this line in total; added to the line total unless the order''s prices_include_tax.';
 COMMENT ON COLUMN oms.order_lines.external_line_id IS 'The channel''s own id of the line, if it sent one.';
 COMMENT ON COLUMN oms.order_lines.qty_in_returns IS 'Units of the line in open returns (requested - received - missing of returns requested, authorized or partially received); every return function changes it under the order lock.';
-COMMENT ON COLUMN oms.order_lines.qty_claimed IS 'Units of the line settled by completed claims (lost or broken on the way, refunded or replaced without coming back): never returnable again.';
+COMMENT ON COLUMN oms.order_lines.qty_claimed IS 'Units of the line settled without coming back: by completed claims (lost or broken on the way, refunded or replaced), or refunded by a return closed before they arrived; never returnable again.';
 COMMENT ON COLUMN oms.order_lines.status IS 'reserved | backordered | partially_shipped | shipped | delivered | cancelled, derived from the quantities and shipments.';
 
 CREATE SEQUENCE oms.order_cancellation_id_seq AS bigint;

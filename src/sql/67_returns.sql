@@ -114,6 +114,9 @@ CREATE TABLE oms.returns (
         AND refund_shipping IN ('never', 'full_return', 'always') AND refund_on IN ('receipt', 'request'))
 );
 CREATE INDEX returns_expires_idx ON oms.returns (expires_at) WHERE status = 'authorized';
+-- The worker's round finds the replace claims waiting for their replacement to ship.
+CREATE INDEX returns_replace_claims_idx ON oms.returns (order_id)
+    WHERE kind = 'claim' AND resolution = 'replace' AND status IN ('authorized', 'partially_received', 'received');
 COMMENT ON TABLE oms.returns IS 'One row per return (RMA) of an order: what kind, where the parcel goes back, its status and the policy it was requested under.  Written only by the oms return functions.';
 COMMENT ON COLUMN oms.returns.return_id IS 'The return''s id (unique over all orders; oms.return_ref maps it to its order).';
 COMMENT ON COLUMN oms.returns.order_id IS 'The order the returned units were shipped for; the first column of every key of the return''s rows.';
@@ -434,4 +437,4 @@ CREATE FUNCTION oms.expire_returns()
     SET search_path = pg_catalog, pg_temp SET jit = off
     AS 'MODULE_PATHNAME', 'oms_expire_returns';
 COMMENT ON FUNCTION oms.expire_returns() IS
-    'Expires the authorized returns whose parcel did not come within the policy''s expire_days (their units are returnable again); returns how many.  Orders another transaction holds wait for the next call.  Call it from a scheduler.';
+    'The worker''s round over returns: expires the authorized returns whose parcel did not come within the policy''s expire_days and that nothing settled in part (no refund, no replacement shipped): their units are returnable again; and completes the replace claims whose replacement order has shipped.  Returns the returns expired.  Orders another transaction holds wait for the next call.  Without the worker, call it from a scheduler.';

@@ -79,11 +79,12 @@ COMMENT ON FUNCTION oms.refund_captures(bigint) IS
 -- requested units not missing (refunded on request) or the requested
 -- units (a refund claim), never fewer than were refunded; none while the
 -- return is requested, declined, cancelled or expired, and none for an
--- exchange or a replace claim.  A return's restocking fee is
+-- exchange or a replace claim.  A line is worth no less than its goods
+-- refunded already (a part refunded may cover a unit in part).  A return's restocking fee is
 -- restocking_fee_pct of the goods, to the minor unit (claims pay none).
 -- Shipping (price - discount, plus its tax unless prices include tax)
--- belongs to at most one return of the order: the one that refunded it
--- already, or else this one when its rule says so (always; full_return:
+-- belongs to at most one return of the order: the one that refunded some
+-- of it already, or else this one when its rule says so (always; full_return:
 -- every shipped unit of the order is eligible in its returns) and it has
 -- eligible units.
 --
@@ -109,7 +110,7 @@ CREATE FUNCTION oms.refund_breakdown(order_id bigint, return_id bigint)
                ol.total - CASE WHEN n.s > 0 THEN o.order_discount * ol.net / n.s ELSE 0 END AS paid
           FROM ol, o, (SELECT sum(net) AS s FROM ol) n),
     el AS (
-        SELECT rl.return_id, rl.line_no, rl.qty_requested, rl.qty_missing, rl.qty_refunded,
+        SELECT rl.return_id, rl.line_no, rl.qty_requested, rl.qty_missing, rl.qty_refunded, rl.refund_amount,
                CASE WHEN r.status NOT IN ('authorized', 'partially_received', 'received', 'completed')
                       OR r.resolution <> 'refund' THEN rl.qty_refunded
                     WHEN r.kind = 'claim' THEN rl.qty_requested
@@ -120,8 +121,8 @@ CREATE FUNCTION oms.refund_breakdown(order_id bigint, return_id bigint)
          WHERE rl.order_id = $1),
     mine AS (
         SELECT el.line_no, el.eligible, el.qty_requested - el.qty_missing AS expected, p.paid, p.qty,
-               CASE WHEN el.eligible = p.qty THEN trunc(p.paid, o.e)
-                    ELSE trunc(p.paid * el.eligible / p.qty, o.e) END AS amount
+               greatest(CASE WHEN el.eligible = p.qty THEN trunc(p.paid, o.e)
+                             ELSE trunc(p.paid * el.eligible / p.qty, o.e) END, el.refund_amount) AS amount
           FROM el JOIN paid p ON p.line_no = el.line_no, o
          WHERE el.return_id = $2),
     r AS (
@@ -131,7 +132,7 @@ CREATE FUNCTION oms.refund_breakdown(order_id bigint, return_id bigint)
         SELECT coalesce(sum(amount), 0) AS goods, coalesce(sum(eligible), 0) AS units,
                coalesce(sum(expected), 0) AS expected FROM mine),
     s AS (
-        SELECT CASE WHEN r.shipping_refund > 0 THEN r.shipping_refund
+        SELECT CASE WHEN r.shipping_refund > 0 THEN o.shipping_paid
                     WHEN g.units = 0 OR o.shipping_paid <= 0 THEN 0
                     WHEN EXISTS (SELECT FROM oms.returns x
                                   WHERE x.order_id = $1 AND x.return_id <> $2 AND x.shipping_refund > 0) THEN 0

@@ -352,7 +352,8 @@ AS $$
     --     line, units in open returns, returned and claimed stay within the
     --     units shipped, qty_in_returns counts the units in open returns,
     --     qty_returned is what returns received and qty_claimed what
-    --     completed claims settled without a parcel; per
+    --     completed returns settled without a parcel (claims, and units
+    --     refunded that never came); per
     --     return line, received + missing <= requested and every received
     --     unit has one disposition, as its receipts say; every restocked
     --     receipt is one ledger movement of kind return and every such
@@ -365,7 +366,7 @@ AS $$
       LEFT JOIN (SELECT rl.order_id, rl.line_no, sum(rl.qty_received) AS received,
                         sum(CASE WHEN r.status IN ('requested', 'authorized', 'partially_received')
                                  THEN rl.qty_requested - rl.qty_received - rl.qty_missing ELSE 0 END) AS open,
-                        sum(CASE WHEN r.kind = 'claim' AND r.status = 'completed'
+                        sum(CASE WHEN r.status = 'completed'
                                  THEN rl.qty_requested - rl.qty_received - rl.qty_missing ELSE 0 END) AS claimed
                    FROM oms.return_line rl
                    JOIN oms.returns r ON r.order_id = rl.order_id AND r.return_id = rl.return_id
@@ -436,7 +437,7 @@ AS $$
                WHEN 'expired' THEN x.received + x.missing <> 0
                WHEN 'partially_received' THEN x.received = 0 OR x.received + x.missing >= x.requested
                WHEN 'received' THEN x.received + x.missing <> x.requested
-               ELSE x.received + x.missing <> x.requested AND x.received + x.missing <> 0 END
+               ELSE false END  -- completed: what neither arrived nor is missing is settled (qty_claimed)
     UNION ALL
     SELECT 'every return has its reference',
            format('return %s: order %s in oms.returns, %s in oms.return_ref', coalesce(r.return_id, f.return_id),

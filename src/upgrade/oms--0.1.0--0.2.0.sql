@@ -274,7 +274,7 @@ ALTER TABLE oms.order_lines
     ADD COLUMN qty_claimed oms.units NOT NULL DEFAULT 0,
     ADD CONSTRAINT order_lines_returns_check CHECK (qty_returned + qty_in_returns + qty_claimed <= qty_shipped);
 COMMENT ON COLUMN oms.order_lines.qty_in_returns IS 'Units of the line in open returns (requested - received - missing of returns requested, authorized or partially received); every return function changes it under the order lock.';
-COMMENT ON COLUMN oms.order_lines.qty_claimed IS 'Units of the line settled by completed claims (lost or broken on the way, refunded or replaced without coming back): never returnable again.';
+COMMENT ON COLUMN oms.order_lines.qty_claimed IS 'Units of the line settled without coming back: by completed claims (lost or broken on the way, refunded or replaced), or refunded by a return closed before they arrived; never returnable again.';
 DROP TRIGGER stock_guard ON oms.order_lines;
 CREATE TRIGGER stock_guard BEFORE UPDATE OR DELETE ON oms.order_lines
     FOR EACH ROW EXECUTE FUNCTION oms.stock_guard('qty_reserved', 'qty_shipped', 'qty_cancelled', 'qty_backordered',
