@@ -203,6 +203,7 @@ SELECT oms.ship(oms.create_shipment(replacement_order_id, 'BER'), 'DHL', 'T-R4')
   FROM oms.returns WHERE return_id = :c4 \gset
 SELECT status FROM oms.returns WHERE return_id = :c4;             -- shipped, but not authorized yet
 SELECT oms.cancel_return(:c4, 'too late');                        -- OM160: its replacement has shipped
+SELECT oms.decline_return(:c4, 'not lost after all');             -- OM160 too
 SELECT oms.authorize_return(:c4);
 SELECT r.status, l.qty_claimed FROM oms.returns r JOIN oms.order_lines l ON l.order_id = r.order_id
  WHERE r.return_id = :c4;

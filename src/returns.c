@@ -34,6 +34,7 @@
 
 #include <ctype.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -41,6 +42,7 @@
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
@@ -473,6 +475,10 @@ oms_settle_returns(int64 order_id)
 	int64	   *claims;
 	uint64		nclaims;
 	int			rc;
+
+	/* oms.ship() calls it in a database still on 0.1.0 (no returns yet). */
+	if (!OidIsValid(get_relname_relid("returns", get_namespace_oid("oms", false))))
+		return;
 
 	/*
 	 * none: nothing refundable yet; pending: refundable, nothing refunded;
@@ -1107,50 +1113,6 @@ oms_authorize_return(PG_FUNCTION_ARGS)
 }
 
 /*
- * oms.decline_return(return_id, reason): refuses a requested return; its
- * units are returnable again.
- */
-Datum
-oms_decline_return(PG_FUNCTION_ARGS)
-{
-	int64		return_id = oms_arg_int64(fcinfo, 0, "return_id");
-	text	   *reason = reason_arg(fcinfo, 1, "declined");
-	static const char *const allowed[] = {"requested", NULL};
-	OmsReturn	r;
-
-	oms_spi_connect();
-	r = oms_lock_return(return_id);
-	oms_require_return_status(&r, "declined", allowed);
-	end_in_returns(r.order_id, r.return_id, false);
-	oms_set_return_status(&r, "declined", reason);
-	cancel_replacement(&r, reason);
-	oms_settle_returns(r.order_id);
-	oms_spi_finish();
-	PG_RETURN_VOID();
-}
-
-/*
- * Cancels the replacement order of return r unless it has left already.
- */
-static void
-cancel_replacement(const OmsReturn *r, text *reason)
-{
-	static SPIPlanPtr plan = NULL;
-	Oid			argtypes[2] = {INT8OID, TEXTOID};
-	Datum		values[2] = {Int64GetDatum(r->replacement_order_id), PointerGetDatum(reason)};
-	int			rc;
-
-	if (r->replacement_order_id == 0)
-		return;
-	oms_prepare(&plan,
-				"SELECT oms.cancel_order(order_id, $2) FROM oms.orders"
-				" WHERE order_id = $1 AND status IN ('pending', 'reserved', 'backordered', 'on_hold')",
-				2, argtypes);
-	rc = SPI_execute_plan(plan, values, NULL, false, 0);
-	oms_check_spi(rc, SPI_OK_SELECT, "cancelling the replacement order");
-}
-
-/*
  * Refuses (OM160) to call off return r once it is settled in part: money
  * refunded for it, or its replacement order shipped.  Its units must not
  * become returnable again; close_return ends it instead.
@@ -1181,6 +1143,51 @@ refuse_settled(const OmsReturn *r, const char *action)
 						   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
 						   SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2)),
 				 errhint("Close it with oms.close_return: what was refunded or replaced stays settled.")));
+}
+
+/*
+ * oms.decline_return(return_id, reason): refuses a requested return; its
+ * units are returnable again.
+ */
+Datum
+oms_decline_return(PG_FUNCTION_ARGS)
+{
+	int64		return_id = oms_arg_int64(fcinfo, 0, "return_id");
+	text	   *reason = reason_arg(fcinfo, 1, "declined");
+	static const char *const allowed[] = {"requested", NULL};
+	OmsReturn	r;
+
+	oms_spi_connect();
+	r = oms_lock_return(return_id);
+	oms_require_return_status(&r, "declined", allowed);
+	refuse_settled(&r, "declined");
+	end_in_returns(r.order_id, r.return_id, false);
+	oms_set_return_status(&r, "declined", reason);
+	cancel_replacement(&r, reason);
+	oms_settle_returns(r.order_id);
+	oms_spi_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * Cancels the replacement order of return r unless it has left already.
+ */
+static void
+cancel_replacement(const OmsReturn *r, text *reason)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		values[2] = {Int64GetDatum(r->replacement_order_id), PointerGetDatum(reason)};
+	int			rc;
+
+	if (r->replacement_order_id == 0)
+		return;
+	oms_prepare(&plan,
+				"SELECT oms.cancel_order(order_id, $2) FROM oms.orders"
+				" WHERE order_id = $1 AND status IN ('pending', 'reserved', 'backordered', 'on_hold')",
+				2, argtypes);
+	rc = SPI_execute_plan(plan, values, NULL, false, 0);
+	oms_check_spi(rc, SPI_OK_SELECT, "cancelling the replacement order");
 }
 
 /*
