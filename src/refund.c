@@ -117,6 +117,7 @@ replayed_refund(int64 order_id, int64 return_id, text *provider_ref, Numeric amo
 	HeapTuple	tup;
 	TupleDesc	desc;
 	bool		isnull;
+	Datum		sum_datum;
 	Numeric		sum;
 	int			rc;
 
@@ -133,7 +134,9 @@ replayed_refund(int64 order_id, int64 return_id, text *provider_ref, Numeric amo
 		return NULL;
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
-	sum = DatumGetNumeric(SPI_getbinval(tup, desc, 4, &isnull));
+	/* NULL (not to be detoasted) when the reference is another return's or payment's */
+	sum_datum = SPI_getbinval(tup, desc, 4, &isnull);
+	sum = isnull ? NULL : DatumGetNumeric(sum_datum);
 	if (isnull || DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)) != order_id ||
 		(amount && oms_num_cmp(amount, sum) != 0))
 		ereport(ERROR,
