@@ -242,6 +242,7 @@ parse_request_options(Jsonb *options, RequestOptions *opt)
 
 	memset(opt, 0, sizeof(*opt));
 	opt->kind = "return";
+	opt->resolution = "refund";
 	if (options == NULL)
 		return;
 	if (!JB_ROOT_IS_OBJECT(options))
