@@ -5,7 +5,7 @@
 -- bad input of the issue's list has its own SQLSTATE of class OM and leaves
 -- nothing behind.
 BEGIN;
-SELECT plan(126);
+SELECT plan(134);
 
 CREATE ROLE oms_rt_app;
 CREATE ROLE oms_rt_bi;
@@ -171,9 +171,9 @@ SELECT throws_ok($$INSERT INTO oms.return_reason (code, label) VALUES ('x', 'x')
 SELECT throws_ok($$UPDATE oms.return_policy SET window_days = 3650$$, '42501', NULL, 'nor change a return policy');
 DROP TABLE returns, return_line, order_lines, payment, location;
 RESET ROLE;
-SELECT is((SELECT string_agg(status || '/' || refund_status, ' ' ORDER BY return_id) FROM oms.returns),
-          'received/refunded completed/none cancelled/none authorized/none authorized/refunded authorized/none declined/none authorized/none',
-          'the temporary tables named like oms''s changed nothing');
+SELECT is((SELECT count(*) || ' returns by ' || string_agg(DISTINCT created_by, ',') FROM oms.returns),
+          '8 returns by oms_rt_app', 'the temporary tables named like oms''s changed nothing: 8 returns, the app role''s');
+SELECT is((SELECT count(*) FROM oms.check_invariants()), 0::bigint, 'and check_invariants() finds nothing');
 
 -- The reporting role calls none of them.
 SET ROLE oms_rt_bi;
@@ -377,6 +377,27 @@ SELECT is(pg_temp.fails(format($$SELECT oms.request_return(%s, '[{"line_no": 1, 
 SELECT is(pg_temp.fails(format($$SELECT oms.request_return(%s, NULL)$$, :e1)), '22004', 'NULL lines: 22004');
 SELECT is(pg_temp.fails(format($$SELECT oms.receive_return(%s, NULL)$$, :q1)), '22004', 'NULL receipts: 22004');
 SELECT is(pg_temp.fails(format($$SELECT oms.refund_return(%s, 5, '')$$, :q4)), 'OM025', 'an empty provider_ref: OM025');
+
+-- provider_ref: a retry answers the first amount; the reference of another
+-- return, another order or another payment is OM072 (once a crash: the
+-- lookup detoasted the NULL sum of a reference that was not this return's).
+SELECT is(oms.refund_return(:q5, 1, 'e-psp-1'), 1.00, 'a refund of the claim under a provider_ref');
+SELECT is(oms.refund_return(:q5, 1, 'e-psp-1'), 1.00, 'its retry answers the same, recording nothing');
+SELECT is(pg_temp.fails(format($$SELECT oms.refund_return(%s, 2, 'e-psp-1')$$, :q5)), 'OM072',
+          'the reference with another amount: OM072');
+SELECT is(pg_temp.fails(format($$SELECT oms.refund_return(%s, 1, 'e-psp-1')$$, :q1)), 'OM072',
+          'the reference of another return of the order: OM072');
+SELECT is(pg_temp.fails(format($$SELECT oms.refund_return(%s, 1, 'rt-cap-w1')$$, :q5)), 'OM072',
+          'the reference of another order''s capture: OM072');
+SELECT is(pg_temp.fails(format($$SELECT oms.refund_return(%s, NULL, 'e-psp-1')$$, :q4)), 'OM072',
+          'the reference of another order''s refund, all refundable asked: OM072');
+
+-- NULL options are no options (once a crash: the resolution was left unset).
+SELECT oms.place_order('WEB', 'E-5', '[{"sku": "TEE", "qty": 1, "unit_price": 20}]') AS e5 \gset
+SELECT oms.ship(oms.create_shipment(:e5, 'BER'), 'DHL', 'E-5');
+SELECT oms.request_return(:e5, '[{"line_no": 1, "qty": 1}]', NULL) AS q6 \gset
+SELECT is((SELECT kind || '/' || resolution || '/' || status FROM oms.returns WHERE return_id = :q6),
+          'return/refund/authorized', 'request_return with NULL options requests a plain return');
 
 -- After all that: nothing broken.
 SELECT is((SELECT count(*) FROM oms.check_invariants()), 0::bigint, 'check_invariants() finds nothing');

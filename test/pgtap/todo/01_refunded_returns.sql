@@ -12,8 +12,10 @@
 --    units beyond qty_refunded, which a partial refund leaves at 0; closing
 --    turns units refunded on request into missing ones);
 --  * refunded in full, the invariants hold, but the units are in no open
---    return any more and returnable again: the same unit is claimed and
---    refunded twice, the customer keeping it (bounded only by the captures).
+--    return any more and returnable again, so they are refunded twice, the
+--    customer keeping them (bounded only by the captures).  Since 67192ed a
+--    refund claim refunded in full completes and cannot be cancelled (test 4
+--    passes); a return refunded in full on request still expires (test 5).
 -- Found by the storm (test/storm, STORM_DEFECTS=1) and reproduced here.
 BEGIN;
 SELECT plan(5);
