@@ -5,6 +5,14 @@
 # transaction, and fails on what must never happen: an XX000 (internal error),
 # a backend crash, a resource-leak WARNING, or check_invariants() rows.
 #
+# The return, refund and exchange functions (RETURN_FNS) get arguments that
+# fit the database more often than not -- an order's returnable lines, a
+# return's expected and quarantined units, amounts near what it may refund --
+# so that their deep paths are reached, with hostile values mixed in; a feeder
+# places, pays and ships orders now and then so that there is always
+# something to return; and from these functions any SQLSTATE outside class OM
+# and a short list (RETURN_KNOWN) is a failure too.
+#
 # The functions are enumerated from pg_proc at start, so a new function is
 # fuzzed without a change here; its argument types (and names, as hints) pick
 # the generators.  Valid calls built from README's examples are the seeds;
@@ -20,7 +28,8 @@
 #   FUZZ_TIMEOUT (statement_timeout, 2s), FUZZ_ONLY (a regex on function
 #   names), FUZZ_OUT (where reports go), FUZZ_LOG=1 (log every call),
 #   FUZZ_MAX_BYTES (largest argument, 1000000), FUZZ_SERVER_LOG (scanned at
-#   the end), FUZZ_APP_ROLE (oms_fuzz_app).
+#   the end), FUZZ_APP_ROLE (oms_fuzz_app), FUZZ_FEED_EVERY (50: calls between
+#   two orders the feeder ships, 0 never).
 # The same seed gives the same sequence of calls, up to what the background
 # worker and timeouts change in between.
 
@@ -47,8 +56,15 @@ SERVER_LOG = os.environ.get('FUZZ_SERVER_LOG', '')
 LOG_OFFSET = int(os.environ.get('FUZZ_SERVER_LOG_OFFSET', '0'))
 APP_ROLE = os.environ.get('FUZZ_APP_ROLE', 'oms_fuzz_app')
 GRANTEE = 'oms_fuzz_grantee'
+FEED_EVERY = int(os.environ.get('FUZZ_FEED_EVERY', '50'))
 INVARIANT_EVERY = 1000
 REFRESH_EVERY = 100
+# The return, refund and exchange functions (issue 13), and the SQLSTATEs
+# other than class OM they may raise: NULL where a value is needed,
+# privileges (the app role's calls), serialization failures and deadlocks
+# (REPEATABLE READ, SERIALIZABLE), a statement timeout.
+RETURN_FNS = re.compile(r'return|refund|quarantine')
+RETURN_KNOWN = {'00000', '22004', '42501', '40001', '40P01', '57014'}
 
 rng = random.Random(SEED)
 
@@ -262,6 +278,10 @@ class State:
         self.event_ids = []
         self.returns = []
         self.shipped_orders = []
+        self.ret = {}                   # return_id -> (order_id, status, kind, [(line_no, expected, quarantined)])
+        self.returnable = {}            # order_id -> [(line_no, returnable units)]
+        self.in_stock = []              # SKUs with free units somewhere
+        self.fed = 0
 
     def refresh(self, cur):
         def col(sql):
@@ -288,6 +308,23 @@ class State:
             self.connectors = dict(cur.fetchall())
         if has_table(cur, 'returns'):
             self.returns = col('SELECT return_id FROM oms.returns ORDER BY return_id DESC LIMIT 200')
+            cur.execute("SELECT r.return_id, r.order_id, r.status, r.kind,"
+                        "       json_agg(json_build_array(l.line_no, l.qty_requested - l.qty_received - l.qty_missing,"
+                        "                                 l.qty_quarantined) ORDER BY l.line_no)"
+                        "  FROM (SELECT * FROM oms.returns ORDER BY return_id DESC LIMIT 300) r"
+                        "  JOIN oms.return_line l ON l.order_id = r.order_id AND l.return_id = r.return_id"
+                        " GROUP BY 1, 2, 3, 4")
+            self.ret = {rid: (oid, st, kind, [tuple(x) for x in lines]) for rid, oid, st, kind, lines in cur.fetchall()}
+            # returnable = shipped - in open returns - returned (- claimed, where oms has it)
+            cur.execute("SELECT l.order_id, json_agg(json_build_array(l.line_no, (to_jsonb(l) ->> 'qty_shipped')::int"
+                        "         - coalesce((to_jsonb(l) ->> 'qty_in_returns')::int, 0) - (to_jsonb(l) ->> 'qty_returned')::int"
+                        "         - coalesce((to_jsonb(l) ->> 'qty_claimed')::int, 0)) ORDER BY l.line_no)"
+                        "  FROM (SELECT * FROM oms.order_lines WHERE qty_shipped > 0 ORDER BY order_id DESC LIMIT 400) l"
+                        " GROUP BY 1")
+            self.returnable = {oid: [tuple(x) for x in lines if x[1] > 0] for oid, lines in cur.fetchall()}
+            self.returnable = {k: v for k, v in self.returnable.items() if v}
+        self.in_stock = col('SELECT DISTINCT s.code FROM oms.stock st JOIN oms.sku s ON s.id = st.sku_id'
+                            ' WHERE st.on_hand - st.reserved > 2 ORDER BY 1')
         self.shipped_orders = col('SELECT DISTINCT order_id FROM oms.order_lines WHERE qty_shipped > 0'
                                   ' ORDER BY order_id DESC LIMIT 200')
         if has_table(cur, 'inbound_message'):
@@ -320,42 +357,102 @@ def seed_lines(state, shipment=False):
     return lines
 
 
-def seed_return_lines(state):
+REASONS = ['too_small', 'broken', 'retired', 'nope', 'TOO_SMALL', ' too_small']
+DISPOSITIONS = ['restock', 'restock', 'damaged', 'write_off', 'quarantine']
+
+
+def returnable_of(state, ctx):
+    """The returnable lines of the order chosen for this call, if it has any."""
+    return state.returnable.get(ctx.get('order_id'), [])
+
+
+def return_of(state, ctx):
+    """The return chosen for this call: (order_id, status, kind, lines), or None."""
+    return state.ret.get(ctx.get('return_id'))
+
+
+def seed_return_lines(state, ctx=None):
+    mine = returnable_of(state, ctx or {})
+    if mine and chance(0.85):
+        # an order's own returnable lines: mostly within what it has left
+        lines = []
+        for n, left in rng.sample(mine, rng.randint(1, len(mine))):
+            line = {'line_no': n, 'qty': rng.randint(1, left) if chance(0.85) else left + rng.randint(1, 3)}
+            if chance(0.4):
+                line['reason'] = pick(REASONS)
+            if chance(0.2):
+                line['note'] = pick(['fuzz', weird_string()])
+            lines.append(line)
+        return lines
     lines = []
     for n in rng.sample([1, 2, 3], rng.randint(1, 2)):
         line = {'line_no': n, 'qty': rng.randint(1, 2)}
         if chance(0.3):
-            line['reason'] = pick(['too_small', 'broken', 'nope'])
+            line['reason'] = pick(REASONS)
         if chance(0.2):
             line['note'] = 'fuzz'
         lines.append(line)
     return lines
 
 
-def seed_receipts(state):
+def seed_receipts(state, ctx=None):
+    ret = return_of(state, ctx or {})
     receipts = []
+    if ret and chance(0.85):
+        # the return's own lines: mostly within what they still expect
+        for n, expected, _ in rng.sample(ret[3], rng.randint(1, len(ret[3]))):
+            rc = {'line_no': n, 'qty': rng.randint(1, expected) if expected > 0 and chance(0.85) else expected + 1,
+                  'disposition': pick(DISPOSITIONS + ['resell', 'Restock'] if chance(0.1) else DISPOSITIONS)}
+            if chance(0.3):
+                rc['location'] = pick(state.locations or ['BER-DC'])
+            if chance(0.1):
+                rc['note'] = weird_string()
+            receipts.append(rc)
+        return receipts
     for n in rng.sample([1, 2, 3], rng.randint(1, 2)):
-        rc = {'line_no': n, 'qty': rng.randint(1, 2),
-              'disposition': pick(['restock', 'restock', 'damaged', 'write_off', 'quarantine'])}
+        rc = {'line_no': n, 'qty': rng.randint(1, 2), 'disposition': pick(DISPOSITIONS)}
         if chance(0.3):
             rc['location'] = pick(state.locations or ['BER-DC'])
         receipts.append(rc)
     return receipts
 
 
+def seed_exchange(state):
+    skus = state.in_stock or state.skus or ['TEE-BLK-M']
+    lines = []
+    for _ in range(rng.randint(1, 2)):
+        line = {'sku': pick(skus), 'qty': rng.randint(1, 2) if chance(0.9) else rng.randint(3, 500)}
+        if chance(0.5):
+            line['unit_price'] = pick([0, 9.99, round(rng.uniform(0, 100), 2)])
+        lines.append(line)
+    return lines
+
+
 def seed_return_options(state):
     o = {}
     if chance(0.3):
         o['idempotency_key'] = 'rma-%d' % rng.randint(0, 30)
-    if chance(0.2):
-        o['kind'] = pick(['return', 'claim', 'exchange'])
-        if o['kind'] == 'exchange':
-            o['exchange'] = [{'sku': pick(state.skus or ['TEE-BLK-M']), 'qty': 1}]
+    r = rng.random()
+    if r < 0.15:
+        o['kind'] = 'exchange'
+        o['exchange'] = seed_exchange(state)
+    elif r < 0.3:
+        o['kind'] = 'claim'
+        if chance(0.6):
+            o['resolution'] = pick(['refund', 'replace', 'replace', 'exchange'])
+    elif r < 0.35:
+        o['kind'] = 'return'
     if chance(0.2):
         o['return_location'] = pick(state.locations or ['BER-DC'])
     if chance(0.1):
         o['override_policy'] = chance(0.5)
     return o
+
+
+# Amounts near what a refund may be: cents, fractions of a cent (the
+# currency's minor unit decides), and a little over.
+REFUND_AMOUNTS = ['0.01', '0.005', '0.001', '0.015', '1', '1.005', '4.99', '5', '9.999', '10', '19.62', '19.625',
+                  '20', '49.9', '99.99', '100.001', '250']
 
 
 def seed_ship_to(state):
@@ -482,11 +579,11 @@ def seed_payload(fn, state, ctx):
 def json_value(fn, name, state, ctx=None):
     """A seed for a jsonb argument by its name, mutated now and then."""
     if name == 'lines' and fn == 'request_return':
-        v = seed_return_lines(state)
+        v = seed_return_lines(state, ctx)
     elif name == 'options' and fn == 'request_return':
         v = seed_return_options(state)
     elif name == 'receipts':
-        v = seed_receipts(state)
+        v = seed_receipts(state, ctx)
     elif name == 'lines':
         v = seed_lines(state, shipment=(fn == 'create_shipment'))
     elif name == 'ship_to':
@@ -561,19 +658,42 @@ def text_value(fn, name, state):
     if name == 'connector':
         return pick(['shopify', 'amazon', 'pos'])
     if name == 'disposition':
-        return pick(['restock', 'write_off', 'damaged', 'quarantine'])
+        return pick(['restock', 'write_off', 'restock', 'write_off', 'damaged', 'quarantine', 'Restock'])
     if name == 'idempotency_key':
         return 'parcel-%d' % rng.randint(0, 30)
+    if name == 'reason' and fn in ('decline_return', 'cancel_return', 'close_return'):
+        return pick(['kept it', 'lost in the post', '', ' ', 'x' * 1001, 'fuzz'])
     if name == 'field':
         return pick(['amount', 'price', 'x'])
     return pick(['fuzz', 'damaged in the warehouse', 'customer asked', 'cycle count'])
 
 
-def int_value(fn, name, state, big):
+def int_value(fn, name, state, big, ctx=None):
+    ctx = ctx if ctx is not None else {}
     if chance(0.15):
         return pick(BIGINTS if big else INTS)
+    if name == 'order_id' and fn == 'request_return' and state.returnable and chance(0.8):
+        return pick(sorted(state.returnable))
     if name == 'order_id' and fn == 'request_return' and state.shipped_orders and chance(0.8):
         return pick(state.shipped_orders)
+    if name == 'order_id' and fn == 'refund_breakdown' and state.ret and chance(0.8):
+        rid = pick(sorted(state.ret))
+        ctx['pair'] = rid
+        return state.ret[rid][0]
+    if name == 'return_id' and 'pair' in ctx and chance(0.9):
+        return ctx['pair']
+    if name == 'return_id' and state.ret and chance(0.85):
+        return pick(sorted(state.ret))
+    ret = return_of(state, ctx)
+    if fn == 'release_quarantine' and ret:
+        held = [(n, q) for n, _, q in ret[3] if q > 0]
+        if name == 'line_no':
+            n = pick(held)[0] if held and chance(0.8) else pick(ret[3])[0]
+            ctx['line_no'] = n
+            return n
+        if name == 'qty':
+            q = dict((n, q) for n, _, q in ret[3]).get(ctx.get('line_no'), 0)
+            return rng.randint(1, q) if q > 0 and chance(0.8) else pick([q + 1, 0, -1, 2147483647])
     if name == 'order_id':
         return pick(state.orders) if state.orders and chance(0.9) else rng.randint(-5, 10**6)
     if name == 'return_id':
@@ -609,10 +729,14 @@ def sql_arg(fn, name, typ, state, ctx):
     if typ in ('integer', 'smallint'):
         if chance(0.01):
             return pick(["'2147483648'", "'-2147483649'", "'1e3'"]) + '::' + typ
-        return "'%d'::%s" % (int_value(fn, name, state, False), typ)
+        return "'%d'::%s" % (int_value(fn, name, state, False, ctx), typ)
     if typ == 'bigint':
-        return "'%d'::bigint" % int_value(fn, name, state, True)
+        v = int_value(fn, name, state, True, ctx)
+        ctx[name] = v
+        return "'%d'::bigint" % v
     if typ == 'numeric':
+        if fn == 'refund_return' and chance(0.5):
+            return pick(REFUND_AMOUNTS) + '::numeric'
         if chance(0.5):
             return pick(AMOUNTS) + '::numeric'
         return '%s::numeric' % round(rng.uniform(0.01, 300), pick([0, 2, 2, 6]))
@@ -763,6 +887,51 @@ class Run:
         self.modes = collections.Counter()
         self.seconds = collections.Counter()
         self.bypass = {}
+        self.unexpected = []                        # (fn, sqlstate, message) of RETURN_FNS
+
+
+def feed(cur, state):
+    """Places, pays (mostly) and ships an order of SKUs in stock, as the
+    superuser and committed, some parcels delivered (one in ten long ago, past
+    any window) or back to the sender: something for the return functions."""
+    skus = rng.sample(state.in_stock, min(len(state.in_stock), rng.randint(1, 3)))
+    channels = [c for c in state.channels if c != 'POS'] or state.channels
+    if not skus or not channels:
+        return
+    lines = [{'sku': s, 'qty': rng.randint(1, 3), 'unit_price': round(rng.uniform(1, 80), 2)} for s in skus]
+    options = {'shipping': {'price': 4.90, 'tax': 0.93}} if chance(0.5) else {}
+    if chance(0.2):
+        options['order_discount'] = 1
+    try:
+        cur.execute('BEGIN')
+        cur.execute('SELECT oms.place_order(%s, %s, %s::jsonb, NULL, %s::jsonb)',
+                    (pick(channels), 'FEED-%d-%d' % (SEED, state.fed), json.dumps(lines), json.dumps(options)))
+        oid = cur.fetchone()[0]
+        cur.execute('SELECT total_amount FROM oms.orders WHERE order_id = %s', (oid,))
+        total = cur.fetchone()[0]
+        if total > 0 and chance(0.85):
+            cur.execute("SELECT oms.record_payment(%s, 'authorize', %s), oms.record_payment(%s, 'capture', %s)",
+                        (oid, total, oid, total if chance(0.8) else round(total / 2, 2)))
+        cur.execute("SELECT DISTINCT l.code FROM oms.reservation r JOIN oms.location l ON l.id = r.location_id"
+                    " WHERE r.order_id = %s AND r.state = 'held' ORDER BY 1", (oid,))
+        for (loc,) in cur.fetchall():
+            cur.execute('SELECT oms.create_shipment(%s, %s)', (oid, loc))
+            sh = cur.fetchone()[0]
+            cur.execute("SELECT oms.ship(%s, 'DHL', %s)", (sh, 'FEED%d' % sh))
+            r = rng.random()
+            if r < 0.5:
+                cur.execute("SELECT oms.track(%s, 'delivered', now() + interval '1 minute')", (sh,))
+            elif r < 0.6:
+                cur.execute("SELECT oms.track(%s, 'delivered', now() - interval '90 days')", (sh,))
+            elif r < 0.65:
+                cur.execute("SELECT oms.track(%s, 'returned_to_sender', now() + interval '1 minute')", (sh,))
+        cur.execute('COMMIT')
+        state.fed += 1
+    except psycopg2.Error:
+        try:
+            cur.execute('ROLLBACK')
+        except psycopg2.Error:
+            pass
 
 
 def connect():
@@ -886,6 +1055,8 @@ def main():
             run.since_check = []
 
     while time.monotonic() < deadline and (not MAX_CALLS or run.calls < MAX_CALLS):
+        if FEED_EVERY and run.calls % FEED_EVERY == 0 and any(RETURN_FNS.search(n) for n in names):
+            feed(cur, state)
         if run.calls % REFRESH_EVERY == 0:
             state.refresh(cur)
         if run.calls % INVARIANT_EVERY == 0 and run.calls:
@@ -972,6 +1143,12 @@ def main():
         if state_code.startswith('XX'):
             run.xx000.append((key, message))
             record_failure(state_code, setup, stmt, message)
+        elif not dml and RETURN_FNS.search(key) and not state_code.startswith('OM') and state_code != 'CRASH' \
+                and state_code not in RETURN_KNOWN and not state_code.endswith('@arg'):
+            # a return function let an error through that is neither its own
+            # (class OM) nor one of the few others it may raise
+            run.unexpected.append((key, state_code, message))
+            record_failure('UNEXPECTED SQLSTATE %s from a return function' % state_code, setup, stmt, message)
         elif state_code.startswith('57014'):
             run.timeouts[key] += 1
             if run.timeouts[key] <= 3:
@@ -1006,13 +1183,13 @@ def main():
                     print('fuzz: server log: ' + line.rstrip()[:300])
                 elif re.search(r'WARNING:.*(leak|not closed)', line):
                     log_leaks += 1
-    write_report(run, fns, log_crashes, log_xx000, log_leaks)
+    write_report(run, fns, log_crashes, log_xx000, log_leaks, state.fed)
     bad = run.xx000 or run.crashes or run.leaks or run.invariants or log_crashes or log_leaks \
-        or log_xx000
+        or log_xx000 or run.unexpected
     return 1 if bad else 0
 
 
-def write_report(run, fns, log_crashes, log_xx000, log_leaks):
+def write_report(run, fns, log_crashes, log_xx000, log_leaks, fed=0):
     lines = []
     p = lines.append
     timeouts = sum(run.timeouts.values())
@@ -1023,6 +1200,12 @@ def write_report(run, fns, log_crashes, log_xx000, log_leaks):
          max(len(run.crashes), log_crashes), len(run.leaks) + log_leaks, len(run.invariants)))
     p('clients saw %d crashes; server log: %d crashes, %d XX000 in the worker, %d leak warnings'
       % (len(run.crashes), log_crashes, log_xx000, log_leaks))
+    ret_calls = sum(n for k, n in run.per_fn.items() if RETURN_FNS.search(k) and not k.startswith('DML'))
+    ret_ok = sum(n for (k, s), n in run.fn_outcomes.items()
+                 if RETURN_FNS.search(k) and not k.startswith('DML') and s == '00000')
+    p('return, refund and exchange functions: %d calls, %d succeeded, %d SQLSTATEs outside class OM and %s;'
+      ' orders fed: %d' % (ret_calls, ret_ok, len(run.unexpected), '/'.join(sorted(RETURN_KNOWN - {'00000'})),
+                           fed))
     p('modes: ' + ', '.join('%s %d' % kv for kv in sorted(run.modes.items())))
     p('outcomes by SQLSTATE: ' + ', '.join('%s %d' % kv for kv in run.outcomes.most_common()))
     p('calls per function (outcomes, most frequent first; >CODE: an error the function caught and'

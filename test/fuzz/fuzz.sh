@@ -65,6 +65,23 @@ BEGIN
         SELECT c.id, 'EXT-' || s.code, s.id FROM oms.channel c, oms.sku s
          WHERE c.code IN ('APP', 'WEB') AND s.code LIKE 'TEE-%';
     END IF;
+    -- Returns (where this version has them): reasons (one retired), a policy
+    -- per channel -- WEB a 10 % fee and shipping back on a full return, APP
+    -- authorization and refunds on request, MKT-AMZ exchanges placed on
+    -- receipt -- and the dropship vendor taking no returns.
+    IF to_regclass('oms.return_policy') IS NOT NULL THEN
+        INSERT INTO oms.return_reason (code, label, resellable, active) VALUES
+            ('too_small', 'Too small', true, true), ('broken', 'Arrived broken', false, true),
+            ('retired', 'Retired reason', true, false);
+        INSERT INTO oms.return_policy (channel_id, restocking_fee_pct, refund_shipping, refund_on,
+                                       authorization_required, exchange_reserve, expire_days)
+        SELECT id, 10, 'full_return', 'receipt', false, 'on_request', NULL FROM oms.channel WHERE code = 'WEB'
+        UNION ALL
+        SELECT id, 0, 'always', 'request', true, 'on_request', 1 FROM oms.channel WHERE code = 'APP'
+        UNION ALL
+        SELECT id, 5, 'never', 'receipt', false, 'on_receipt', NULL FROM oms.channel WHERE code = 'MKT-AMZ';
+        UPDATE oms.location SET accepts_returns = false WHERE code = 'LEJ-DROP';
+    END IF;
 END
 $$;
 SQL
