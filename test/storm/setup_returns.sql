@@ -51,7 +51,8 @@ $$;
 -- request leaves more refunded than oms.refund_breakdown allows; closing a
 -- claim of which units arrived completes it with units neither received nor
 -- missing ("return status follows from its lines").  Until then the storm
--- leaves such returns alone.
+-- leaves such returns alone.  (And cancelling an exchange whose replacement
+-- ships meanwhile fails with OM041: storm.rma_work counts that.)
 CREATE FUNCTION storm.defects() RETURNS boolean
     LANGUAGE sql
 AS $$
@@ -302,6 +303,16 @@ EXCEPTION WHEN SQLSTATE 'OM160' OR SQLSTATE 'OM161' OR SQLSTATE 'OM162' OR SQLST
     -- quarantined unit first; an exchange placed on receipt found no LAST-1
     GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE;
     PERFORM storm.log(coalesce(v_op, '?'), v_state);
+    RETURN 0;
+WHEN SQLSTATE 'OM041' THEN
+    -- A known defect (test/isolation/todo): cancelling or declining an
+    -- exchange whose replacement order another client ships meanwhile fails
+    -- with cancel_order's OM041 (the replacement's status is read before
+    -- its lock is taken).  Counted, unless STORM_DEFECTS=1.
+    IF storm.defects() THEN
+        RAISE;
+    END IF;
+    PERFORM storm.log(coalesce(v_op, '?'), 'OM041 (known defect)');
     RETURN 0;
 END
 $$;
