@@ -1115,8 +1115,10 @@ oms_authorize_return(PG_FUNCTION_ARGS)
 
 /*
  * Refuses (OM160) to call off return r once it is settled in part: money
- * refunded for it, or its replacement order shipped.  Its units must not
- * become returnable again; close_return ends it instead.
+ * refunded for it, or its replacement order shipped (the caller has locked
+ * the replacement after the return's order, so a shipment in progress has
+ * committed or waits).  Its units must not become returnable again;
+ * close_return ends it instead.
  */
 static void
 refuse_settled(const OmsReturn *r, const char *action)
@@ -1161,6 +1163,8 @@ oms_decline_return(PG_FUNCTION_ARGS)
 	oms_spi_connect();
 	r = oms_lock_return(return_id);
 	oms_require_return_status(&r, "declined", allowed);
+	if (r.replacement_order_id != 0)
+		(void) oms_lock_order(r.replacement_order_id);	/* it may be shipping */
 	refuse_settled(&r, "declined");
 	end_in_returns(r.order_id, r.return_id, false);
 	oms_set_return_status(&r, "declined", reason);
@@ -1207,6 +1211,8 @@ oms_cancel_return(PG_FUNCTION_ARGS)
 	oms_spi_connect();
 	r = oms_lock_return(return_id);
 	oms_require_return_status(&r, "cancelled", allowed);
+	if (r.replacement_order_id != 0)
+		(void) oms_lock_order(r.replacement_order_id);	/* it may be shipping */
 	refuse_settled(&r, "cancelled");
 	end_in_returns(r.order_id, r.return_id, false);
 	oms_set_return_status(&r, "cancelled", reason);
