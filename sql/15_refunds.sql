@@ -266,4 +266,16 @@ SELECT * FROM pg_temp.money(:r11);
 SELECT oms.refund_return(:r11) AS rest;
 SELECT * FROM pg_temp.money(:r11);
 
+-- The worker's round expires a return whose parcel never came, unless money was refunded for it
+-- (A-6, refunded on request): that one waits for close_return.
+SELECT oms.place_order('APP', 'A-6', '[{"sku": "CAP", "qty": 2, "unit_price": 15}]') AS a6 \gset
+SELECT oms.record_payment(:a6, 'authorize', 30) > 0, oms.record_payment(:a6, 'capture', 30) > 0;
+SELECT oms.ship(oms.create_shipment(:a6, 'BER'), 'DHL', 'T-14') AS shipped \gset
+SELECT oms.request_return(:a6, '[{"line_no": 1, "qty": 1}]') AS r12 \gset
+SELECT oms.request_return(:a6, '[{"line_no": 1, "qty": 1}]') AS r13 \gset
+SELECT oms.refund_return(:r12) AS refunded;
+UPDATE oms.returns SET expires_at = now() - interval '1 day' WHERE return_id IN (:r12, :r13);
+SELECT oms.expire_returns() AS expired;
+SELECT return_id = :r12 AS refunded_one, status FROM oms.returns WHERE return_id IN (:r12, :r13) ORDER BY return_id;
+
 SELECT * FROM oms.check_invariants();
