@@ -27,9 +27,10 @@ BEGIN
     END IF;
     EXECUTE format('GRANT USAGE ON SCHEMA oms_report TO %I', role);
     EXECUTE format('GRANT SELECT ON ALL TABLES IN SCHEMA oms_report TO %I', role);
-    -- The views' hour histograms: pure functions of their arguments.
-    EXECUTE format('GRANT EXECUTE ON FUNCTION oms.report_hist(integer), oms.report_hist_sum(bigint[]), '
-                   'oms.report_hist_neg(bigint[]), oms.report_hist_percentile(bigint[], double precision) TO %I', role);
+    -- What the views call: their tail of unfolded orders, the hour histograms.
+    EXECUTE format('GRANT EXECUTE ON FUNCTION oms.report_tail_of(smallint), oms.report_hist(integer), '
+                   'oms.report_hist_sum(bigint[]), oms.report_hist_neg(bigint[]), '
+                   'oms.report_hist_percentile(bigint[], double precision) TO %I', role);
 END
 $$;
 COMMENT ON FUNCTION oms.grant_reporting(name) IS

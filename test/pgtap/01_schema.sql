@@ -110,7 +110,7 @@ SELECT is(
           'create_shipment', 'decline_return', 'expire_holds', 'expire_returns',
           'hold_order', 'hold_stock', 'ingest', 'master_delete_guard', 'place_order', 'publish_events',
           'purge_outbox', 'receive_return', 'receive_stock', 'record_payment', 'refund_return', 'release_hold',
-          'release_order', 'release_quarantine', 'replay_inbound', 'report_compact', 'report_rebuild', 'request_return',
+          'release_order', 'release_quarantine', 'replay_inbound', 'report_compact', 'report_rebuild', 'report_tail_of', 'request_return',
           'set_safety_stock', 'set_stock_slots', 'ship', 'sync_stock', 'sync_stock_from', 'track'],
     'SECURITY DEFINER only where a role must write what it may not write directly');
 -- Labels as the bodies require (sql/08_parallel.sql runs them in parallel
@@ -124,7 +124,7 @@ SELECT is(
           'connector_shopify s', 'currency_exponent i', 'json_sum i', 'refund_breakdown s', 'refund_captures s',
           'report_bucket_hours i', 'report_hist i', 'report_hist_add i', 'report_hist_final i',
           'report_hist_merge i', 'report_hist_neg i', 'report_hist_percentile i', 'report_hist_sum i',
-          'report_hours_bucket i'],
+          'report_hours_bucket i', 'report_tail_of s'],
     'STABLE or IMMUTABLE only where a function reads nothing the statement writes and caches nothing');
 SELECT is(
     (SELECT array_agg(p.proname::text || ' ' || p.proparallel::text ORDER BY p.proname) FROM pg_proc p

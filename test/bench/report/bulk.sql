@@ -74,7 +74,8 @@ SELECT g.order_id, p.parcel,
        CASE WHEN p.parcel = 1 THEN g.delivered_at ELSE g.delivered2_at END AS delivered_at
   FROM g CROSS JOIN LATERAL (SELECT 1 AS parcel UNION ALL SELECT 2 WHERE g.split) p
  WHERE (CASE WHEN p.parcel = 1 THEN g.shipped_at ELSE g.shipped2_at END) IS NOT NULL;
-ALTER TABLE gs ADD COLUMN id bigint;
+ALTER TABLE gs ADD PRIMARY KEY (order_id, parcel), ADD COLUMN id bigint;
+ANALYZE gs;
 UPDATE gs SET id = x.id
   FROM (SELECT order_id, parcel, nextval('oms.shipment_id_seq') AS id
           FROM (SELECT order_id, parcel FROM gs ORDER BY parcel, order_id) o) x
@@ -109,7 +110,8 @@ SELECT gl.order_id, gl.line_no, gl.returned_at AS at, k.id AS sku_id, gl.qty, gl
   JOIN oms.location lo ON lo.code = format('L%s', lpad(g.loc::text, 2, '0'))
   LEFT JOIN oms.return_reason rr ON rr.code = CASE WHEN gl.how < 0.4 THEN 'too_small' WHEN gl.how < 0.6 THEN 'broken' END
  WHERE gl.returned;
-ALTER TABLE gr ADD COLUMN return_id bigint, ADD COLUMN receipt_id bigint, ADD COLUMN movement_id bigint;
+ALTER TABLE gr ADD PRIMARY KEY (n), ADD COLUMN return_id bigint, ADD COLUMN receipt_id bigint, ADD COLUMN movement_id bigint;
+ANALYZE gr;
 UPDATE gr SET return_id = x.r, receipt_id = x.c
   FROM (SELECT n, nextval('oms.return_id_seq') AS r, nextval('oms.return_receipt_id_seq') AS c
           FROM (SELECT n FROM gr ORDER BY n) o) x

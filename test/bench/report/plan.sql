@@ -41,6 +41,7 @@ SELECT :base + i AS order_id,
                             random() AS ct, random() AS s, random() AS h, random() AS d, random() AS l,
                             i AS dummy) r;
 ALTER TABLE g ADD PRIMARY KEY (order_id);
+ANALYZE g;
 UPDATE g SET split = false WHERE nlines = 1;
 
 CREATE TEMP TABLE gl AS
@@ -53,6 +54,7 @@ SELECT g.order_id, n AS line_no,
        random() AS how
   FROM g CROSS JOIN LATERAL generate_series(1, g.nlines) n;
 ALTER TABLE gl ADD PRIMARY KEY (order_id, line_no);
+ANALYZE gl;
 ALTER TABLE gl ADD COLUMN unit_price numeric, ADD COLUMN discount numeric, ADD COLUMN tax numeric,
                ADD COLUMN parcel integer;
 UPDATE gl SET unit_price = 4.99 + (substr(sku, 5)::integer % 90);
