@@ -16,6 +16,11 @@
 #error "oms requires PostgreSQL 13 or later"
 #endif
 
+/* PostgreSQL 17 replaced the global IsBackgroundWorker with AmBackgroundWorkerProcess(). */
+#if PG_VERSION_NUM < 170000
+#define AmBackgroundWorkerProcess() IsBackgroundWorker
+#endif
+
 /* PostgreSQL 15 replaced EmitWarningsOnPlaceholders with MarkGUCPrefixReserved. */
 #if PG_VERSION_NUM < 150000
 #define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)

@@ -626,7 +626,7 @@ oms_atp_recompute(PG_FUNCTION_ARGS)
 	 * holds stock, the feed does not run yet (README, "Scaling out with
 	 * Citus"): refused, and quietly skipped by the background worker.
 	 */
-	if (IsBackgroundWorker && oms_citus_named("stock"))
+	if (AmBackgroundWorkerProcess() && oms_citus_named("stock"))
 		PG_RETURN_INT32(0);
 	oms_citus_refuse("stock", "the available-to-promise feed (oms.atp_flush, oms.atp_changes)");
 	lock_flush();
