@@ -25,8 +25,9 @@
 # Environment: STORM_CLIENTS (32), STORM_SECONDS (12), STORM_HOT_UNITS (300),
 # STORM_RESTOCK (50 units of the hot SKU received between storm and drain),
 # STORM_OUT (a directory to keep pgbench's output in; by default a temporary one),
-# STORM_DEFECTS=1 (also cancel and close returns that refunded money, which
-# oms does not handle yet: see test/pgtap/todo/ and storm.defects()).
+# STORM_DEFECTS=1 (a cancellation that loses the race with its exchange's
+# replacement being shipped fails the storm, rather than being counted: see
+# test/isolation/todo/ and storm.defects()).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$(dirname "$0")/../tools/lib.sh"    # PGBIN: the PostgreSQL test.sh runs

@@ -1,12 +1,7 @@
--- Known defect (issue 13), failing until src/returns.c or the invariant is
--- fixed; not run by `make test` (see 01_refunded_returns.sql).
---
--- A claim can be received (units of a lost parcel turn up after all); closing
--- it then ("closing a claim accepts it as it stands, nothing missing")
--- completes it with 1 of 3 units received and 0 missing, which
--- check_invariants() reports: "return status follows from its lines" wants
--- a completed return's received + missing to be all it requested, or 0.
--- Found by the storm (test/storm) after 67192ed, reproduced here.
+-- A claim of which units turn up after all, then closed (issue 13): once a
+-- defect (found by the storm after 67192ed, fixed in e1dbc67): it completed
+-- with 1 of 3 units received and 0 missing, which check_invariants()
+-- reported ("return status follows from its lines").
 BEGIN;
 SELECT plan(2);
 
