@@ -44,19 +44,6 @@ AS $$
     INSERT INTO storm.oplog VALUES (op, outcome)
 $$;
 
--- Whether the storm raises what oms does not handle yet (STORM_DEFECTS=1
--- sets storm.defects): cancelling or declining an exchange whose
--- replacement order another client ships meanwhile fails with cancel_order's
--- OM041 (test/isolation/todo/return_cancel_ship_race.spec); storm.rma_work
--- counts it unless storm.defects.  (Cancelling, expiring or closing returns
--- that refunded money, and closing claims of which units arrived, were such
--- defects until e1dbc67: the storm calls them like any other.)
-CREATE FUNCTION storm.defects() RETURNS boolean
-    LANGUAGE sql
-AS $$
-    SELECT coalesce(current_setting('storm.defects', true), '') = 'on'
-$$;
-
 -- One of the 40 newest returns: (return_id, order_id), or nothing yet.
 CREATE FUNCTION storm.recent_return(r integer, OUT return_id bigint, OUT order_id bigint)
     LANGUAGE sql
@@ -269,16 +256,6 @@ EXCEPTION WHEN SQLSTATE 'OM160' OR SQLSTATE 'OM161' OR SQLSTATE 'OM162' OR SQLST
     -- quarantined unit first; an exchange placed on receipt found no LAST-1
     GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE;
     PERFORM storm.log(coalesce(v_op, '?'), v_state);
-    RETURN 0;
-WHEN SQLSTATE 'OM041' THEN
-    -- A known defect (test/isolation/todo): cancelling or declining an
-    -- exchange whose replacement order another client ships meanwhile fails
-    -- with cancel_order's OM041 (the replacement's status is read before
-    -- its lock is taken).  Counted, unless STORM_DEFECTS=1.
-    IF storm.defects() THEN
-        RAISE;
-    END IF;
-    PERFORM storm.log(coalesce(v_op, '?'), 'OM041 (known defect)');
     RETURN 0;
 END
 $$;

@@ -24,10 +24,7 @@
 #
 # Environment: STORM_CLIENTS (32), STORM_SECONDS (12), STORM_HOT_UNITS (300),
 # STORM_RESTOCK (50 units of the hot SKU received between storm and drain),
-# STORM_OUT (a directory to keep pgbench's output in; by default a temporary one),
-# STORM_DEFECTS=1 (a cancellation that loses the race with its exchange's
-# replacement being shipped fails the storm, rather than being counted: see
-# test/isolation/todo/ and storm.defects()).
+# STORM_OUT (a directory to keep pgbench's output in; by default a temporary one).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$(dirname "$0")/../tools/lib.sh"    # PGBIN: the PostgreSQL test.sh runs
@@ -48,7 +45,6 @@ else
 fi
 
 psql -c 'SET client_min_messages = warning' -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-[ "${STORM_DEFECTS:-}" = 1 ] && psql -c "ALTER DATABASE $DB SET storm.defects = on"
 psql -d "$DB" -c 'CREATE EXTENSION oms' -v hot_units="$HOT_UNITS" -f "$here/setup.sql" -f "$here/setup_returns.sql" >/dev/null
 
 # Runs pgbench: storm_run NAME PGBENCH-ARGS...; sets RUN_OK to "yes" when it
