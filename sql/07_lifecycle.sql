@@ -8,19 +8,6 @@
 \i sql/include/new_oms.sql
 \set SHOW_CONTEXT never
 SET timezone = 'UTC';
--- Consumers claim only events older than every transaction running in the
--- cluster, and the background worker's transactions come and go: before a
--- claim, wait until every transaction that began before it has ended.
-CREATE FUNCTION pg_temp.await_horizon() RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    v_next xid8 := pg_snapshot_xmax(pg_current_snapshot());
-BEGIN
-    FOR i IN 1 .. 3000 LOOP
-        EXIT WHEN pg_snapshot_xmin(pg_current_snapshot()) >= v_next;
-        PERFORM pg_sleep(0.01);
-    END LOOP;
-END
-$$;
 
 INSERT INTO oms.channel (code, name, kind) VALUES ('WEB', 'Web shop', 'web');
 INSERT INTO oms.location (code, name, kind, latitude, longitude, priority) VALUES
@@ -536,7 +523,7 @@ SELECT count(*) AS events, count(x.event_id) AS in_outbox
 --
 -- Consumers claim events in commit order and acknowledge them.
 --
-SELECT pg_temp.await_horizon();
+\i sql/include/await_horizon.sql
 SELECT event_id, order_id, entity, entity_id, from_status, to_status, deliveries
   FROM oms.claim_events('shop', 4);
 SELECT oms.ack_events('shop', '{1, 2, 3}') AS acked;
@@ -594,7 +581,7 @@ SELECT oms.ack_events('slow', '{1, 2, 3}') AS acked;
 SELECT oms.purge_outbox() AS purged;
 SELECT min(event_id) AS first_kept FROM oms.outbox;
 -- Both consumers claim the rest and acknowledge everything.
-SELECT pg_temp.await_horizon();
+\i sql/include/await_horizon.sql
 SELECT c.consumer, count(*) AS claimed
   FROM (SELECT consumer FROM oms.event_consumer WHERE consumer NOT LIKE 'oms:%') c,
        oms.claim_events(c.consumer, 10000) e
@@ -631,7 +618,7 @@ UPDATE oms.outbox SET txid = (oms.next_xact_id()::text::bigint + 1000000)::text:
 UPDATE oms.event_consumer SET after_txid = (oms.next_xact_id()::text::bigint + 1000000)::text::xid8
  WHERE consumer = 'slow';
 SELECT oms.place_order('WEB', 'L-16', '[{"sku": "TEE", "qty": 1}]') AS o16 \gset
-SELECT pg_temp.await_horizon();
+\i sql/include/await_horizon.sql
 SELECT order_id, entity, to_status FROM oms.claim_events('slow', 100) ORDER BY event_id;
 SELECT count(*) AS strangers FROM oms.outbox WHERE txid >= oms.next_xact_id();
 

@@ -112,17 +112,7 @@ SELECT k.id, c.id, 1 FROM oms.sku k, oms.channel c WHERE k.code = 'TEE-BLK-L' AN
 DO $$ BEGIN ASSERT (SELECT count(*) FROM oms.atp_changes('WEB', 0)) = (SELECT count(*) FROM oms.sku); END $$;
 UPDATE oms.channel SET low_stock_threshold = 1000 WHERE code = 'WEB';
 SELECT oms.atp_flush();
--- Claims see only events older than every running transaction (the worker's come and go): wait
--- until those begun before now have ended.
-DO $$
-DECLARE
-    v_next xid8 := pg_snapshot_xmax(pg_current_snapshot());
-BEGIN
-    FOR i IN 1 .. 3000 LOOP
-        EXIT WHEN pg_snapshot_xmin(pg_current_snapshot()) >= v_next;
-        PERFORM pg_sleep(0.01);
-    END LOOP;
-END $$;
+\i sql/include/await_horizon.sql
 DO $$ BEGIN ASSERT EXISTS (SELECT FROM oms.claim_events('u-merch', 10000) WHERE entity = 'stock'); END $$;
 SELECT oms.place_order('WEB', 'U-AFTER-2', '[{"sku": "TEE-BLK-L", "qty": 1}]');
 -- Returns come with the upgrade: a unit shipped before it comes back after it.
